@@ -1,0 +1,1 @@
+"""Our A/R ledger storage: SQLModel tables, engine and sessions, migrations, encrypted secrets."""

@@ -1,0 +1,1 @@
+"""The sync engine: Intacct client, imports, exports, payment reconciliation, runs and the scheduler."""

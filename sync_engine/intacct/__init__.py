@@ -1,0 +1,1 @@
+"""Intacct XML gateway protocol client."""
