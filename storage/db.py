@@ -1,0 +1,98 @@
+"""The database engine and sessions, shared by the console, the scheduler and the tests.
+
+`DATABASE_URL` chooses the database; the default is a SQLite file under `data/` in the project folder.
+On SQLite every connection gets WAL, a busy timeout and foreign keys, and `write_session()` opens its
+transaction with `BEGIN IMMEDIATE` so a read-then-write never fails with "database is locked".
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PROJECT_DIR / "data"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def database_url() -> str:
+    """The configured database URL (`DATABASE_URL`), or the default SQLite file."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url:
+        return url
+    DEFAULT_DATA_DIR.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DEFAULT_DATA_DIR / 'console.db'}"
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL, or None for other databases and in-memory SQLite."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1]
+    return None if path in ("", ":memory:") else Path(path)
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """Create an engine for `url` (default: `database_url()`), configured for several processes."""
+    url = url or database_url()
+    if url.startswith("sqlite"):
+        path = sqlite_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _configure_sqlite(engine)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy's "begin" event issue BEGIN itself, so we can choose IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A session for read-then-write work: commits on success, rolls back on error.
+
+    On SQLite its transaction takes the write lock up front (BEGIN IMMEDIATE), waiting up to the busy
+    timeout for another writer; on PostgreSQL use row locks (FOR UPDATE) inside it as needed.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        session.connection(execution_options={"sqlite_immediate": True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A short session for reads (and simple writes the caller commits)."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session

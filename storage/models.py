@@ -1,0 +1,470 @@
+"""SQLModel tables: settings, the A/R ledger, record history, runs and the scheduler's coordination rows.
+
+Status-like columns are plain strings whose allowed values live in the StrEnum classes below, so adding a
+value never needs a database enum migration. Money columns use `Money` (Decimal, never float) and every
+timestamp uses `UTCDateTime` (timezone-aware UTC).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import Money, Quantity, UTCDateTime, utcnow
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+def _money(default: Decimal | None = Decimal("0.00"), **kw: Any) -> Any:
+    return Field(default=default, sa_type=Money, **kw)
+
+
+class Origin(StrEnum):
+    LEDGER = "ledger"
+    INTACCT = "intacct"
+
+
+class SyncState(StrEnum):
+    """Where a ledger record stands against Intacct."""
+
+    NOT_SYNCED = "not_synced"  # originates here, waiting for its first write
+    PENDING = "pending"  # a write is in flight or uncertain
+    SYNCED = "synced"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # user chose "don't sync"
+
+
+class ConnectionStatus(StrEnum):
+    NOT_TESTED = "not_tested"
+    OK = "ok"
+    FAILING = "failing"
+
+
+class RunKind(StrEnum):
+    ACCOUNTING_SYNC = "accounting_sync"
+    CUSTOMER_IMPORT = "customer_import"
+    INVOICE_IMPORT = "invoice_import"
+
+
+class RunTrigger(StrEnum):
+    AUTO = "auto"
+    MANUAL = "manual"
+    RETRY = "retry"
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTLY_FAILED = "partly_failed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # the scheduler was asked to stop mid-run
+    ABANDONED = "abandoned"  # the scheduler died; found by lease expiry
+
+
+ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class ItemAction(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class JournalState(StrEnum):
+    PENDING = "pending"  # row committed, request not yet sent
+    SENT = "sent"  # request sent, answer not yet recorded
+    CONFIRMED = "confirmed"
+    UNCERTAIN = "uncertain"  # the answer was lost: look the record up before any retry
+    FAILED = "failed"  # Intacct refused it; a later attempt gets a new control id
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    ACCOUNTANT = "accountant"
+    VIEWER = "viewer"
+
+
+# --- settings -------------------------------------------------------------------------------------------
+
+
+class IntacctConnection(SQLModel, table=True):
+    """How to reach one Intacct company. Passwords are Fernet tokens (see storage.secrets)."""
+
+    __tablename__ = "intacct_connection"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(default="Intacct")
+    endpoint_url: str
+    company_id: str
+    user_id: str
+    user_password_enc: str = Field(sa_type=Text)
+    sender_id: str
+    sender_password_enc: str = Field(sa_type=Text)
+    entity_id: Optional[str] = None  # login <locationid>; empty = top level
+    intacct_timezone: str = Field(default="UTC")  # zone of WHENMODIFIED stamps
+    status: str = Field(default=ConnectionStatus.NOT_TESTED)
+    last_tested_at: Optional[datetime] = _ts(default=None)
+    last_test_message: Optional[str] = Field(default=None, sa_type=Text)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class AccountMapping(SQLModel, table=True):
+    """Where ledger invoices and payments land in the G/L, and which directions sync."""
+
+    __tablename__ = "account_mapping"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="intacct_connection.id", unique=True)
+    item_account_label: Optional[str] = None
+    undeposited_funds_account: Optional[str] = None
+    location_id: Optional[str] = None
+    department_id: Optional[str] = None
+    read_customers: bool = True
+    read_invoices: bool = True
+    write_invoices: bool = True
+    write_payments: bool = True
+    active_customers_only: bool = False
+    validated_at: Optional[datetime] = _ts(default=None)
+    validation_message: Optional[str] = Field(default=None, sa_type=Text)
+    updated_at: datetime = _ts(default_factory=utcnow)
+    updated_by: Optional[str] = None
+
+
+class AuditEvent(SQLModel, table=True):
+    """One change to a setting: who, when, what, old -> new."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = _ts(default_factory=utcnow, index=True)
+    actor: str
+    entity: str
+    entity_id: Optional[int] = None
+    field: str
+    old_value: Optional[str] = Field(default=None, sa_type=Text)
+    new_value: Optional[str] = Field(default=None, sa_type=Text)
+    note: Optional[str] = Field(default=None, sa_type=Text)
+
+
+class NotificationSettings(SQLModel, table=True):
+    """SMTP settings for run emails. Single row."""
+
+    __tablename__ = "notification_settings"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    enabled: bool = False
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    security: str = "none"  # none | starttls | ssl
+    smtp_user: Optional[str] = None
+    smtp_password_enc: Optional[str] = Field(default=None, sa_type=Text)
+    sender: str = "ar-sync@localhost"
+    recipients: str = ""  # comma separated
+    console_base_url: str = "http://localhost:8501"
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    username: str = Field(unique=True)
+    display_name: str
+    email: Optional[str] = None
+    password_hash: str
+    role: str = Field(default=Role.ACCOUNTANT)
+    active: bool = True
+    created_at: datetime = _ts(default_factory=utcnow)
+    last_login_at: Optional[datetime] = _ts(default=None)
+
+
+# --- the ledger -----------------------------------------------------------------------------------------
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customer"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "intacct_customer_id", name="uq_customer_intacct_id"),
+        UniqueConstraint("connection_id", "intacct_recordno", name="uq_customer_intacct_recordno"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: Optional[int] = Field(default=None, foreign_key="intacct_connection.id")
+    number: str = Field(unique=True)  # our customer number; CUSTOMERID in Intacct
+    name: str = Field(index=True)
+    email: Optional[str] = None
+    phone: Optional[str] = None
+    address1: Optional[str] = None
+    city: Optional[str] = None
+    state: Optional[str] = None
+    postal_code: Optional[str] = None
+    country: Optional[str] = None
+    currency: str = "USD"
+    payment_terms: Optional[str] = None
+    active: bool = True
+    balance: Decimal = _money()  # open A/R as last seen
+    origin: str = Field(default=Origin.LEDGER, index=True)
+    intacct_customer_id: Optional[str] = None
+    intacct_recordno: Optional[str] = None
+    intacct_modified_at: Optional[datetime] = _ts(default=None)
+    sync_state: str = Field(default=SyncState.NOT_SYNCED, index=True)
+    sync_error: Optional[str] = Field(default=None, sa_type=Text)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow, index=True)
+
+
+class Invoice(SQLModel, table=True):
+    __tablename__ = "invoice"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "intacct_recordno", name="uq_invoice_intacct_recordno"),
+        Index("ix_invoice_status_due", "status", "due_date"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: Optional[int] = Field(default=None, foreign_key="intacct_connection.id")
+    number: str = Field(unique=True)  # RECORDID in Intacct
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    invoice_date: date
+    due_date: Optional[date] = None
+    currency: str = "USD"
+    description: Optional[str] = None
+    po_number: Optional[str] = None
+    total: Decimal = _money()
+    amount_paid: Decimal = _money()
+    balance: Decimal = _money()
+    status: str = Field(default="open")  # draft | open | partially_paid | paid | voided
+    voided_at: Optional[datetime] = _ts(default=None)
+    origin: str = Field(default=Origin.LEDGER, index=True)
+    intacct_recordno: Optional[str] = None
+    intacct_state: Optional[str] = None
+    intacct_modified_at: Optional[datetime] = _ts(default=None)
+    reversed_in_intacct: bool = False
+    sync_state: str = Field(default=SyncState.NOT_SYNCED, index=True)
+    sync_error: Optional[str] = Field(default=None, sa_type=Text)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow, index=True)
+
+
+class InvoiceLine(SQLModel, table=True):
+    __tablename__ = "invoice_line"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    line_no: int
+    description: Optional[str] = None
+    quantity: Decimal = Field(default=Decimal("1"), sa_type=Quantity)
+    unit_price: Decimal = _money()
+    amount: Decimal = _money()
+    account_label: Optional[str] = None  # per-item override of the mapping's item account label
+    gl_account_no: Optional[str] = None  # as read from Intacct
+    location_id: Optional[str] = None
+    department_id: Optional[str] = None
+    intacct_line_recordno: Optional[str] = None
+
+
+class Payment(SQLModel, table=True):
+    __tablename__ = "payment"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "intacct_recordno", name="uq_payment_intacct_recordno"),
+        Index("ix_payment_customer_reference", "customer_id", "reference"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: Optional[int] = Field(default=None, foreign_key="intacct_connection.id")
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    reference: str  # check number, wire reference…
+    received_on: date
+    amount: Decimal = _money()
+    method: str = "Printed Check"
+    currency: str = "USD"
+    voided: bool = False
+    origin: str = Field(default=Origin.LEDGER, index=True)
+    intacct_recordno: Optional[str] = None
+    sync_state: str = Field(default=SyncState.NOT_SYNCED, index=True)
+    sync_error: Optional[str] = Field(default=None, sa_type=Text)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow, index=True)
+
+
+class PaymentApplication(SQLModel, table=True):
+    __tablename__ = "payment_application"
+    __table_args__ = (UniqueConstraint("payment_id", "invoice_id", name="uq_payment_application"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    payment_id: int = Field(foreign_key="payment.id", index=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    amount: Decimal = _money()
+
+
+class RecordVersion(SQLModel, table=True):
+    """A snapshot of a ledger record each time an import or an edit changed it: the source of field diffs."""
+
+    __tablename__ = "record_version"
+    __table_args__ = (
+        UniqueConstraint("record_type", "record_id", "version", name="uq_record_version"),
+        Index("ix_record_version_run", "run_id"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    record_type: str  # customer | invoice | payment
+    record_id: int
+    version: int
+    run_id: Optional[int] = Field(default=None, foreign_key="sync_run.id")
+    source: str  # import | edit | export
+    changed_at: datetime = _ts(default_factory=utcnow)
+    changed_by: Optional[str] = None
+    changes: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # field -> [old, new]
+    snapshot: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# --- runs and coordination ------------------------------------------------------------------------------
+
+
+class SyncRun(SQLModel, table=True):
+    """One sync or import; also the job queue the scheduler claims from."""
+
+    __tablename__ = "sync_run"
+    __table_args__ = (
+        Index("ix_sync_run_status_queued", "status", "queued_at"),
+        Index("ix_sync_run_connection_started", "connection_id", "queued_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="intacct_connection.id")
+    kind: str
+    trigger: str = Field(default=RunTrigger.MANUAL)
+    requested_by: Optional[str] = None
+    options: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=RunStatus.QUEUED)
+    queued_at: datetime = _ts(default_factory=utcnow)
+    started_at: Optional[datetime] = _ts(default=None)
+    finished_at: Optional[datetime] = _ts(default=None)
+    claimed_by: Optional[str] = None
+    step: Optional[str] = None
+    progress_done: int = 0
+    progress_total: Optional[int] = None
+    created_count: int = 0
+    updated_count: int = 0
+    unchanged_count: int = 0
+    skipped_count: int = 0
+    failed_count: int = 0
+    api_requests: int = 0
+    window_from: Optional[datetime] = _ts(default=None)
+    window_to: Optional[datetime] = _ts(default=None)
+    error_category: Optional[str] = None
+    error_message: Optional[str] = Field(default=None, sa_type=Text)
+    notification_status: Optional[str] = Field(default=None, sa_type=Text)
+    cancel_requested: bool = False
+
+
+class SyncRunItem(SQLModel, table=True):
+    """One record a run touched, with Intacct's error when it failed."""
+
+    __tablename__ = "sync_run_item"
+    __table_args__ = (
+        Index("ix_sync_run_item_run_action", "run_id", "action"),
+        Index("ix_sync_run_item_record", "record_type", "record_id"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="sync_run.id")
+    step: str  # customers | invoices | invoice_writes | payment_writes …
+    record_type: str
+    record_id: Optional[int] = None
+    intacct_key: Optional[str] = None
+    label: str  # what a person calls it: "Invoice INV-1001"
+    action: str
+    error_category: Optional[str] = None  # record | authentication | transient | ambiguous | validation
+    errorno: Optional[str] = None
+    message: Optional[str] = Field(default=None, sa_type=Text)
+    correction: Optional[str] = Field(default=None, sa_type=Text)
+    at: datetime = _ts(default_factory=utcnow)
+
+
+class WriteJournal(SQLModel, table=True):
+    """Every write to Intacct, committed before the call: the exactly-once guard."""
+
+    __tablename__ = "write_journal"
+    __table_args__ = (Index("ix_write_journal_record", "connection_id", "record_type", "record_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="intacct_connection.id")
+    operation: str  # create_customer | create_invoice | reverse_invoice | create_payment
+    record_type: str
+    record_id: int
+    attempt: int = 1
+    controlid: str = Field(unique=True)
+    payload_hash: str
+    state: str = Field(default=JournalState.PENDING, index=True)
+    intacct_key: Optional[str] = None
+    run_id: Optional[int] = Field(default=None, foreign_key="sync_run.id")
+    last_error: Optional[str] = Field(default=None, sa_type=Text)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class SyncCursor(SQLModel, table=True):
+    """The WHENMODIFIED watermark per Intacct object, moved only after a clean read is committed."""
+
+    __tablename__ = "sync_cursor"
+    __table_args__ = (UniqueConstraint("connection_id", "object_name", name="uq_sync_cursor"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="intacct_connection.id")
+    object_name: str
+    watermark: Optional[datetime] = _ts(default=None)
+    last_run_id: Optional[int] = None
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class SyncSchedule(SQLModel, table=True):
+    """Auto-sync switch and the next due time, so a scheduler restart neither skips nor doubles a run."""
+
+    __tablename__ = "sync_schedule"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="intacct_connection.id", unique=True)
+    enabled: bool = False
+    interval_minutes: int = 60
+    next_due_at: Optional[datetime] = _ts(default=None)
+    last_enqueued_run_id: Optional[int] = None
+    paused_reason: Optional[str] = Field(default=None, sa_type=Text)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class SyncLease(SQLModel, table=True):
+    """At most one run per connection: held by a scheduler, renewed by its heartbeat, expiring if it dies."""
+
+    __tablename__ = "sync_lease"
+
+    connection_id: int = Field(foreign_key="intacct_connection.id", primary_key=True)
+    holder: str
+    run_id: Optional[int] = None
+    acquired_at: datetime = _ts(default_factory=utcnow)
+    expires_at: datetime = _ts()
+
+
+class SchedulerHeartbeat(SQLModel, table=True):
+    __tablename__ = "scheduler_heartbeat"
+
+    scheduler_id: str = Field(primary_key=True)
+    pid: int
+    host: str
+    version: str
+    started_at: datetime = _ts(default_factory=utcnow)
+    beat_at: datetime = _ts(default_factory=utcnow)
+    current_run_id: Optional[int] = None
+    progress: Optional[str] = None
+    stopped_at: Optional[datetime] = _ts(default=None)
