@@ -1,0 +1,115 @@
+"""Turning the stored connection into a working Intacct client: test the connection, validate the mapping.
+
+Both are short calls (seconds) made on a person's request from the console; long work goes through the
+queue instead.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlmodel import Session
+
+from storage.models import ConnectionStatus, IntacctConnection
+from storage.secrets import SecretBox, SecretKeyMismatch
+from storage.types import utcnow
+from sync_engine.intacct import filters
+from sync_engine.intacct.client import IntacctClient
+from sync_engine.intacct.credentials import IntacctCredentials
+from sync_engine.intacct.errors import IntacctError
+from sync_engine.settings import get_connection, get_mapping
+
+
+class ConnectionNotConfigured(Exception):
+    def __init__(self) -> None:
+        super().__init__("No Intacct connection is set up yet: open Connection and enter the company's credentials.")
+
+
+def credentials_for(connection: IntacctConnection, *, box: SecretBox | None = None) -> IntacctCredentials:
+    """Decrypt the stored connection; raises SecretKeyMismatch when the key cannot open it."""
+    box = box or SecretBox()
+    return IntacctCredentials(
+        endpoint_url=connection.endpoint_url, sender_id=connection.sender_id,
+        sender_password=box.decrypt(connection.sender_password_enc), company_id=connection.company_id,
+        user_id=connection.user_id, user_password=box.decrypt(connection.user_password_enc),
+        entity_id=connection.entity_id or None,
+    )
+
+
+def client_for(connection: IntacctConnection, **kwargs) -> IntacctClient:  # type: ignore[no-untyped-def]
+    return IntacctClient(credentials_for(connection), **kwargs)
+
+
+@dataclass
+class ConnectionCheck:
+    ok: bool
+    message: str
+
+
+def test_connection(*, session: Session, client: IntacctClient | None = None) -> ConnectionCheck:
+    """Sign in to Intacct with the stored credentials and record the outcome on the connection."""
+    connection = get_connection(session=session)
+    if connection is None:
+        raise ConnectionNotConfigured()
+    try:
+        client = client or client_for(connection)
+        info = client.test_connection()
+        where = f"entity {info.location_id}" if info.location_id else "top level"
+        check = ConnectionCheck(True, f"Signed in to company {info.company_id} as {info.user_id} ({where}).")
+    except SecretKeyMismatch as exc:
+        check = ConnectionCheck(False, str(exc))
+    except IntacctError as exc:
+        check = ConnectionCheck(False, exc.user_message)
+    connection.status = ConnectionStatus.OK if check.ok else ConnectionStatus.FAILING
+    connection.last_tested_at = utcnow()
+    connection.last_test_message = check.message
+    session.add(connection)
+    session.commit()
+    return check
+
+
+@dataclass
+class MappingValidation:
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _active(record: dict) -> bool:
+    return (record.get("STATUS") or "active").lower() in ("active", "t", "true")
+
+
+def validate_mapping(*, session: Session, client: IntacctClient | None = None) -> MappingValidation:
+    """Check every mapped value exists and is active in Intacct; the result is stored on the mapping."""
+    connection = get_connection(session=session)
+    if connection is None:
+        raise ConnectionNotConfigured()
+    mapping = get_mapping(session=session, connection_id=connection.id)  # type: ignore[arg-type]
+    result = MappingValidation(ok=True)
+    checks = [
+        ("ARACCOUNTLABEL", "ACCOUNTLABEL", mapping.item_account_label, "Item account label"),
+        ("GLACCOUNT", "ACCOUNTNO", mapping.undeposited_funds_account, "Undeposited funds account"),
+        ("LOCATION", "LOCATIONID", mapping.location_id, "Location"),
+        ("DEPARTMENT", "DEPARTMENTID", mapping.department_id, "Department"),
+    ]
+    try:
+        client = client or client_for(connection)
+        for obj, id_field, value, label in checks:
+            if not value:
+                continue
+            found = list(client.iter_records(obj, [id_field, "STATUS"], filter=filters.eq(id_field, value), page_size=10))
+            if not found:
+                result.problems.append(f"{label} '{value}' does not exist in Intacct.")
+            elif not _active(found[0]):
+                result.problems.append(f"{label} '{value}' is inactive in Intacct.")
+            else:
+                result.notes.append(f"{label} '{value}' found and active.")
+    except SecretKeyMismatch as exc:
+        result.problems.append(str(exc))
+    except IntacctError as exc:
+        result.problems.append(f"Could not check the mapping: {exc.user_message}")
+    result.ok = not result.problems
+    mapping.validated_at = utcnow() if result.ok else None
+    mapping.validation_message = "; ".join(result.problems) if result.problems else "All mapped values are valid."
+    session.add(mapping)
+    session.commit()
+    return result

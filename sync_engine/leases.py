@@ -1,0 +1,98 @@
+"""Claiming queued runs and holding the per-connection lease, safely across scheduler processes.
+
+Claims lock candidate rows with `FOR UPDATE SKIP LOCKED` on PostgreSQL and run under `BEGIN IMMEDIATE`
+on SQLite (storage.db.write_session), so two schedulers never take the same run. The lease (one row
+per connection) allows one run per connection at a time; its holder renews it with every heartbeat and
+it expires if the holder dies. `recover_stale_runs` marks such runs abandoned and turns their in-flight
+journal rows into `uncertain`, to be resolved by lookup rather than re-posted.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from storage.db import write_session
+from storage.models import JournalState, RunStatus, SyncLease, SyncRun, WriteJournal
+from storage.types import utcnow
+
+LEASE_TTL = timedelta(seconds=60)
+
+
+def claim_next_run(*, engine: Engine, holder: str, now: datetime | None = None, lease_ttl: timedelta = LEASE_TTL) -> SyncRun | None:
+    """Take the oldest queued run whose connection is free, mark it running and lease its connection."""
+    now = now or utcnow()
+    try:
+        with write_session(engine) as session:
+            candidates = session.exec(
+                select(SyncRun).where(SyncRun.status == RunStatus.QUEUED)
+                .order_by(SyncRun.queued_at, SyncRun.id).limit(20).with_for_update(skip_locked=True)
+            ).all()
+            for run in candidates:
+                lease = session.exec(
+                    select(SyncLease).where(SyncLease.connection_id == run.connection_id).with_for_update()
+                ).first()
+                if lease is not None and lease.expires_at > now:
+                    continue
+                if lease is None:
+                    lease = SyncLease(connection_id=run.connection_id, holder=holder, expires_at=now + lease_ttl)
+                lease.holder, lease.run_id = holder, run.id
+                lease.acquired_at, lease.expires_at = now, now + lease_ttl
+                session.add(lease)
+                run.status, run.claimed_by, run.started_at = RunStatus.RUNNING, holder, now
+                session.add(run)
+                session.flush()
+                return run
+    except IntegrityError:
+        # Another scheduler inserted the same connection's lease first: it won this round.
+        return None
+    return None
+
+
+def renew_lease(*, engine: Engine, holder: str, run_id: int, lease_ttl: timedelta = LEASE_TTL) -> bool:
+    """Extend our lease; False if it was lost (expired and taken), in which case the run must stop."""
+    with write_session(engine) as session:
+        lease = session.exec(select(SyncLease).where(SyncLease.run_id == run_id).with_for_update()).first()
+        if lease is None or lease.holder != holder:
+            return False
+        lease.expires_at = utcnow() + lease_ttl
+        session.add(lease)
+        return True
+
+
+def release_lease(*, engine: Engine, holder: str, run_id: int) -> None:
+    with write_session(engine) as session:
+        lease = session.exec(select(SyncLease).where(SyncLease.run_id == run_id).with_for_update()).first()
+        if lease is not None and lease.holder == holder:
+            session.delete(lease)
+
+
+def recover_stale_runs(*, engine: Engine, now: datetime | None = None) -> list[int]:
+    """Mark running runs whose lease expired (or vanished) as abandoned; return their ids."""
+    now = now or utcnow()
+    abandoned: list[int] = []
+    with write_session(engine) as session:
+        running = session.exec(select(SyncRun).where(SyncRun.status == RunStatus.RUNNING).with_for_update()).all()
+        for run in running:
+            lease = session.exec(select(SyncLease).where(SyncLease.connection_id == run.connection_id)).first()
+            if lease is not None and lease.run_id == run.id and lease.expires_at > now:
+                continue
+            run.status = RunStatus.ABANDONED
+            run.finished_at = now
+            run.error_category = "abandoned"
+            run.error_message = (
+                "The scheduler running this sync stopped unexpectedly. Writes it had in flight are checked "
+                "against Intacct on the next run before anything is sent again."
+            )
+            session.add(run)
+            for row in session.exec(select(WriteJournal).where(
+                    WriteJournal.run_id == run.id, WriteJournal.state.in_([JournalState.SENT, JournalState.PENDING]))):
+                row.state = JournalState.UNCERTAIN
+                row.updated_at = now
+                session.add(row)
+            if lease is not None and lease.run_id == run.id:
+                session.delete(lease)
+            abandoned.append(run.id)  # type: ignore[arg-type]
+    return abandoned

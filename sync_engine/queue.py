@@ -1,0 +1,106 @@
+"""The run queue as the console sees it: enqueue, list, watch, cancel and retry runs.
+
+A SyncRun row is both the run's record and its job: the console inserts it as `queued`, a scheduler
+process claims it (sync_engine.leases) and runs it (sync_engine.runs). Pages only call these functions.
+"""
+from __future__ import annotations
+
+from sqlmodel import Session, func, select
+
+from storage.models import (ACTIVE_RUN_STATUSES, ItemAction, RunKind, RunStatus, RunTrigger, SyncRun,
+                            SyncRunItem)
+from storage.types import utcnow
+
+
+class QueueError(ValueError):
+    """A run that cannot be enqueued or changed; the message says why."""
+
+
+def active_run(*, session: Session, connection_id: int) -> SyncRun | None:
+    """The queued or running run of this connection, if any."""
+    return session.exec(
+        select(SyncRun)
+        .where(SyncRun.connection_id == connection_id, SyncRun.status.in_(ACTIVE_RUN_STATUSES))
+        .order_by(SyncRun.id)
+    ).first()
+
+
+def enqueue_run(
+    *, session: Session, connection_id: int, kind: str, requested_by: str | None,
+    trigger: str = RunTrigger.MANUAL, options: dict | None = None,
+) -> SyncRun:
+    """Queue a run for the scheduler. A second click while the same kind is queued or running returns that run."""
+    if kind not in set(RunKind):
+        raise QueueError(f"Unknown run kind {kind!r}.")
+    existing = session.exec(
+        select(SyncRun).where(SyncRun.connection_id == connection_id, SyncRun.kind == kind,
+                              SyncRun.status.in_(ACTIVE_RUN_STATUSES))
+    ).first()
+    if existing is not None:
+        return existing
+    run = SyncRun(connection_id=connection_id, kind=kind, trigger=trigger, requested_by=requested_by,
+                  options=dict(options or {}))
+    session.add(run)
+    session.commit()
+    session.refresh(run)
+    return run
+
+
+def retry_failed(*, session: Session, run_id: int, requested_by: str | None) -> SyncRun:
+    """Queue a run of the same kind that retries the failed records of `run_id` (they stay pending until then)."""
+    original = session.get(SyncRun, run_id)
+    if original is None:
+        raise QueueError(f"Run {run_id} does not exist.")
+    return enqueue_run(session=session, connection_id=original.connection_id, kind=original.kind,
+                       requested_by=requested_by, trigger=RunTrigger.RETRY,
+                       options={**original.options, "retry_of": run_id})
+
+
+def cancel_run(*, session: Session, run_id: int) -> SyncRun:
+    """Cancel a queued run at once, or ask a running one to stop after the record in hand."""
+    run = session.get(SyncRun, run_id)
+    if run is None:
+        raise QueueError(f"Run {run_id} does not exist.")
+    if run.status == RunStatus.QUEUED:
+        run.status = RunStatus.CANCELLED
+        run.finished_at = utcnow()
+    elif run.status == RunStatus.RUNNING:
+        run.cancel_requested = True
+    else:
+        raise QueueError(f"Run {run_id} has already finished ({run.status}).")
+    session.add(run)
+    session.commit()
+    session.refresh(run)
+    return run
+
+
+def recent_runs(*, session: Session, limit: int = 50, kind: str | None = None) -> list[SyncRun]:
+    """Newest first."""
+    query = select(SyncRun).order_by(SyncRun.id.desc()).limit(limit)
+    if kind:
+        query = query.where(SyncRun.kind == kind)
+    return list(session.exec(query).all())
+
+
+def run_items(*, session: Session, run_id: int, action: str | None = None, limit: int = 5000) -> list[SyncRunItem]:
+    query = select(SyncRunItem).where(SyncRunItem.run_id == run_id).order_by(SyncRunItem.id).limit(limit)
+    if action:
+        query = query.where(SyncRunItem.action == action)
+    return list(session.exec(query).all())
+
+
+def open_failures(*, session: Session, limit: int = 500) -> list[SyncRunItem]:
+    """The latest failure of each record whose most recent outcome is still a failure."""
+    latest = (
+        select(SyncRunItem.record_type, SyncRunItem.label, func.max(SyncRunItem.id).label("last_id"))
+        .group_by(SyncRunItem.record_type, SyncRunItem.label)
+        .subquery()
+    )
+    query = (
+        select(SyncRunItem)
+        .join(latest, SyncRunItem.id == latest.c.last_id)
+        .where(SyncRunItem.action == ItemAction.FAILED)
+        .order_by(SyncRunItem.id.desc())
+        .limit(limit)
+    )
+    return list(session.exec(query).all())
