@@ -1,0 +1,246 @@
+"""Ledger invoices (and the customers they need) written to Intacct.
+
+Only invoices that originate in our ledger are written; imported ones never go back. Lines post to the
+mapping's item account label unless a line names its own; location and department come from the
+mapping. The mapping is checked against Intacct once per run before any write, so a bad label fails
+each invoice with a clear message instead of a string of rejections. A voided invoice that is already in
+Intacct is reversed there, never deleted; posted invoices are never edited.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, select
+
+from storage.db import write_session
+from storage.models import Customer, Invoice, InvoiceLine, ItemAction, Origin, SyncState
+from storage.types import utcnow
+from sync_engine.intacct import filters, functions
+from sync_engine.intacct.errors import IntacctError
+from sync_engine.journal import WriteSpec, write_all
+from sync_engine.run_context import RunContext
+
+
+class MappingProblem(Exception):
+    """A mapped value that Intacct does not have (or has inactive)."""
+
+
+def _exists(ctx: RunContext, obj: str, id_field: str, values: set[str]) -> dict[str, bool]:
+    """For each value: does it exist in Intacct and is it active?"""
+    found: dict[str, bool] = {}
+    values = {v for v in values if v}
+    if not values:
+        return found
+    for record in ctx.client.iter_records(obj, [id_field, "STATUS"], filter=filters.in_(id_field, sorted(values))):
+        found[record[id_field]] = (record.get("STATUS") or "active").lower() in ("active", "t", "true")
+    return found
+
+
+def mapping_problems(ctx: RunContext, labels: set[str]) -> dict[str, str]:
+    """Problems with the account labels, location and department the writes will use, keyed by value."""
+    problems: dict[str, str] = {}
+    checks = [
+        ("ARACCOUNTLABEL", "ACCOUNTLABEL", labels, "Account label"),
+        ("LOCATION", "LOCATIONID", {ctx.mapping.location_id} if ctx.mapping.location_id else set(), "Location"),
+        ("DEPARTMENT", "DEPARTMENTID", {ctx.mapping.department_id} if ctx.mapping.department_id else set(), "Department"),
+    ]
+    for obj, id_field, values, what in checks:
+        state = _exists(ctx, obj, id_field, values)
+        for value in values:
+            if value not in state:
+                problems[value] = f"{what} '{value}' does not exist in Intacct: fix it in Account mapping."
+            elif not state[value]:
+                problems[value] = f"{what} '{value}' is inactive in Intacct: choose an active one in Account mapping."
+    return problems
+
+
+# --- customers ------------------------------------------------------------------------------------------
+
+
+def _customer_payload(customer: Customer) -> dict[str, Any]:
+    mail = {"ADDRESS1": customer.address1, "CITY": customer.city, "STATE": customer.state,
+            "ZIP": customer.postal_code, "COUNTRY": customer.country}
+    contact: dict[str, Any] = {"PRINTAS": customer.name, "EMAIL1": customer.email, "PHONE1": customer.phone}
+    if any(mail.values()):
+        contact["MAILADDRESS"] = mail
+    return {"CUSTOMERID": customer.number, "NAME": customer.name, "DISPLAYCONTACT": contact,
+            "TERMNAME": customer.payment_terms, "CURRENCY": customer.currency,
+            "STATUS": "active" if customer.active else "inactive"}
+
+
+def _customer_spec(ctx: RunContext, customer: Customer) -> WriteSpec:
+    payload = _customer_payload(customer)
+    customer_id = customer.id
+
+    def lookup() -> str | None:
+        found = list(ctx.client.iter_records("CUSTOMER", ["RECORDNO", "CUSTOMERID"],
+                                             filter=filters.eq("CUSTOMERID", payload["CUSTOMERID"]), page_size=10))
+        return found[0]["RECORDNO"] if found else None
+
+    def confirmed(session: Session, key: str) -> None:
+        row = session.get(Customer, customer_id)
+        assert row is not None
+        row.intacct_recordno, row.intacct_customer_id = key, row.number
+        row.sync_state, row.sync_error, row.updated_at = SyncState.SYNCED, None, utcnow()
+        session.add(row)
+
+    def failed(session: Session, error: IntacctError) -> None:
+        row = session.get(Customer, customer_id)
+        assert row is not None
+        row.sync_state, row.sync_error = SyncState.FAILED, error.user_message
+        session.add(row)
+
+    return WriteSpec(operation="create_customer", record_type="customer", record_id=customer_id,  # type: ignore[arg-type]
+                     label=f"Customer {customer.number}", payload=payload,
+                     build=lambda controlid: functions.create("CUSTOMER", payload, controlid=controlid),
+                     lookup=lookup, on_confirmed=confirmed, on_failed=failed)
+
+
+# --- invoices -------------------------------------------------------------------------------------------
+
+
+def pending_invoices(session: Session, ctx: RunContext) -> list[Invoice]:
+    return list(session.exec(select(Invoice).where(
+        Invoice.origin == Origin.LEDGER, Invoice.intacct_recordno.is_(None),
+        Invoice.status.notin_(["draft", "voided"]), Invoice.sync_state != SyncState.SKIPPED,
+    ).order_by(Invoice.id)))
+
+
+def _invoice_spec(ctx: RunContext, invoice: Invoice, customer: Customer, lines: list[InvoiceLine]) -> WriteSpec:
+    mapping = ctx.mapping
+    intacct_lines = [
+        functions.InvoiceLine(amount=line.amount, account_label=line.account_label or mapping.item_account_label,
+                              memo=line.description, location_id=line.location_id or mapping.location_id,
+                              department_id=line.department_id or mapping.department_id)
+        for line in lines
+    ]
+    payload = {"customer": customer.number, "number": invoice.number, "date": invoice.invoice_date,
+               "due": invoice.due_date, "lines": [(str(l.amount), l.account_label) for l in intacct_lines]}
+    invoice_id = invoice.id
+
+    def build(controlid: str) -> functions.Function:
+        return functions.create_invoice(
+            customer_id=customer.number, invoice_no=invoice.number, date_created=invoice.invoice_date,
+            date_due=invoice.due_date or invoice.invoice_date, description=invoice.description,
+            po_number=invoice.po_number, currency=invoice.currency, lines=intacct_lines, controlid=controlid)
+
+    def lookup() -> str | None:
+        found = list(ctx.client.iter_records("ARINVOICE", ["RECORDNO", "RECORDID", "CUSTOMERID"], filter=filters.and_(
+            filters.eq("RECORDID", invoice.number), filters.eq("CUSTOMERID", customer.number)), page_size=10))
+        return found[0]["RECORDNO"] if found else None
+
+    def confirmed(session: Session, key: str) -> None:
+        row = session.get(Invoice, invoice_id)
+        assert row is not None
+        row.intacct_recordno, row.sync_state, row.sync_error = key, SyncState.SYNCED, None
+        row.intacct_state, row.updated_at = "Posted", utcnow()
+        session.add(row)
+
+    def failed(session: Session, error: IntacctError) -> None:
+        row = session.get(Invoice, invoice_id)
+        assert row is not None
+        row.sync_state, row.sync_error = SyncState.FAILED, error.user_message
+        session.add(row)
+
+    return WriteSpec(operation="create_invoice", record_type="invoice", record_id=invoice_id,  # type: ignore[arg-type]
+                     label=f"Invoice {invoice.number}", payload=payload, build=build, lookup=lookup,
+                     on_confirmed=confirmed, on_failed=failed)
+
+
+def _fail_without_call(ctx: RunContext, invoice: Invoice, message: str, category: str = "validation") -> None:
+    with write_session(ctx.engine) as session:
+        row = session.get(Invoice, invoice.id)
+        assert row is not None
+        row.sync_state, row.sync_error = SyncState.FAILED, message
+        session.add(row)
+        ctx.item(session, record_type="invoice", label=f"Invoice {invoice.number}", action=ItemAction.FAILED,
+                 record_id=invoice.id, category=category, message=message)
+
+
+def write_invoices(ctx: RunContext) -> None:
+    """Create in Intacct every ledger invoice not yet there (customers first), then reverse voided ones."""
+    with Session(ctx.engine) as session:
+        invoices = pending_invoices(session, ctx)
+        lines_by_invoice = {inv.id: list(session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)
+                                                       .order_by(InvoiceLine.line_no))) for inv in invoices}
+        customers = {c.id: c for c in session.exec(select(Customer).where(
+            Customer.id.in_({inv.customer_id for inv in invoices})))}
+    ctx.begin_step("invoice_writes", total=len(invoices))
+    if invoices:
+        labels = {line.account_label or ctx.mapping.item_account_label or "" for lines in lines_by_invoice.values()
+                  for line in lines}
+        problems = mapping_problems(ctx, {label for label in labels if label})
+        ready: list[Invoice] = []
+        for invoice in invoices:
+            lines = lines_by_invoice[invoice.id]
+            if not lines:
+                _fail_without_call(ctx, invoice, "The invoice has no lines: add at least one line.")
+                continue
+            missing_label = [line.line_no for line in lines if not (line.account_label or ctx.mapping.item_account_label)]
+            if missing_label:
+                _fail_without_call(ctx, invoice, "No item account label is mapped: set one in Account mapping.")
+                continue
+            used = {line.account_label or ctx.mapping.item_account_label for line in lines}
+            used |= {ctx.mapping.location_id, ctx.mapping.department_id}
+            problem = next((problems[value] for value in used if value in problems), None)
+            if problem:
+                _fail_without_call(ctx, invoice, problem)
+                continue
+            ready.append(invoice)
+        ctx.advance(len(invoices) - len(ready))
+        needing_customer = [customers[inv.customer_id] for inv in ready if not customers[inv.customer_id].intacct_customer_id]
+        unique_customers = list({c.id: c for c in needing_customer}.values())
+        if unique_customers:
+            write_all(ctx, [_customer_spec(ctx, c) for c in unique_customers])
+            with Session(ctx.engine) as session:
+                customers = {c.id: c for c in session.exec(select(Customer).where(
+                    Customer.id.in_({inv.customer_id for inv in ready})))}
+        specs = []
+        for invoice in ready:
+            customer = customers[invoice.customer_id]
+            if not customer.intacct_customer_id:
+                _fail_without_call(ctx, invoice, f"Customer {customer.number} could not be created in Intacct "
+                                   f"({customer.sync_error or 'see the customer row'}); the invoice waits for it.",
+                                   category="record")
+                continue
+            specs.append(_invoice_spec(ctx, invoice, customer, lines_by_invoice[invoice.id]))
+        write_all(ctx, specs)
+    reverse_voided_invoices(ctx)
+
+
+def _reverse_spec(ctx: RunContext, invoice: Invoice) -> WriteSpec:
+    invoice_id, key = invoice.id, invoice.intacct_recordno
+    voided_on = (invoice.voided_at or utcnow()).date()
+
+    def lookup() -> str | None:
+        found = ctx.client.read("ARINVOICE", [key], ["RECORDNO", "STATE"])
+        return key if found and (found[0].get("STATE") or "").lower() == "reversed" else None
+
+    def confirmed(session: Session, _key: str) -> None:
+        row = session.get(Invoice, invoice_id)
+        assert row is not None
+        row.reversed_in_intacct, row.intacct_state, row.sync_state = True, "Reversed", SyncState.SYNCED
+        row.sync_error, row.updated_at = None, utcnow()
+        session.add(row)
+
+    def failed(session: Session, error: IntacctError) -> None:
+        row = session.get(Invoice, invoice_id)
+        assert row is not None
+        row.sync_state, row.sync_error = SyncState.FAILED, f"Could not reverse in Intacct: {error.user_message}"
+        session.add(row)
+
+    return WriteSpec(
+        operation="reverse_invoice", record_type="invoice", record_id=invoice_id, label=f"Invoice {invoice.number} (void)",  # type: ignore[arg-type]
+        payload={"key": key, "date": voided_on},
+        build=lambda controlid: functions.reverse_invoice(key, date_reversed=max(voided_on, invoice.invoice_date),
+                                                          description="Voided in the A/R ledger", controlid=controlid),
+        lookup=lookup, on_confirmed=confirmed, on_failed=failed, created_action=ItemAction.UPDATED)
+
+
+def reverse_voided_invoices(ctx: RunContext) -> None:
+    with Session(ctx.engine) as session:
+        voided = list(session.exec(select(Invoice).where(
+            Invoice.origin == Origin.LEDGER, Invoice.status == "voided", Invoice.intacct_recordno.is_not(None),
+            Invoice.reversed_in_intacct.is_(False), Invoice.sync_state != SyncState.SKIPPED)))
+    if voided:
+        write_all(ctx, [_reverse_spec(ctx, invoice) for invoice in voided])

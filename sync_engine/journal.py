@@ -1,0 +1,200 @@
+"""Exactly-once writes to Intacct through a write journal.
+
+Before a create or reverse is sent, a WriteJournal row is committed with a deterministic function
+controlid (sent with uniqueid=true, so Intacct itself refuses a repeat). After the call the row becomes
+`confirmed` (key stored on the ledger record in the same transaction), `failed` (Intacct refused it; the
+next attempt gets a new controlid) or `uncertain` (the answer was lost). An uncertain or in-flight row is
+never re-sent blindly: the record is looked up in Intacct first and adopted when found.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from storage.db import write_session
+from storage.models import ItemAction, JournalState, WriteJournal
+from storage.types import utcnow
+from sync_engine.intacct.errors import (AmbiguousWriteError, DuplicateControlIdError, IntacctError, RecordError,
+                                        TransientError)
+from sync_engine.intacct.functions import Function
+from sync_engine.run_context import RunContext
+
+IN_FLIGHT = (JournalState.PENDING, JournalState.SENT, JournalState.UNCERTAIN)
+
+
+@dataclass
+class WriteSpec:
+    """One write the journal should make happen exactly once."""
+
+    operation: str  # create_customer | create_invoice | reverse_invoice | create_payment
+    record_type: str
+    record_id: int
+    label: str
+    payload: dict[str, Any]
+    build: Callable[[str], Function]  # controlid -> the function to send
+    lookup: Callable[[], str | None]  # the Intacct key if the record already exists there
+    on_confirmed: Callable[[Session, str], None]  # store the key on the ledger record
+    on_failed: Callable[[Session, IntacctError], None]
+    created_action: str = ItemAction.CREATED
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def controlid_for(operation: str, record_type: str, record_id: int, attempt: int) -> str:
+    return f"{operation}-{record_type}-{record_id}-a{attempt}"
+
+
+def latest_entry(session: Session, *, connection_id: int, operation: str, record_type: str, record_id: int) -> WriteJournal | None:
+    return session.exec(
+        select(WriteJournal).where(
+            WriteJournal.connection_id == connection_id, WriteJournal.operation == operation,
+            WriteJournal.record_type == record_type, WriteJournal.record_id == record_id)
+        .order_by(WriteJournal.attempt.desc())
+    ).first()
+
+
+def _key_of(result: Any) -> str | None:
+    if result.key:
+        return str(result.key)
+    for record in result.records or []:
+        for name in ("RECORDNO", "recordno"):
+            if record.get(name):
+                return str(record[name])
+    return None
+
+
+def _confirm(ctx: RunContext, spec: WriteSpec, entry_id: int, key: str, *, recovered: bool) -> None:
+    with write_session(ctx.engine) as session:
+        entry = session.get(WriteJournal, entry_id)
+        assert entry is not None
+        entry.state, entry.intacct_key, entry.updated_at = JournalState.CONFIRMED, key, utcnow()
+        entry.last_error = "found in Intacct after an uncertain outcome" if recovered else None
+        session.add(entry)
+        spec.on_confirmed(session, key)
+        message = "Already in Intacct from an earlier interrupted attempt: linked, not sent again." if recovered else None
+        ctx.item(session, record_type=spec.record_type, label=spec.label, action=spec.created_action,
+                 record_id=spec.record_id, intacct_key=key, message=message)
+
+
+def _fail(ctx: RunContext, spec: WriteSpec, entry_id: int, error: IntacctError, state: str) -> None:
+    with write_session(ctx.engine) as session:
+        entry = session.get(WriteJournal, entry_id)
+        assert entry is not None
+        entry.state, entry.last_error, entry.updated_at = state, error.user_message, utcnow()
+        session.add(entry)
+        spec.on_failed(session, error)
+        ctx.item(session, record_type=spec.record_type, label=spec.label, action=ItemAction.FAILED,
+                 record_id=spec.record_id, error=error)
+
+
+def _prepare(ctx: RunContext, spec: WriteSpec) -> tuple[int, str] | None:
+    """Return (journal id, controlid) to send, or None when the record was found already written."""
+    with write_session(ctx.engine) as session:
+        entry = latest_entry(session, connection_id=ctx.connection_id, operation=spec.operation,
+                             record_type=spec.record_type, record_id=spec.record_id)
+        previous_state = entry.state if entry else None
+        entry_id = entry.id if entry else None
+    if previous_state == JournalState.CONFIRMED and entry is not None and entry.intacct_key:
+        _confirm(ctx, spec, entry_id, entry.intacct_key, recovered=True)  # type: ignore[arg-type]
+        return None
+    if previous_state in IN_FLIGHT:
+        key = spec.lookup()  # may raise: the record then waits for the next run
+        if key:
+            _confirm(ctx, spec, entry_id, key, recovered=True)  # type: ignore[arg-type]
+            return None
+    with write_session(ctx.engine) as session:
+        if previous_state in IN_FLIGHT:
+            entry = session.get(WriteJournal, entry_id)  # not in Intacct: resend under the same controlid
+        else:
+            attempt = (entry.attempt + 1) if entry else 1
+            entry = WriteJournal(
+                connection_id=ctx.connection_id, operation=spec.operation, record_type=spec.record_type,
+                record_id=spec.record_id, attempt=attempt,
+                controlid=controlid_for(spec.operation, spec.record_type, spec.record_id, attempt),
+                payload_hash=payload_hash(spec.payload),
+            )
+        assert entry is not None
+        entry.state, entry.run_id, entry.updated_at = JournalState.SENT, ctx.run_id, utcnow()
+        session.add(entry)
+        session.flush()
+        return entry.id, entry.controlid  # type: ignore[return-value]
+
+
+def _resolve_uncertain(ctx: RunContext, spec: WriteSpec, entry_id: int, controlid: str, error: IntacctError) -> None:
+    """The answer was lost: look the record up; if it is not there, send once more under the same controlid."""
+    with write_session(ctx.engine) as session:
+        entry = session.get(WriteJournal, entry_id)
+        assert entry is not None
+        entry.state, entry.last_error, entry.updated_at = JournalState.UNCERTAIN, error.user_message, utcnow()
+        session.add(entry)
+    try:
+        key = spec.lookup()
+        if key:
+            _confirm(ctx, spec, entry_id, key, recovered=True)
+            return
+        result = ctx.client.call(spec.build(controlid))
+        key = _key_of(result)
+        if key:
+            _confirm(ctx, spec, entry_id, key, recovered=False)
+            return
+    except DuplicateControlIdError:
+        pass  # Intacct says it ran; the lookup will find it next time
+    except RecordError as refused:
+        _fail(ctx, spec, entry_id, refused, JournalState.FAILED)
+        return
+    except (AmbiguousWriteError, TransientError) as again:
+        error = again
+    with write_session(ctx.engine) as session:
+        ctx.item(session, record_type=spec.record_type, label=spec.label, action=ItemAction.FAILED,
+                 record_id=spec.record_id, error=error, category="ambiguous",
+                 message=f"{error.user_message} Intacct may have received it: it will be looked up, "
+                         "not re-sent blindly, on the next run.")
+
+
+def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 10) -> None:
+    """Send the writes, several functions per request, each outcome handled on its own."""
+    for start in range(0, len(specs), batch_size):
+        ctx.check_stop()
+        batch: list[tuple[WriteSpec, int, str]] = []
+        for spec in specs[start:start + batch_size]:
+            try:
+                prepared = _prepare(ctx, spec)
+            except (TransientError, AmbiguousWriteError) as exc:
+                with write_session(ctx.engine) as session:
+                    ctx.item(session, record_type=spec.record_type, label=spec.label, action=ItemAction.FAILED,
+                             record_id=spec.record_id, error=exc,
+                             message=f"Could not check Intacct for an earlier attempt: {exc.user_message}")
+                continue
+            if prepared is not None:
+                batch.append((spec, *prepared))
+        ctx.advance(len(specs[start:start + batch_size]) - len(batch))
+        if not batch:
+            continue
+        try:
+            results = ctx.client.execute([spec.build(controlid) for spec, _, controlid in batch])
+        except (AmbiguousWriteError, TransientError) as exc:
+            for spec, entry_id, controlid in batch:
+                _resolve_uncertain(ctx, spec, entry_id, controlid, exc)
+            ctx.advance(len(batch))
+            ctx.flush()
+            continue
+        for (spec, entry_id, controlid), result in zip(batch, results):
+            key = _key_of(result) if result.ok else None
+            if result.ok and key:
+                _confirm(ctx, spec, entry_id, key, recovered=False)
+            elif isinstance(result.error, DuplicateControlIdError):
+                _resolve_uncertain(ctx, spec, entry_id, controlid, result.error)
+            elif result.error is not None:
+                _fail(ctx, spec, entry_id, result.error, JournalState.FAILED)
+            else:
+                _resolve_uncertain(ctx, spec, entry_id, controlid,
+                                   AmbiguousWriteError("Intacct answered without the new record's key."))
+        ctx.advance(len(batch))
+        ctx.flush()

@@ -1,0 +1,115 @@
+"""Payments received in the ledger reconciled onto Intacct as AR payments.
+
+Each ledger payment becomes a `create_arpayment` into the mapping's undeposited funds account, applied to
+the Intacct RECORDNO of each invoice it pays, with the payment's reference, date and method. A payment
+whose invoice is not in Intacct yet waits (skipped, with the reason) — runs write invoices before
+payments, so it usually goes out in the same run. Posted payments are never edited.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlmodel import Session, select
+
+from storage.db import write_session
+from storage.models import Customer, Invoice, ItemAction, Origin, Payment, PaymentApplication, SyncState
+from storage.types import utcnow
+from sync_engine.intacct import filters, functions
+from sync_engine.intacct.errors import IntacctError
+from sync_engine.intacct.values import format_date, parse_decimal
+from sync_engine.journal import WriteSpec, write_all
+from sync_engine.run_context import RunContext
+
+METHODS = ("Printed Check", "Cash", "EFT", "Credit Card", "Online Charge Card", "Online ACH Debit")
+
+
+def pending_payments(session: Session) -> list[Payment]:
+    return list(session.exec(select(Payment).where(
+        Payment.origin == Origin.LEDGER, Payment.intacct_recordno.is_(None), Payment.voided.is_(False),
+        Payment.sync_state != SyncState.SKIPPED).order_by(Payment.id)))
+
+
+def _spec(ctx: RunContext, payment: Payment, customer: Customer, applications: list[tuple[Invoice, Decimal]]) -> WriteSpec:
+    payment_id = payment.id
+    items = [functions.PaymentApplication(invoice_key=inv.intacct_recordno, amount=amount)  # type: ignore[arg-type]
+             for inv, amount in applications]
+    payload = {"customer": customer.number, "amount": str(payment.amount), "ref": payment.reference,
+               "date": payment.received_on, "items": [(i.invoice_key, str(i.amount)) for i in items]}
+
+    def build(controlid: str) -> functions.Function:
+        return functions.create_arpayment(
+            customer_id=customer.number, amount=payment.amount, undeposited_account=ctx.mapping.undeposited_funds_account,
+            ref_id=payment.reference, date_received=payment.received_on, payment_method=payment.method,
+            applications=items, controlid=controlid)
+
+    def lookup() -> str | None:
+        candidates = ctx.client.iter_records("ARPYMT", ["RECORDNO", "CUSTOMERID", "DOCNUMBER", "RECEIPTDATE", "TOTALENTERED"],
+                                             filter=filters.and_(filters.eq("CUSTOMERID", customer.number),
+                                                                 filters.eq("DOCNUMBER", payment.reference)))
+        for record in candidates:
+            same_amount = parse_decimal(record.get("TOTALENTERED")) == payment.amount
+            same_date = record.get("RECEIPTDATE") in (None, "", format_date(payment.received_on))
+            if same_amount and same_date:
+                return record["RECORDNO"]
+        return None
+
+    def confirmed(session: Session, key: str) -> None:
+        row = session.get(Payment, payment_id)
+        assert row is not None
+        row.intacct_recordno, row.sync_state, row.sync_error, row.updated_at = key, SyncState.SYNCED, None, utcnow()
+        session.add(row)
+
+    def failed(session: Session, error: IntacctError) -> None:
+        row = session.get(Payment, payment_id)
+        assert row is not None
+        row.sync_state, row.sync_error = SyncState.FAILED, error.user_message
+        session.add(row)
+
+    return WriteSpec(operation="create_payment", record_type="payment", record_id=payment_id,  # type: ignore[arg-type]
+                     label=f"Payment {payment.reference} ({customer.number})", payload=payload, build=build,
+                     lookup=lookup, on_confirmed=confirmed, on_failed=failed)
+
+
+def _skip(ctx: RunContext, payment: Payment, label: str, message: str, *, failed: bool = False) -> None:
+    with write_session(ctx.engine) as session:
+        row = session.get(Payment, payment.id)
+        assert row is not None
+        row.sync_error = message
+        if failed:
+            row.sync_state = SyncState.FAILED
+        session.add(row)
+        ctx.item(session, record_type="payment", label=label, record_id=payment.id,
+                 action=ItemAction.FAILED if failed else ItemAction.SKIPPED,
+                 category="validation" if failed else None, message=message)
+
+
+def write_payments(ctx: RunContext) -> None:
+    """Post every ledger payment not yet in Intacct whose invoices are all there."""
+    with Session(ctx.engine) as session:
+        payments = pending_payments(session)
+        plan = []
+        for payment in payments:
+            customer = session.get(Customer, payment.customer_id)
+            applications = [(session.get(Invoice, app.invoice_id), app.amount) for app in session.exec(
+                select(PaymentApplication).where(PaymentApplication.payment_id == payment.id))]
+            plan.append((payment, customer, applications))
+    ctx.begin_step("payment_writes", total=len(plan))
+    specs = []
+    for payment, customer, applications in plan:
+        label = f"Payment {payment.reference} ({customer.number})"
+        if not ctx.mapping.undeposited_funds_account:
+            _skip(ctx, payment, label, "No undeposited funds account is mapped: set one in Account mapping.", failed=True)
+        elif payment.method not in METHODS:
+            _skip(ctx, payment, label, f"Payment method '{payment.method}' is not one Intacct accepts "
+                                       f"({', '.join(METHODS)}).", failed=True)
+        elif sum((amount for _, amount in applications), Decimal("0")) > payment.amount:
+            _skip(ctx, payment, label, "The amounts applied to invoices exceed the payment.", failed=True)
+        elif not customer.intacct_customer_id:
+            _skip(ctx, payment, label, f"Waiting for customer {customer.number} to reach Intacct.")
+        elif waiting := [inv.number for inv, _ in applications if not inv.intacct_recordno]:
+            _skip(ctx, payment, label, f"Waiting for invoice {', '.join(waiting)} to reach Intacct.")
+        else:
+            specs.append(_spec(ctx, payment, customer, applications))
+            continue
+        ctx.advance()
+    write_all(ctx, specs)

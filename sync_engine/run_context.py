@@ -1,0 +1,107 @@
+"""What one run carries while it works: its counters, per-record items, progress and the stop signal.
+
+Steps (imports, exports, payments) report through a RunContext; it writes SyncRunItem rows in the
+caller's session (so an item commits with the record change it describes) and flushes counters and
+progress onto the SyncRun row at batch boundaries.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from storage.db import write_session
+from storage.models import AccountMapping, IntacctConnection, ItemAction, SyncRun, SyncRunItem
+from sync_engine.intacct.client import IntacctClient
+from sync_engine.intacct.errors import IntacctError
+
+_COUNTER_FIELD = {
+    ItemAction.CREATED: "created_count", ItemAction.UPDATED: "updated_count",
+    ItemAction.UNCHANGED: "unchanged_count", ItemAction.SKIPPED: "skipped_count", ItemAction.FAILED: "failed_count",
+}
+
+
+class RunStopped(Exception):
+    """The scheduler asked the run to stop (signal, lost lease or a user's cancel)."""
+
+
+@dataclass
+class RunContext:
+    engine: Engine
+    run_id: int
+    client: IntacctClient
+    connection: IntacctConnection
+    mapping: AccountMapping
+    started_at: datetime
+    options: dict
+    stop: threading.Event = field(default_factory=threading.Event)
+    on_progress: Callable[[str], None] | None = None
+    counts: Counter = field(default_factory=Counter)
+    step: str = ""
+    done: int = 0
+    total: int | None = None
+    _last_cancel_check: float = 0.0
+
+    @property
+    def connection_id(self) -> int:
+        return self.connection.id  # type: ignore[return-value]
+
+    def item(
+        self, session: Session, *, record_type: str, label: str, action: str, record_id: int | None = None,
+        intacct_key: str | None = None, error: IntacctError | None = None, message: str | None = None,
+        category: str | None = None,
+    ) -> None:
+        """Record what happened to one record; unchanged records are counted but not itemised."""
+        self.counts[action] += 1
+        if action == ItemAction.UNCHANGED:
+            return
+        errorno = correction = None
+        if error is not None:
+            category = category or error.category
+            message = message or error.user_message
+            if error.details:
+                errorno = error.details[0].errorno
+                correction = next((d.correction for d in error.details if d.correction), None)
+        session.add(SyncRunItem(
+            run_id=self.run_id, step=self.step, record_type=record_type, record_id=record_id,
+            intacct_key=intacct_key, label=label, action=action, error_category=category, errorno=errorno,
+            message=message, correction=correction,
+        ))
+
+    def begin_step(self, step: str, total: int | None = None) -> None:
+        self.step, self.done, self.total = step, 0, total
+        self.flush()
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+
+    def flush(self) -> None:
+        """Write counters and progress onto the run row, and notice a cancel request."""
+        with write_session(self.engine) as session:
+            run = session.get(SyncRun, self.run_id)
+            assert run is not None
+            for action, column in _COUNTER_FIELD.items():
+                setattr(run, column, self.counts[action])
+            run.step, run.progress_done, run.progress_total = self.step, self.done, self.total
+            run.api_requests = self.client.requests_sent
+            session.add(run)
+            if run.cancel_requested:
+                self.stop.set()
+        if self.on_progress:
+            total = f"/{self.total}" if self.total else ""
+            self.on_progress(f"{self.step}: {self.done}{total}")
+
+    def check_stop(self) -> None:
+        """Raise RunStopped between records when a stop was asked (cancel checked every ~2 s)."""
+        now = time.monotonic()
+        if now - self._last_cancel_check > 2:
+            self._last_cancel_check = now
+            self.flush()
+        if self.stop.is_set():
+            raise RunStopped()
