@@ -61,6 +61,8 @@ def read_window(ctx: RunContext, object_name: str, *, incremental: bool) -> tupl
 
 
 def advance_cursor(ctx: RunContext, object_name: str, watermark: datetime) -> None:
+    if ctx.preview:
+        return
     with write_session(ctx.engine) as session:
         cursor = _cursor(session, ctx, object_name) or SyncCursor(connection_id=ctx.connection_id, object_name=object_name)
         if cursor.watermark is None or watermark > cursor.watermark:
@@ -162,13 +164,18 @@ def _upsert_customer(session: Session, ctx: RunContext, record: dict[str, Any], 
     return existing
 
 
-def _store_customers(ctx: RunContext, records: list[dict[str, Any]]) -> None:
-    with write_session(ctx.engine) as session:
-        keys = [r["RECORDNO"] for r in records]
-        known = {c.intacct_recordno: c for c in session.exec(select(Customer).where(
-            Customer.connection_id == ctx.connection_id, Customer.intacct_recordno.in_(keys)))}
-        for record in records:
-            _upsert_customer(session, ctx, record, known.get(record["RECORDNO"]))
+def _store_customers(ctx: RunContext, records: list[dict[str, Any]], session: Session | None = None) -> None:
+    """Upsert a page of customers, in the given session or in a ledger session of their own."""
+    if session is None:
+        with ctx.ledger_session() as own:
+            _store_customers(ctx, records, own)
+        return
+    keys = [r["RECORDNO"] for r in records]
+    known = {c.intacct_recordno: c for c in session.exec(select(Customer).where(
+        Customer.connection_id == ctx.connection_id, Customer.intacct_recordno.in_(keys)))}
+    for record in records:
+        _upsert_customer(session, ctx, record, known.get(record["RECORDNO"]))
+    session.flush()
     ctx.advance(len(records))
 
 
@@ -189,15 +196,13 @@ def import_customers(ctx: RunContext, *, incremental: bool, active_only: bool = 
         advance_cursor(ctx, objects.CUSTOMER.name, window_to)
 
 
-def import_missing_customers(ctx: RunContext, customer_ids: set[str]) -> None:
-    """Bring in customers that invoices refer to but the ledger does not know yet."""
-    if not customer_ids:
-        return
+def _read_customers(ctx: RunContext, customer_ids: set[str]) -> list[dict[str, Any]]:
+    """Customer records for the given CUSTOMERIDs (for invoices whose customer the ledger lacks)."""
+    records: list[dict[str, Any]] = []
     for chunk in _batches(sorted(customer_ids), 100):
-        records = list(ctx.client.iter_records(objects.CUSTOMER.name, list(objects.CUSTOMER.fields),
-                                               filter=filters.in_("CUSTOMERID", chunk)))
-        if records:
-            _store_customers(ctx, records)
+        records += ctx.client.iter_records(objects.CUSTOMER.name, list(objects.CUSTOMER.fields),
+                                           filter=filters.in_("CUSTOMERID", chunk))
+    return records
 
 
 # --- invoices -------------------------------------------------------------------------------------------
@@ -333,13 +338,17 @@ def _upsert_invoice(
 
 def _store_invoices(ctx: RunContext, records: list[dict[str, Any]], outstanding_only: bool) -> None:
     customer_ids = {r["CUSTOMERID"] for r in records}
-    with Session(ctx.engine) as session:
-        known = {c.intacct_customer_id for c in session.exec(select(Customer).where(
-            Customer.connection_id == ctx.connection_id, Customer.intacct_customer_id.in_(customer_ids)))}
-    import_missing_customers(ctx, customer_ids - known)
     keys = [r["RECORDNO"] for r in records]
+    with Session(ctx.engine) as session:
+        known = set(session.exec(select(Customer.intacct_customer_id).where(
+            Customer.intacct_customer_id.in_(customer_ids))))
+    # Intacct reads happen before the ledger transaction opens, so no lock is held across HTTP calls.
+    missing_customers = _read_customers(ctx, customer_ids - known) if customer_ids - known else []
     lines = _fetch_lines(ctx, keys)
-    with write_session(ctx.engine) as session:
+    with ctx.ledger_session() as session:
+        if missing_customers:
+            _store_customers(ctx, missing_customers, session)
+            ctx.advance(-len(missing_customers))  # this step's progress counts invoices
         customers = {c.intacct_customer_id: c for c in session.exec(select(Customer).where(
             Customer.intacct_customer_id.in_(customer_ids)))}
         existing = {i.intacct_recordno: i for i in session.exec(select(Invoice).where(

@@ -160,6 +160,9 @@ def _resolve_uncertain(ctx: RunContext, spec: WriteSpec, entry_id: int, controli
 
 def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 10) -> None:
     """Send the writes, several functions per request, each outcome handled on its own."""
+    if ctx.preview:
+        _preview(ctx, specs)
+        return
     for start in range(0, len(specs), batch_size):
         ctx.check_stop()
         batch: list[tuple[WriteSpec, int, str]] = []
@@ -198,3 +201,14 @@ def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 
                                    AmbiguousWriteError("Intacct answered without the new record's key."))
         ctx.advance(len(batch))
         ctx.flush()
+
+
+def _preview(ctx: RunContext, specs: Sequence[WriteSpec]) -> None:
+    """List what would be sent, without calling Intacct or touching the journal."""
+    with Session(ctx.engine) as session:
+        for spec in specs:
+            summary = ", ".join(f"{k}: {v}" for k, v in spec.payload.items())
+            ctx.item(session, record_type=spec.record_type, label=spec.label, action=spec.created_action,
+                     record_id=spec.record_id, message=f"Would send {spec.operation} ({summary})")
+    ctx.advance(len(specs))
+    ctx.flush()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -47,6 +48,25 @@ class RunContext:
     done: int = 0
     total: int | None = None
     _last_cancel_check: float = 0.0
+    _preview_items: list[SyncRunItem] = field(default_factory=list)
+
+    @property
+    def preview(self) -> bool:
+        """A preview computes what the run would do and writes nothing to the ledger or to Intacct."""
+        return bool(self.options.get("preview"))
+
+    @contextmanager
+    def ledger_session(self) -> Iterator[Session]:
+        """The session for ledger changes: committed normally, rolled back in a preview."""
+        if not self.preview:
+            with write_session(self.engine) as session:
+                yield session
+            return
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
 
     @property
     def connection_id(self) -> int:
@@ -68,11 +88,15 @@ class RunContext:
             if error.details:
                 errorno = error.details[0].errorno
                 correction = next((d.correction for d in error.details if d.correction), None)
-        session.add(SyncRunItem(
+        row = SyncRunItem(
             run_id=self.run_id, step=self.step, record_type=record_type, record_id=record_id,
             intacct_key=intacct_key, label=label, action=action, error_category=category, errorno=errorno,
             message=message, correction=correction,
-        ))
+        )
+        if self.preview:
+            self._preview_items.append(row)  # the ledger session will be rolled back
+        else:
+            session.add(row)
 
     def begin_step(self, step: str, total: int | None = None) -> None:
         self.step, self.done, self.total = step, 0, total
@@ -91,6 +115,8 @@ class RunContext:
             run.step, run.progress_done, run.progress_total = self.step, self.done, self.total
             run.api_requests = self.client.requests_sent
             session.add(run)
+            session.add_all(self._preview_items)
+            self._preview_items = []
             if run.cancel_requested:
                 self.stop.set()
         if self.on_progress:

@@ -1,0 +1,176 @@
+"""Invoice and payment writes to the sandbox over HTTP, with bad records and every fault: no duplicate, nothing lost."""
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+import pytest
+from sqlmodel import Session, select
+
+from storage.models import Customer, Invoice, JournalState, Payment, RunStatus, SyncRunItem, WriteJournal
+from tests.engine.helpers import connect, ledger_invoice, ledger_payment, run_now, sandbox_query
+
+WRITES_ONLY = {"read_customers": False, "read_invoices": False}
+
+
+def _sandbox_invoices(sandbox, number: str) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    return sandbox_query(sandbox, "ARINVOICE", ["RECORDNO", "RECORDID", "CUSTOMERID", "TOTALENTERED", "TOTALPAID",
+                                                 "TOTALDUE", "STATE"], f"RECORDID = '{number}'")
+
+
+def test_invoice_and_payment_reach_intacct_with_balances(engine, sandbox) -> None:
+    with Session(engine) as session:
+        connection_id = connect(session, sandbox, **WRITES_ONLY)
+        invoice = ledger_invoice(session, customer_number="L-100", invoice_number="L-INV-1", amounts=["1000.00", "250.50"])
+        ledger_payment(session, invoice, "500.25", "WIRE-1")
+    run = run_now(engine, connection_id, "accounting_sync")
+    assert run.status == RunStatus.SUCCEEDED, run.error_message
+    assert run.created_count == 3  # customer, invoice, payment
+    [remote] = _sandbox_invoices(sandbox, "L-INV-1")
+    assert remote["CUSTOMERID"] == "L-100"
+    assert Decimal(remote["TOTALENTERED"]) == Decimal("1250.50")
+    assert Decimal(remote["TOTALPAID"]) == Decimal("500.25")
+    assert Decimal(remote["TOTALDUE"]) == Decimal("750.25")
+    assert remote["STATE"] == "Partially Paid"
+    payments = sandbox_query(sandbox, "ARPYMT", ["RECORDNO", "CUSTOMERID", "DOCNUMBER", "TOTALENTERED",
+                                                 "UNDEPOSITEDACCOUNTNO"], "CUSTOMERID = 'L-100'")
+    assert [(p["DOCNUMBER"], Decimal(p["TOTALENTERED"]), p["UNDEPOSITEDACCOUNTNO"]) for p in payments] == [
+        ("WIRE-1", Decimal("500.25"), "1210")]
+    with Session(engine) as session:
+        stored = session.exec(select(Invoice).where(Invoice.number == "L-INV-1")).one()
+        assert stored.intacct_recordno == remote["RECORDNO"] and stored.sync_state == "synced"
+        assert session.exec(select(Payment)).one().intacct_recordno == payments[0]["RECORDNO"]
+    again = run_now(engine, connection_id, "accounting_sync")
+    assert again.status == RunStatus.SUCCEEDED and again.created_count == 0
+    assert len(_sandbox_invoices(sandbox, "L-INV-1")) == 1
+
+
+def test_bad_record_fails_alone_with_a_clear_message(engine, sandbox) -> None:
+    with Session(engine) as session:
+        connection_id = connect(session, sandbox, **WRITES_ONLY)
+        ledger_invoice(session, customer_number="L-1", invoice_number="GOOD-1", amounts=["10.00"])
+        ledger_invoice(session, customer_number="L-1", invoice_number="BAD-1", amounts=["20.00"], label="No Such Label")
+        ledger_invoice(session, customer_number="L-2", invoice_number="GOOD-2", amounts=["30.00"])
+    run = run_now(engine, connection_id, "accounting_sync")
+    assert run.status == RunStatus.PARTLY_FAILED
+    with Session(engine) as session:
+        failed = session.exec(select(SyncRunItem).where(SyncRunItem.run_id == run.id, SyncRunItem.action == "failed")).all()
+        assert [(f.label, f.error_category) for f in failed] == [("Invoice BAD-1", "validation")]
+        assert "No Such Label" in failed[0].message and "Account mapping" in failed[0].message
+    assert _sandbox_invoices(sandbox, "BAD-1") == []
+    assert len(_sandbox_invoices(sandbox, "GOOD-1")) == len(_sandbox_invoices(sandbox, "GOOD-2")) == 1
+
+
+def test_intacct_rejection_is_kept_with_errno(engine, sandbox) -> None:
+    with Session(engine) as session:
+        connection_id = connect(session, sandbox, **WRITES_ONLY)
+        invoice = ledger_invoice(session, customer_number="L-7", invoice_number="OVERPAY-1", amounts=["10.00"])
+        payment = ledger_payment(session, invoice, "10.00", "CHK-9")
+        payment.method = "Barter"
+        session.add(payment)
+        session.commit()
+    run = run_now(engine, connection_id, "accounting_sync")
+    assert run.status == RunStatus.PARTLY_FAILED
+    with Session(engine) as session:
+        [item] = session.exec(select(SyncRunItem).where(SyncRunItem.run_id == run.id, SyncRunItem.action == "failed")).all()
+        assert "Barter" in item.message
+
+
+FAULTS = [
+    pytest.param({"kind": "rate_limit", "next": 2}, id="429"),
+    pytest.param({"kind": "http_503", "next": 1, "function": "create_invoice"}, id="503"),
+    pytest.param({"kind": "http_524", "next": 1, "function": "create_invoice"}, id="524-after-commit"),
+    pytest.param({"kind": "drop_connection", "next": 1, "function": "create_invoice"}, id="dropped-after-commit"),
+    pytest.param({"kind": "expire_sessions", "next": 1}, id="session-expiry"),
+]
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_faults_finish_with_no_duplicate_and_nothing_lost(engine, sandbox, fault) -> None:
+    with Session(engine) as session:
+        connection_id = connect(session, sandbox, **WRITES_ONLY)
+        for n in range(3):
+            invoice = ledger_invoice(session, customer_number="L-F", invoice_number=f"F-{n}", amounts=["100.00"])
+        ledger_payment(session, invoice, "40.00", "F-PAY")
+    sandbox.set_faults({"faults": [fault]})
+    first = run_now(engine, connection_id, "accounting_sync")
+    sandbox.clear_faults()
+    if first.status != RunStatus.SUCCEEDED:
+        retry = run_now(engine, connection_id, "accounting_sync")
+        assert retry.status == RunStatus.SUCCEEDED, retry.error_message
+    for n in range(3):
+        assert len(_sandbox_invoices(sandbox, f"F-{n}")) == 1, f"F-{n} duplicated or lost"
+    payments = sandbox_query(sandbox, "ARPYMT", ["RECORDNO", "DOCNUMBER"], "CUSTOMERID = 'L-F'")
+    assert [p["DOCNUMBER"] for p in payments] == ["F-PAY"]
+    with Session(engine) as session:
+        assert all(i.intacct_recordno for i in session.exec(select(Invoice)))
+        states = {j.state for j in session.exec(select(WriteJournal))}
+        assert states == {JournalState.CONFIRMED}
+
+
+def test_uncertain_write_from_a_dead_run_is_adopted_not_resent(engine, sandbox) -> None:
+    """A journal row left 'sent' by a crashed scheduler: the record is found in Intacct and linked."""
+    with Session(engine) as session:
+        connection_id = connect(session, sandbox, **WRITES_ONLY)
+        ledger_invoice(session, customer_number="L-C", invoice_number="CRASH-1", amounts=["75.00"])
+    sandbox.set_faults({"faults": [{"kind": "drop_connection", "every": 1, "function": "create_invoice"}]})
+    run_now(engine, connection_id, "accounting_sync")
+    sandbox.clear_faults()
+    with Session(engine) as session:
+        entry = session.exec(select(WriteJournal).where(WriteJournal.operation == "create_invoice")).one()
+        entry.state = JournalState.SENT  # as a killed process would leave it
+        session.add(entry)
+        invoice = session.exec(select(Invoice)).one()
+        invoice.intacct_recordno = None
+        session.add(invoice)
+        session.commit()
+    run = run_now(engine, connection_id, "accounting_sync")
+    assert run.status == RunStatus.SUCCEEDED, run.error_message
+    assert len(_sandbox_invoices(sandbox, "CRASH-1")) == 1
+    with Session(engine) as session:
+        item = session.exec(select(SyncRunItem).where(SyncRunItem.run_id == run.id,
+                                                      SyncRunItem.label == "Invoice CRASH-1")).one()
+        assert "not sent again" in item.message
+
+
+def test_voided_invoice_is_reversed_not_deleted(engine, sandbox) -> None:
+    with Session(engine) as session:
+        connection_id = connect(session, sandbox, **WRITES_ONLY)
+        ledger_invoice(session, customer_number="L-V", invoice_number="VOID-1", amounts=["80.00"])
+    assert run_now(engine, connection_id, "accounting_sync").status == RunStatus.SUCCEEDED
+    with Session(engine) as session:
+        invoice = session.exec(select(Invoice)).one()
+        invoice.status = "voided"
+        session.add(invoice)
+        session.commit()
+    run = run_now(engine, connection_id, "accounting_sync")
+    assert run.status == RunStatus.SUCCEEDED, run.error_message
+    [remote] = _sandbox_invoices(sandbox, "VOID-1")
+    assert remote["STATE"] == "Reversed"
+
+
+def test_secrets_never_reach_the_logs(engine, sandbox, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    with Session(engine) as session:
+        connection_id = connect(session, sandbox, **WRITES_ONLY)
+        ledger_invoice(session, customer_number="L-S", invoice_number="S-1", amounts=["1.00"])
+    run_now(engine, connection_id, "accounting_sync")
+    text = caplog.text
+    assert "xmlgw" in text or "request" in text.lower()  # the transport did log
+    for secret in (sandbox.user_password, sandbox.sender_password):
+        assert secret not in text
+    with Session(engine) as session:
+        customer = session.exec(select(Customer)).one()
+        assert customer.sync_state == "synced"
+
+
+def test_offline_service_is_retried_then_reported(engine, sandbox) -> None:
+    with Session(engine) as session:
+        connection_id = connect(session, sandbox, **WRITES_ONLY)
+        ledger_invoice(session, customer_number="L-O", invoice_number="OFF-1", amounts=["5.00"])
+    sandbox.set_faults({"faults": [{"kind": "offline", "next": 1}]})
+    run = run_now(engine, connection_id, "accounting_sync")
+    sandbox.clear_faults()
+    if run.status != RunStatus.SUCCEEDED:
+        assert run_now(engine, connection_id, "accounting_sync").status == RunStatus.SUCCEEDED
+    assert len(_sandbox_invoices(sandbox, "OFF-1")) == 1
