@@ -100,10 +100,6 @@ class Gateway:
         decision = self.s.faults.decide(names)
         for kind in decision.fired:
             self.s.stats.fault(kind)
-        if decision.delay_seconds:
-            time.sleep(decision.delay_seconds)
-        if decision.expire_sessions:
-            self.s.sessions.expire_all()
         if decision.outcome == "rate_limit":
             return self._rate_limited()
         if decision.outcome in ("http_502", "http_503"):
@@ -116,6 +112,10 @@ class Gateway:
             self.s.stats.fault("concurrency_limit")
             return self._rate_limited()
         try:
+            if decision.delay_seconds:
+                time.sleep(decision.delay_seconds)
+            if decision.expire_sessions:
+                self.s.sessions.expire_all()
             reply = self._process(request, endpoint, offline=decision.outcome == "offline")
         finally:
             self.s.faults.leave(company_key)
