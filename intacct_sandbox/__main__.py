@@ -87,6 +87,7 @@ def open_store(config: SandboxConfig) -> Store:
         started = time.monotonic()
         counts = seed(store, config.seed, config.credentials, config.customers, config.invoices)
         store.set_meta("seeded", config.seed)
+        store.optimize()
         if counts:
             print(f"Seeded '{config.seed}' data {counts} in {time.monotonic() - started:.1f}s", flush=True)
     return store

@@ -58,9 +58,11 @@ class Store:
         for name in TABLE_OWNERS:
             obj = OBJECTS[name]
             self._admin.execute(_table_sql(obj))
-            for column in INDEXES.get(obj.table, []):
+            for columns in INDEXES.get(obj.table, []):
+                names = columns.split(",")
                 self._admin.execute(
-                    f"CREATE INDEX IF NOT EXISTS ix_{obj.table}_{column.lower()} ON {obj.table} (company, {q(column)})"
+                    f"CREATE INDEX IF NOT EXISTS ix_{obj.table}_{'_'.join(n.lower() for n in names)} "
+                    f"ON {obj.table} (company, {', '.join(q(n) for n in names)})"
                 )
 
     def _open(self) -> sqlite3.Connection:
@@ -115,6 +117,11 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         self._admin.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def optimize(self) -> None:
+        """After bulk loading: fold the WAL into the main file and refresh planner statistics."""
+        self._admin.execute("ANALYZE")
+        self._admin.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def is_empty(self) -> bool:
         return all(

@@ -4,24 +4,34 @@ from __future__ import annotations
 
 import secrets
 import threading
-from array import array
 from dataclasses import dataclass
 
 
 @dataclass
 class ResultSet:
+    """A keyset cursor: the filter, the RECORDNO reached, and the highest RECORDNO that existed at the start.
+
+    Pages walk RECORDNO upwards and stop at that bound, so records created later never appear and no record
+    is returned twice or skipped (for records that keep matching the filter).
+    """
+
     result_id: str
     owner: tuple[str, str]
     object_name: str
     fields: list[str]
-    ids: array
+    where: str
+    params: list
+    upper_key: int
+    last_key: int
+    total: int
+    returned: int
     pagesize: int
-    position: int
+    limit: int | None
     expires_at: float
 
 
 class ResultSets:
-    """The snapshot of matching RECORDNOs is taken at the first page, so pages never skip or repeat."""
+    """readByQuery cursors by resultId, with a time to live."""
 
     def __init__(self, ttl_seconds: int, max_sets: int) -> None:
         self.ttl = ttl_seconds
@@ -30,18 +40,17 @@ class ResultSets:
         self._last_by_object: dict[tuple[str, str, str], str] = {}
         self._lock = threading.Lock()
 
-    def add(self, owner: tuple[str, str], object_name: str, fields: list[str], ids: array, pagesize: int,
-            position: int, now: float) -> str:
-        result_id = secrets.token_hex(12) + "AAAAA" + str(len(self._sets) % 10)
+    def add(self, cursor: ResultSet, now: float) -> str:
+        cursor.result_id = secrets.token_hex(12) + "AAAAA" + str(len(self._sets) % 10)
+        cursor.expires_at = now + self.ttl
         with self._lock:
             self._purge(now)
             if len(self._sets) >= self.max_sets:
                 oldest = min(self._sets.values(), key=lambda r: r.expires_at)
                 self._sets.pop(oldest.result_id, None)
-            self._sets[result_id] = ResultSet(result_id, owner, object_name, fields, ids, pagesize, position,
-                                              now + self.ttl)
-            self._last_by_object[(*owner, object_name)] = result_id
-        return result_id
+            self._sets[cursor.result_id] = cursor
+            self._last_by_object[(*cursor.owner, cursor.object_name)] = cursor.result_id
+        return cursor.result_id
 
     def get(self, result_id: str, owner: tuple[str, str], now: float) -> ResultSet | None:
         with self._lock:

@@ -31,6 +31,7 @@ def _is_gateway(path: str) -> bool:
 class _Handler(BaseHTTPRequestHandler):
     server: SandboxHTTPServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server_version = "IntacctSandbox/0.1"
     sys_version = ""
 

@@ -113,16 +113,6 @@ class RowPlan:
         return out
 
 
-def fetch_by_ids(ctx: Context, obj: ObjectDef, plan: RowPlan, ids: Sequence[int]) -> list[tuple]:
-    """Rows for RECORDNOs in ascending order (already visible: the ids came from a scoped query)."""
-    if not ids:
-        return []
-    marks = ",".join("?" * len(ids))
-    sql = (f'SELECT {plan.select_sql()} FROM {obj.table} WHERE company = ? AND "RECORDNO" IN ({marks}) '
-           f'ORDER BY "RECORDNO"')
-    return ctx.conn.execute(sql, [ctx.company_id, *ids]).fetchall()
-
-
 def nested_record(tag: str, names: Sequence[str], values: Sequence[str]) -> Node:
     """A record whose dotted fields are grouped into nested elements (read/readByName output)."""
     record = Node(tag)
@@ -146,4 +136,4 @@ def text_of(element: etree._Element | None) -> str:
 
 
 __all__ = ["arg", "find", "child_text", "children", "require_object", "parse_pagesize", "field_list",
-           "parse_keys", "RowPlan", "fetch_by_ids", "nested_record", "text_of"]
+           "parse_keys", "RowPlan", "nested_record", "text_of"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from array import array
-
 from lxml import etree
 
 from ..config import (DEFAULT_PAGESIZE, INVALID_RESULT_ID_ERRORNO, LIMIT_IN_VALUES, LIMIT_QUERY_PAGESIZE,
@@ -13,9 +11,10 @@ from ..db import q
 from ..errors import ErrorEntry, FunctionError, bl
 from ..filters import COMPARISONS, OPERATORS, And, BadValue, Cond, Expr, Not, Or, UnknownField, compile_filter, split_rownum
 from ..querylang import QuerySyntaxError, parse_query
+from ..resultsets import ResultSet
 from ..schema import FORMATTERS, MONEY, OBJECTS, FieldDef, ObjectDef, format_money
 from ..xmlio import Node, Records, children, leaf
-from .common import RowPlan, arg, fetch_by_ids, field_list, find, nested_record, parse_keys, parse_pagesize, require_object
+from .common import RowPlan, arg, field_list, find, nested_record, parse_keys, parse_pagesize, require_object
 
 
 def _where(ctx: Context, obj: ObjectDef, filter_sql: str, params: list, showprivate: bool) -> tuple[str, list]:
@@ -72,19 +71,40 @@ def read_by_query(ctx: Context, el: etree._Element) -> Node:
     except (QuerySyntaxError, UnknownField, BadValue) as exc:
         raise _filter_failure(exc, obj) from None
     where, params = _where(ctx, obj, filter_sql, params, False)
-    sql = f'SELECT "RECORDNO" FROM {obj.table} WHERE {where} ORDER BY "RECORDNO"'
+    total = ctx.conn.execute(f"SELECT COUNT(*) FROM {obj.table} WHERE {where}", params).fetchone()[0]
     if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    ids = array("q", (row[0] for row in ctx.conn.execute(sql, params)))
-    page = ids[:pagesize]
-    plan = RowPlan(fdefs)
-    rows = fetch_by_ids(ctx, obj, plan, page)
-    remaining = len(ids) - len(page)
+        total = min(total, limit)
+    upper = ctx.conn.execute(f'SELECT COALESCE(MAX("RECORDNO"), 0) FROM {obj.table}').fetchone()[0]
+    cursor = ResultSet("", (ctx.company_id, ctx.user_id), obj.name, [f.name for f in fdefs], where, params, upper,
+                       0, total, 0, pagesize, limit, 0.0)
+    return _next_page(ctx, obj, cursor, first=True)
+
+
+def _next_page(ctx: Context, obj: ObjectDef, cursor: ResultSet, first: bool) -> Node:
+    plan = RowPlan([obj.fields[name] for name in cursor.fields])
+    want = cursor.pagesize
+    if cursor.limit is not None:
+        want = max(0, min(want, cursor.limit - cursor.returned))
+    rows = ctx.conn.execute(
+        f'SELECT "RECORDNO", {plan.select_sql()} FROM {obj.table} WHERE {cursor.where} AND "RECORDNO" > ? '
+        f'AND "RECORDNO" <= ? ORDER BY "RECORDNO" LIMIT ?',
+        [*cursor.params, cursor.last_key, cursor.upper_key, want + 1]).fetchall() if want else []
+    more = len(rows) > want
+    rows = rows[:want]
+    if rows:
+        cursor.last_key = rows[-1][0]
+    cursor.returned += len(rows)
+    remaining = max(cursor.total - cursor.returned, 1) if more else 0
     result_id = ""
-    if remaining > 0:
-        result_id = ctx.services.resultsets.add((ctx.company_id, ctx.user_id), obj.name, [f.name for f in fdefs],
-                                                ids, pagesize, len(page), ctx.now.timestamp())
-    return _page_data(obj.name.lower(), plan, rows, len(ids), remaining, result_id)
+    resultsets = ctx.services.resultsets
+    if remaining and first:
+        result_id = resultsets.add(cursor, ctx.now.timestamp())
+    elif remaining:
+        result_id = cursor.result_id
+    elif not first:
+        resultsets.drop(cursor.result_id)
+    return _page_data(obj.name.lower(), plan, [r[1:] for r in rows], max(cursor.total, cursor.returned),
+                      remaining, result_id)
 
 
 def read_more(ctx: Context, el: etree._Element) -> Node:
@@ -99,16 +119,7 @@ def read_more(ctx: Context, el: etree._Element) -> Node:
         raise FunctionError(ErrorEntry(
             INVALID_RESULT_ID_ERRORNO, f"Invalid resultId '{result_id or ''}': it is unknown, already fully read "
             f"or has expired (sandbox-specific message).", "", "Run the readByQuery again."))
-    obj = OBJECTS[found.object_name]
-    fdefs = [obj.fields[name] for name in found.fields]
-    page = found.ids[found.position:found.position + found.pagesize]
-    found.position += len(page)
-    remaining = len(found.ids) - found.position
-    plan = RowPlan(fdefs)
-    rows = fetch_by_ids(ctx, obj, plan, page)
-    if remaining <= 0:
-        ctx.services.resultsets.drop(found.result_id)
-    return _page_data(obj.name.lower(), plan, rows, len(found.ids), remaining, found.result_id if remaining else "")
+    return _next_page(ctx, OBJECTS[found.object_name], found, first=False)
 
 
 # --- query ---
