@@ -238,3 +238,19 @@ def test_account_labels_point_at_gl_accounts(demo_sandbox):
     types = {r["ACCOUNTNO"]: r["ACCOUNTTYPE"] for r in
              records(ok(rbq(demo_sandbox, "GLACCOUNT", "ACCOUNTNO,ACCOUNTTYPE", "ACCOUNTTYPE = 'I'")))}
     assert types and set(types.values()) == {"incomestatement"} and "1210" not in types
+
+
+def test_query_case_insensitive_option_and_isnull(demo_sandbox):
+    def names(extra: str, filt: str) -> list[str]:
+        return [r["NAME"] for r in records(ok(demo_sandbox.call(
+            query_xml("CUSTOMER", ["NAME"], filt, extra + "<pagesize>1000</pagesize>"))))]
+
+    like = "<like><field>NAME</field><value>acme%</value></like>"
+    assert names("", like) == []
+    found = names("<options><caseinsensitive>true</caseinsensitive></options>", like)
+    assert found and all(n.startswith("Acme") for n in found)
+    assert names("", "<isnull><field>PARENTID</field></isnull>")
+    assert names("", "<isnotnull><field>PARENTID</field></isnotnull>") == []
+    values = "".join(f"<value>C{i}</value>" for i in range(1001))
+    res = result(demo_sandbox.call(query_xml("CUSTOMER", ["NAME"], f"<in><field>CUSTOMERID</field>{values}</in>")))
+    assert text(res, "status") == "failure"
