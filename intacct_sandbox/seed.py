@@ -9,12 +9,10 @@ from __future__ import annotations
 import random
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import datetime, timedelta, timezone
 
 from .config import Credentials
 from .db import Store, q
-from .schema import OBJECTS
 
 TERMS = {"Due on Receipt": 0, "Net 10": 10, "Net 15": 15, "Net 30": 30, "Net 45": 45, "Net 60": 60}
 

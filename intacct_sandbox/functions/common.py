@@ -7,7 +7,6 @@ from typing import Iterable, Sequence
 from lxml import etree
 
 from ..config import LIMIT_READ_KEYS
-from ..context import Context
 from ..db import q
 from ..errors import ErrorEntry, FunctionError, bl
 from ..schema import FORMATTERS, FieldDef, ObjectDef, lookup_object

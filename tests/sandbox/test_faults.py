@@ -15,7 +15,7 @@ from lxml import etree
 
 from tests.fixtures.sandbox import SandboxHandle, start_sandbox
 
-from .xmlhelp import errors, ok, result, text
+from .xmlhelp import errors, ok, text
 
 READ = ('<function controlid="r"><readByQuery><object>CUSTOMER</object><fields>CUSTOMERID</fields><query/>'
         '<pagesize>1</pagesize></readByQuery></function>')
