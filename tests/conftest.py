@@ -5,6 +5,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from tests.fixtures.db import *  # noqa: F401,F403
+from tests.fixtures.sandbox import demo_sandbox, sandbox  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
