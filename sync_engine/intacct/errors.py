@@ -319,6 +319,13 @@ def classify(
         errnos = {d.errorno.strip().upper() for d in details}
         text = f"{function or 'function'} {controlid or ''} failed: {summary}"
         kwargs = dict(details=details, function=function, controlid=controlid)
+        if (function or "").lower() == "getapisession" and not _is_transient_text(details):
+            # No session means no sign-in (e.g. an entity the user may not enter): stop like a bad login.
+            return AuthenticationError(
+                text, **kwargs,
+                user_message="Intacct could not open an API session: "
+                + (_first_text(details) or "no reason given") + ". Check the user and entity settings.",
+            )
         if errnos & DUPLICATE_CONTROLID_ERRNOS:
             return DuplicateControlIdError(
                 text, **kwargs,

@@ -40,12 +40,12 @@ def result(function: str, controlid: str, inner: str = "", status: str = "succes
 
 
 def session_response(endpoint: str, session_id: str = "SESSION-SECRET-123..", timeout: str = "2099-05-01T22:00:01+00:00",
-                     location: str = "") -> bytes:
+                     location: str = "", controlid: str = "sess") -> bytes:
     data = (
         f"<data><api><sessionid>{session_id}</sessionid><endpoint>{endpoint}</endpoint>"
         f"<locationid>{location}</locationid></api></data>"
     )
-    return response(result("getAPISession", "sess", data), auth=auth_ok(timeout, location))
+    return response(result("getAPISession", controlid, data), auth=auth_ok(timeout, location))
 
 
 CONTROL_FAILURE = (
