@@ -1,0 +1,1 @@
+"""Function handlers, one module per family; ``registry`` maps function element names to handlers."""

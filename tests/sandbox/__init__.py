@@ -1,0 +1,1 @@
+"""Protocol tests of intacct_sandbox: raw XML over real HTTP."""
