@@ -22,6 +22,7 @@ from .credentials import IntacctCredentials
 from .envelope import LoginAuth, SessionAuth, build_request
 from .errors import (
     AuthenticationError,
+    IntacctError,
     RecordError,
     SessionExpiredError,
     TransientRecordError,
@@ -313,12 +314,21 @@ class IntacctClient:
 
         A request holding any write is sent with ``uniqueid=true`` and under the write rules: it is
         never re-sent after an outcome that may have reached the server (``AmbiguousWriteError``).
-        Result-level failures come back as ``FunctionResult.error``; envelope-level failures raise.
+        Result-level failures come back as ``FunctionResult.error``; envelope-level failures raise,
+        with ``partial_results`` (outcomes of earlier requests) and ``unsettled_controlids`` (this
+        request and later ones) set on the error.
         """
         out: list[FunctionResult] = []
         for start in range(0, len(functions), MAX_FUNCTIONS_PER_REQUEST):
             chunk = list(functions[start:start + MAX_FUNCTIONS_PER_REQUEST])
-            for func, (res, error) in zip(chunk, self._run(chunk)):
+            try:
+                ran = self._run(chunk)
+            except IntacctError as exc:
+                # Earlier requests' outcomes (e.g. keys of created records) must not be lost with the error.
+                exc.partial_results = list(out)
+                exc.unsettled_controlids = [f.controlid for f in functions[start:]]
+                raise
+            for func, (res, error) in zip(chunk, ran):
                 out.append(self._to_function_result(func, res, error))
         return out
 

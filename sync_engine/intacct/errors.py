@@ -81,6 +81,9 @@ class IntacctError(Exception):
         self.retry_after = retry_after
         self.function = function
         self.controlid = controlid
+        # Set by IntacctClient.execute when a multi-request batch stops part-way.
+        self.partial_results: list = []
+        self.unsettled_controlids: list[str] = []
 
     @property
     def errorno(self) -> str | None:
