@@ -37,9 +37,9 @@ class RetryPolicy:
     max_attempts: int = 5
     initial_delay: float = 0.5
     max_delay: float = 30.0
-    multiplier: float = 2.0
     jitter: bool = True
     retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES
+    multiplier: float = 2.0
     max_retry_after: float = 120.0
     format_retries: int = 1
     max_elapsed: float | None = 600.0
