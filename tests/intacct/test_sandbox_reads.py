@@ -183,3 +183,13 @@ def test_two_in_flight_limit_never_trips_sandbox_concurrency_limit(sandbox):
         t.join()
     assert not errors
     assert "429" not in sandbox.stats()["http_status"]
+
+
+def test_entity_login_scopes_the_session(sandbox):
+    top = client_for(sandbox, credentials={"company_id": "DEMO-ME"})
+    east = client_for(sandbox, credentials={"company_id": "DEMO-ME", "entity_id": "US-EAST"})
+    assert top.open_session().location_id is None
+    assert east.open_session().location_id == "US-EAST"
+    bad = client_for(sandbox, credentials={"company_id": "DEMO-ME", "entity_id": "NOWHERE"})
+    with pytest.raises(AuthenticationError):
+        bad.test_connection()
