@@ -201,7 +201,7 @@ class IntacctClient:
             raise classify(
                 level="http", http_status=reply.status, details=gateway_error_details(reply.body, reply.content_type),
                 is_write=is_write, retry_after=reply.retry_after, retry_statuses=self._policy.retry_statuses,
-                host=host,
+                host=host, via_session=session is not None,
             )
         try:
             resp = parse_response(reply.body, reply.content_type)

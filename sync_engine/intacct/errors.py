@@ -272,7 +272,7 @@ def classify(
         text = f"HTTP {http_status} from {host}" + (f": {summary}" if details else "")
         errnos = {d.errorno.strip().upper() for d in details}
         if http_status == 401 or errnos & AUTH_GATEWAY_ERRNOS:
-            return AuthenticationError(
+            return (SessionExpiredError if via_session else AuthenticationError)(
                 text, details=details, http_status=http_status,
                 user_message="Intacct rejected the sign-in (HTTP 401). Check the user ID, company ID and password.",
             )

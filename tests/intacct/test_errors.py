@@ -179,3 +179,8 @@ def test_malformed_bodies(body, reason):
 def test_error_detail_text_strips_support_id():
     d = e.ErrorDetail("X", "", "Bad thing happened [Support ID: abc%7Edef]", "")
     assert d.text == "Bad thing happened"
+
+
+def test_http_401_on_a_session_request_allows_one_re_sign_in():
+    err = e.classify(level="http", http_status=401, via_session=True)
+    assert isinstance(err, e.SessionExpiredError)
