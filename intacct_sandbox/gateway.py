@@ -25,7 +25,7 @@ from .envelope import (Control, FunctionResult, Request, control_block, error_bl
                        parse_request, read_control, schema_error, support_id)
 from .errors import AuthError, ControlError, ErrorEntry, FunctionError, rollback_entry
 from .faults import FaultInjector
-from .functions.registry import GENERIC_OBJECT_WRITES, HANDLERS, WRITE_FUNCTIONS
+from .functions.registry import GENERIC_OBJECT_WRITES, HANDLERS, VALIDATORS, WRITE_FUNCTIONS
 from .resultsets import ResultSets
 from .stats import Stats
 from .xmlio import Node, leaf, parse, parse_leniently, render
@@ -89,6 +89,9 @@ class Gateway:
             return self._control_failure(read_control(parse_leniently(body)), [self._parse_error(exc)])
         try:
             request = parse_request(root)
+            for call in request.functions:
+                if call.name in VALIDATORS:
+                    VALIDATORS[call.name](call.name, call.element)
         except ControlError as exc:
             self.s.stats.request([])
             return self._control_failure(read_control(root), exc.errors)
@@ -97,10 +100,6 @@ class Gateway:
         decision = self.s.faults.decide(names)
         for kind in decision.fired:
             self.s.stats.fault(kind)
-        if decision.delay_seconds:
-            time.sleep(decision.delay_seconds)
-        if decision.expire_sessions:
-            self.s.sessions.expire_all()
         if decision.outcome == "rate_limit":
             return self._rate_limited()
         if decision.outcome in ("http_502", "http_503"):
@@ -113,6 +112,10 @@ class Gateway:
             self.s.stats.fault("concurrency_limit")
             return self._rate_limited()
         try:
+            if decision.delay_seconds:
+                time.sleep(decision.delay_seconds)
+            if decision.expire_sessions:
+                self.s.sessions.expire_all()
             reply = self._process(request, endpoint, offline=decision.outcome == "offline")
         finally:
             self.s.faults.leave(company_key)

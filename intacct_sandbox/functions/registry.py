@@ -8,7 +8,7 @@ from lxml import etree
 
 from ..context import Context
 from ..xmlio import Node
-from . import reads, session
+from . import ar, legacy_schema, reads, session, writes
 
 Handler = Callable[[Context, etree._Element], "Node | str | None"]
 
@@ -23,18 +23,9 @@ HANDLERS: dict[str, Handler] = {
 }
 WRITE_FUNCTIONS: set[str] = set()
 GENERIC_OBJECT_WRITES = {"create", "update"}
+VALIDATORS = {name: legacy_schema.validate for name in legacy_schema.ORDERS}
 
 
-def register_writes() -> None:
-    """Writes live in their own modules; importing them here keeps reads usable on their own."""
-    try:
-        from . import ar, writes
-    except ImportError:
-        return
-    HANDLERS.update(writes.HANDLERS)
-    HANDLERS.update(ar.HANDLERS)
-    WRITE_FUNCTIONS.update(writes.HANDLERS)
-    WRITE_FUNCTIONS.update(ar.HANDLERS)
-
-
-register_writes()
+HANDLERS.update(writes.HANDLERS)
+HANDLERS.update(ar.HANDLERS)
+WRITE_FUNCTIONS.update(writes.HANDLERS, ar.HANDLERS)

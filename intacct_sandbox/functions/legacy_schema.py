@@ -1,0 +1,73 @@
+"""Element order and required children of the legacy (lowercase) A/R functions, checked before anything runs.
+
+The real gateway validates these against its DTD/schema and answers a control-level XL03000003; the sandbox
+does the same so client bugs in element order surface here rather than in production.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from ..config import STRICT_LEGACY_ELEMENT_ORDER
+from ..envelope import schema_error
+from ..xmlio import children
+
+
+def _slots(spec: str) -> dict[str, int]:
+    return {name: i for i, group in enumerate(spec.split()) for name in group.split("|")}
+
+
+ORDERS = {
+    "create_invoice": _slots(
+        "customerid datecreated dateposted datedue termname batchkey action invoiceno ponumber description "
+        "externalid billto shipto basecurr currency exchratedate exchratetype|exchrate nogl supdocid customfields "
+        "taxsolutionid invoiceitems"),
+    "lineitem": _slots(
+        "accountlabel|glaccountno offsetglaccountno amount allocationid memo locationid departmentid item1099 "
+        "form1099type form1099box key totalpaid totaldue customfields revrectemplate defrevaccount revrecstartdate "
+        "revrecenddate projectid taskid costtypeid customerid vendorid employeeid itemid classid contractid "
+        "warehouseid billable totaltrxamount partialexempt paymenttaxcapture taxentries"),
+    "create_arpayment": _slots(
+        "customerid paymentamount translatedamount batchkey|bankaccountid|undepfundsacct refid overpaylocid "
+        "overpaydeptid datereceived paymentmethod basecurr currency exchratedate exchratetype|exchrate cctype "
+        "authcode arpaymentitem onlinecardpayment|onlineachpayment"),
+    "apply_arpayment": _slots("arpaymentkey paymentdate batchkey memo overpaylocid overpaydeptid arpaymentitems"),
+}
+REQUIRED = {
+    "create_invoice": ("customerid", "datecreated", "invoiceitems"),
+    "lineitem": ("amount",),
+    "create_arpayment": ("customerid", "paymentamount"),
+    "apply_arpayment": ("arpaymentkey", "paymentdate"),
+}
+REPEATABLE = {"arpaymentitem", "lineitem", "onlinecardpayment", "onlineachpayment"}
+
+
+def _check(element: etree._Element, name: str) -> None:
+    order = ORDERS[name]
+    last = -1
+    for child in children(element):
+        slot = order.get(child.tag)
+        if slot is None or slot < last or (slot == last and child.tag not in REPEATABLE):
+            expected = ", ".join(k for k, v in sorted(order.items(), key=lambda kv: kv[1]) if v > last)
+            raise schema_error(f"Error 1871: Element '{child.tag}': This element is not expected. "
+                               f"Expected is one of ( {expected} )", child.sourceline)
+        last = slot
+    present = {child.tag for child in children(element)}
+    for required in REQUIRED.get(name, ()):
+        if required not in present:
+            raise schema_error(f"Error 1871: Element '{element.tag}': Missing child element(s). Expected is "
+                               f"( {required} )", element.sourceline)
+
+
+def validate(name: str, element: etree._Element) -> None:
+    """Raise a control-level schema error for misplaced, unknown or missing legacy elements."""
+    if not STRICT_LEGACY_ELEMENT_ORDER or name not in ORDERS:
+        return
+    _check(element, name)
+    if name == "create_invoice":
+        items = element.find("invoiceitems")
+        for line in children(items) if items is not None else []:
+            if line.tag != "lineitem":
+                raise schema_error(f"Error 1871: Element '{line.tag}': This element is not expected. Expected is "
+                                   f"( lineitem )", line.sourceline)
+            _check(line, "lineitem")
