@@ -72,8 +72,8 @@ def ledger_payment(session: Session, invoice: Invoice, amount: str, reference: s
 def sandbox_query(sandbox, obj: str, fields: list[str], where: str = "") -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
     """Read records straight from the sandbox (readByQuery), bypassing our client."""
     response = sandbox.call(
-        f"<readByQuery><object>{obj}</object><fields>{','.join(fields)}</fields>"
-        f"<query>{_escape(where)}</query><pagesize>1000</pagesize></readByQuery>")
+        f'<function controlid="probe"><readByQuery><object>{obj}</object><fields>{",".join(fields)}</fields>'
+        f"<query>{_escape(where)}</query><pagesize>1000</pagesize></readByQuery></function>")
     data = response.find(".//result/data")
     assert data is not None, etree.tostring(response).decode()
     return [{child.tag.upper(): (child.text or "") for child in record} for record in data]

@@ -1,6 +1,7 @@
 """Imports from the sandbox over HTTP: full, then incremental with only changed records read and diffs kept."""
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 from sqlmodel import Session, func, select
@@ -54,10 +55,10 @@ def test_incremental_sync_reads_only_changes_and_records_diffs(engine, sandbox) 
     assert first.created_count > 0
 
     customer = sandbox_query(sandbox, "CUSTOMER", ["RECORDNO", "CUSTOMERID", "NAME"])[0]
-    reply = sandbox.call(f"<update><CUSTOMER><CUSTOMERID>{customer['CUSTOMERID']}</CUSTOMERID>"
-                         "<NAME>Renamed &amp; Sons</NAME></CUSTOMER></update>")
+    reply = sandbox.call(f'<function controlid="edit"><update><CUSTOMER><CUSTOMERID>{customer["CUSTOMERID"]}'
+                         "</CUSTOMERID><NAME>Renamed &amp; Sons</NAME></CUSTOMER></update></function>")
     assert reply.findtext(".//result/status") == "success"
-    sandbox.advance_clock(120)
+    time.sleep(1.1)  # WHENMODIFIED has whole seconds; the window ends before the run's start second
     sandbox.reset_stats()
 
     second = run_now(engine, connection_id, "accounting_sync")
