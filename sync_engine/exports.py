@@ -198,7 +198,7 @@ def write_invoices(ctx: RunContext) -> None:
         specs = []
         for invoice in ready:
             customer = customers[invoice.customer_id]
-            if not customer.intacct_customer_id:
+            if not customer.intacct_customer_id and not ctx.preview:
                 _fail_without_call(ctx, invoice, f"Customer {customer.number} could not be created in Intacct "
                                    f"({customer.sync_error or 'see the customer row'}); the invoice waits for it.",
                                    category="record")

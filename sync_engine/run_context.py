@@ -49,6 +49,7 @@ class RunContext:
     total: int | None = None
     _last_cancel_check: float = 0.0
     _preview_items: list[SyncRunItem] = field(default_factory=list)
+    _previewed: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def preview(self) -> bool:
@@ -78,6 +79,11 @@ class RunContext:
         category: str | None = None,
     ) -> None:
         """Record what happened to one record; unchanged records are counted but not itemised."""
+        if self.preview:
+            # Each preview step works on an uncommitted ledger, so a later step may meet a record again.
+            if (record_type, label) in self._previewed:
+                return
+            self._previewed.add((record_type, label))
         self.counts[action] += 1
         if action == ItemAction.UNCHANGED:
             return

@@ -96,3 +96,51 @@ def test_failed_invoice_import_step_keeps_the_watermark(engine, sandbox) -> None
     assert after == before
     with Session(engine) as session:
         assert queue.recent_runs(session=session)[0].id == failed.id
+
+
+def test_payment_made_in_intacct_reaches_the_ledger_invoice(engine, sandbox) -> None:
+    with Session(engine) as session:
+        connection_id = connect(session, sandbox, write_invoices=False, write_payments=False)
+    assert run_now(engine, connection_id, "accounting_sync").status == RunStatus.SUCCEEDED
+    with Session(engine) as session:
+        invoice = session.exec(select(Invoice).where(Invoice.balance > 0).order_by(Invoice.id)).first()
+        customer = session.get(Customer, invoice.customer_id)
+        old_balance = invoice.balance
+    reply = sandbox.call(
+        '<function controlid="pay"><create_arpayment>'
+        f"<customerid>{customer.number}</customerid><paymentamount>1.00</paymentamount>"
+        "<undepfundsacct>1210</undepfundsacct><refid>IN-INTACCT</refid>"
+        "<datereceived><year>2026</year><month>11</month><day>20</day></datereceived>"
+        "<paymentmethod>Cash</paymentmethod>"
+        f"<arpaymentitem><invoicekey>{invoice.intacct_recordno}</invoicekey><amount>1.00</amount></arpaymentitem>"
+        "</create_arpayment></function>")
+    assert reply.findtext(".//result/status") == "success", reply.findtext(".//description2")
+    time.sleep(1.1)
+    second = run_now(engine, connection_id, "accounting_sync")
+    assert second.status == RunStatus.SUCCEEDED, second.error_message
+    with Session(engine) as session:
+        updated = session.get(Invoice, invoice.id)
+        assert updated.balance == old_balance - Decimal("1.00")
+        assert updated.status == "partially_paid"
+        version = session.exec(select(RecordVersion).where(
+            RecordVersion.record_type == "invoice", RecordVersion.record_id == invoice.id, RecordVersion.run_id == second.id)).one()
+        assert version.changes["balance"] == [f"{old_balance:.2f}", f"{old_balance - Decimal('1.00'):.2f}"]
+
+
+def test_preview_changes_nothing_and_lists_what_would_happen(engine, sandbox) -> None:
+    from tests.engine.helpers import ledger_invoice, sandbox_query
+
+    with Session(engine) as session:
+        connection_id = connect(session, sandbox)
+        ledger_invoice(session, customer_number="P-1", invoice_number="PREVIEW-1", amounts=["12.00"])
+    run = run_now(engine, connection_id, "accounting_sync", preview=True)
+    assert run.status == RunStatus.SUCCEEDED, run.error_message
+    assert run.created_count > 2
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(Customer)).one() == 1  # only our ledger customer
+        assert session.exec(select(func.count()).select_from(RecordVersion)).one() == 0
+        labels = {i.label: i.message for i in session.exec(select(SyncRunItem).where(SyncRunItem.run_id == run.id))}
+        assert "Would send create_invoice" in labels["Invoice PREVIEW-1"]
+    assert sandbox_query(sandbox, "ARINVOICE", ["RECORDNO"], "RECORDID = 'PREVIEW-1'") == []
+    real = run_now(engine, connection_id, "accounting_sync")
+    assert real.status == RunStatus.SUCCEEDED and real.created_count == run.created_count
