@@ -194,3 +194,15 @@ def test_other_failures_do_not_pause(engine) -> None:
     transient = scripted_executor(RunStatus.FAILED, error_category="transient", error_message="HTTP 503")
     assert _scheduler(engine, utcnow, transient).run_once() == 0
     assert _read_plan(engine, connection).paused_reason is None
+
+
+def test_saving_the_connection_clears_an_authentication_pause(engine) -> None:
+    from sync_engine.settings import ConnectionForm, save_connection
+
+    connection = add_connection(engine)
+    _plan(engine, connection, enabled=True, paused_reason="Auto-sync paused: Intacct refused the sign-in")
+    with Session(engine) as session:
+        save_connection(session=session, actor="ana", form=ConnectionForm(
+            endpoint_url="https://api.intacct.com/ia/xml/xmlgw.phtml", company_id="DEMO", user_id="sync",
+            sender_id="sender", user_password="new-password"))
+    assert _read_plan(engine, connection).paused_reason is None
