@@ -40,6 +40,7 @@ from sync_engine.audit import record_changes
 from sync_engine.heartbeat import (HEARTBEAT_SECONDS, SchedulerInfo, SchedulerStatus, app_version, mark_stopped,
                                    prune_heartbeats, scheduler_status, write_heartbeat)
 from sync_engine.leases import LEASE_TTL, claim_next_run, recover_stale_runs, release_lease, renew_lease
+from sync_engine.notify import notify_run_finished
 from sync_engine.queue import enqueue_run
 from sync_engine.signals import StopSignals
 
@@ -78,12 +79,6 @@ def _default_executor(**kwargs: Any) -> str:
     from sync_engine.runs import execute_run
 
     return execute_run(**kwargs)
-
-
-def _default_notifier(**kwargs: Any) -> Any:
-    from sync_engine.notify import notify_run_finished
-
-    return notify_run_finished(**kwargs)
 
 
 def load_executor(spec: str) -> Executor:
@@ -219,7 +214,7 @@ class Scheduler:
         scheduler_id: str | None = None, poll_seconds: float = POLL_SECONDS,
         heartbeat_seconds: float = HEARTBEAT_SECONDS, due_check_seconds: float = DUE_CHECK_SECONDS,
         lease_ttl: timedelta = LEASE_TTL, stop_timeout: float = STOP_TIMEOUT_SECONDS,
-        notifier: Notifier | None = _default_notifier, stop: threading.Event | None = None,
+        notifier: Notifier | None = notify_run_finished, stop: threading.Event | None = None,
     ) -> None:
         self.engine = engine
         self.executor: Executor = executor or _default_executor
