@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.db import PROJECT_DIR
 from storage.models import SchedulerHeartbeat
@@ -74,7 +74,7 @@ def mark_stopped(*, session: Session, scheduler_id: str, now: datetime) -> None:
 
 def prune_heartbeats(*, session: Session, now: datetime, older_than: timedelta = FORGET_AFTER) -> int:
     """Forget scheduler rows not beaten for a week (old process ids, renamed hosts)."""
-    old = session.exec(select(SchedulerHeartbeat).where(SchedulerHeartbeat.beat_at < now - older_than)).all()
+    old = session.exec(select(SchedulerHeartbeat).where(col(SchedulerHeartbeat.beat_at) < now - older_than)).all()
     for row in old:
         session.delete(row)
     return len(old)
@@ -123,7 +123,7 @@ def scheduler_status(
     """Read the heartbeats: alive when some scheduler beat within 3 heartbeat intervals and has not stopped."""
     now = now or utcnow()
     window = timedelta(seconds=heartbeat_seconds * ALIVE_FACTOR)
-    rows = session.exec(select(SchedulerHeartbeat).order_by(SchedulerHeartbeat.beat_at.desc())).all()
+    rows = session.exec(select(SchedulerHeartbeat).order_by(col(SchedulerHeartbeat.beat_at).desc())).all()
     infos = [
         SchedulerInfo(
             scheduler_id=r.scheduler_id, pid=r.pid, host=r.host, version=r.version, started_at=r.started_at,

@@ -29,7 +29,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.db import read_session, write_session
 from storage.models import ItemAction, NotificationSettings, RunKind, RunStatus, RunTrigger, SyncRun, SyncRunItem
@@ -44,10 +44,13 @@ IMPORT_KINDS = frozenset({RunKind.CUSTOMER_IMPORT, RunKind.INVOICE_IMPORT})
 COMPLETED_STATUSES = (RunStatus.SUCCEEDED, RunStatus.PARTLY_FAILED, RunStatus.FAILED)
 # Runs that looked at every record they meant to; an interrupted one says nothing about the records it skipped.
 REPORTED_STATUSES = frozenset({*COMPLETED_STATUSES, RunStatus.INTERRUPTED})
-KIND_NAMES = {RunKind.ACCOUNTING_SYNC: "Accounting sync", RunKind.CUSTOMER_IMPORT: "Customer import",
+KIND_NAMES: dict[str, str] = {RunKind.ACCOUNTING_SYNC: "Accounting sync", RunKind.CUSTOMER_IMPORT: "Customer import",
               RunKind.INVOICE_IMPORT: "Invoice import"}
-STATUS_PHRASES = {RunStatus.SUCCEEDED: "succeeded", RunStatus.PARTLY_FAILED: "finished with failures",
+STATUS_PHRASES: dict[str, str] = {RunStatus.SUCCEEDED: "succeeded", RunStatus.PARTLY_FAILED: "finished with failures",
                   RunStatus.FAILED: "failed", RunStatus.INTERRUPTED: "was interrupted"}
+
+
+Refusals = dict[str, tuple[int, bytes]]  # smtplib's refused recipients: address -> (code, reply)
 
 
 class NotifyError(Exception):
@@ -85,7 +88,7 @@ def smtp_config(*, session: Session, box: SecretBox | None = None) -> SmtpConfig
 
     Raises NotifyError when the stored password cannot be decrypted with the current key.
     """
-    settings = session.exec(select(NotificationSettings).order_by(NotificationSettings.id)).first()
+    settings = session.exec(select(NotificationSettings).order_by(col(NotificationSettings.id))).first()
     if settings is None or not settings.enabled:
         return None
     recipients = parse_recipients(settings.recipients)
@@ -112,23 +115,24 @@ def _failure_key(item: SyncRunItem) -> tuple[str, str, str]:
 def run_failures(*, session: Session, run_id: int) -> list[SyncRunItem]:
     return list(session.exec(
         select(SyncRunItem).where(SyncRunItem.run_id == run_id, SyncRunItem.action == ItemAction.FAILED)
-        .order_by(SyncRunItem.id)
+        .order_by(col(SyncRunItem.id))
     ).all())
 
 
 def new_failures(*, session: Session, run: SyncRun, failures: list[SyncRunItem] | None = None) -> list[SyncRunItem]:
     """The failures of `run` that were not already failing with the same message before it."""
-    failures = run_failures(session=session, run_id=run.id) if failures is None else failures  # type: ignore[arg-type]
+    assert run.id is not None
+    failures = run_failures(session=session, run_id=run.id) if failures is None else failures
     if not failures:
         return []
     labels = sorted({f.label for f in failures})
     previous: dict[tuple[str, str], SyncRunItem] = {}
     for start in range(0, len(labels), 500):  # stay far below SQLite's bound-parameter limit
         rows = session.exec(
-            select(SyncRunItem).join(SyncRun, SyncRun.id == SyncRunItem.run_id)
-            .where(SyncRun.connection_id == run.connection_id, SyncRunItem.run_id < run.id,
-                   SyncRunItem.label.in_(labels[start:start + 500]))  # type: ignore[attr-defined]
-            .order_by(SyncRunItem.id)
+            select(SyncRunItem).join(SyncRun, col(SyncRun.id) == col(SyncRunItem.run_id))
+            .where(SyncRun.connection_id == run.connection_id, col(SyncRunItem.run_id) < run.id,
+                   col(SyncRunItem.label).in_(labels[start:start + 500]))
+            .order_by(col(SyncRunItem.id))
         ).all()
         for row in rows:
             previous[(row.record_type, row.label)] = row  # ordered by id: the last one wins
@@ -143,8 +147,8 @@ def new_failures(*, session: Session, run: SyncRun, failures: list[SyncRunItem] 
 def previous_completed_run(*, session: Session, run: SyncRun) -> SyncRun | None:
     return session.exec(
         select(SyncRun).where(SyncRun.connection_id == run.connection_id, SyncRun.kind == run.kind,
-                              SyncRun.id < run.id, SyncRun.status.in_(COMPLETED_STATUSES))  # type: ignore[attr-defined]
-        .order_by(SyncRun.id.desc())  # type: ignore[union-attr]
+                              col(SyncRun.id) < run.id, col(SyncRun.status).in_(COMPLETED_STATUSES))
+        .order_by(col(SyncRun.id).desc())
     ).first()
 
 
@@ -182,7 +186,7 @@ def format_duration(run: SyncRun) -> str:
 
 
 def _kind(run: SyncRun) -> str:
-    return KIND_NAMES.get(run.kind, run.kind.replace("_", " ").capitalize())  # type: ignore[call-overload]
+    return KIND_NAMES.get(run.kind, run.kind.replace("_", " ").capitalize())
 
 
 def _counts(run: SyncRun) -> list[tuple[str, int]]:
@@ -197,7 +201,8 @@ def _failure_line(item: SyncRunItem) -> str:
 
 def _trigger_text(run: SyncRun) -> str:
     who = f" by {run.requested_by}" if run.requested_by and run.trigger != RunTrigger.AUTO else ""
-    return {RunTrigger.AUTO: "hourly auto-sync", RunTrigger.RETRY: "retry"}.get(run.trigger, run.trigger) + who  # type: ignore[call-overload]
+    names: dict[str, str] = {RunTrigger.AUTO: "hourly auto-sync", RunTrigger.RETRY: "retry"}
+    return names.get(run.trigger, run.trigger) + who
 
 
 def _new_message(config: SmtpConfig, subject: str) -> EmailMessage:
@@ -231,7 +236,7 @@ def build_import_email(*, run: SyncRun, failures: list[SyncRunItem], config: Smt
                        limit: int = MAX_LISTED_FAILURES) -> EmailMessage:
     """The completion email of an import: outcome, counts, duration, the first failures, the link."""
     kind = _kind(run)
-    outcome = STATUS_PHRASES.get(run.status, run.status)  # type: ignore[call-overload]
+    outcome = STATUS_PHRASES.get(run.status, run.status)
     counts = _counts(run)
     count_text = ", ".join(f"{n} {label.lower()}" for label, n in counts if n or label == "Failed")
     subject = f"{kind} #{run.id} {outcome}: {count_text}"
@@ -283,7 +288,7 @@ def build_digest_email(*, run: SyncRun, new: list[SyncRunItem], failing_now: int
     already = failing_now - len(new)
 
     lines = [f"{kind} #{run.id} ({_trigger_text(run)}, {_fmt_time(run.started_at)}) "
-             f"{STATUS_PHRASES.get(run.status, run.status)}."]  # type: ignore[call-overload]
+             f"{STATUS_PHRASES.get(run.status, run.status)}."]
     if run_error_is_new:
         lines += ["", f"Run error ({run.error_category or 'error'}): {run.error_message}"]
         if run.error_category == "authentication":
@@ -313,7 +318,7 @@ def build_digest_email(*, run: SyncRun, new: list[SyncRunItem], failing_now: int
 # --- sending ---------------------------------------------------------------------------------------------
 
 
-def send_email(config: SmtpConfig, message: EmailMessage, *, timeout: float = SMTP_TIMEOUT_SECONDS) -> dict:
+def send_email(config: SmtpConfig, message: EmailMessage, *, timeout: float = SMTP_TIMEOUT_SECONDS) -> Refusals:
     """Send through the configured server; returns the refused recipients (empty when all accepted).
 
     Raises NotifyError with a reason safe to store.
@@ -344,7 +349,7 @@ def send_email(config: SmtpConfig, message: EmailMessage, *, timeout: float = SM
         raise NotifyError(f"could not connect to {config.host}:{config.port} ({exc.strerror or exc})") from exc
 
 
-def _refusals(recipients: dict) -> str:
+def _refusals(recipients: Refusals) -> str:
     return ", ".join(f"{addr} ({code})" for addr, (code, _msg) in recipients.items())
 
 
@@ -355,7 +360,7 @@ def _redact(text: str, config: SmtpConfig) -> str:
 # --- the entry point -------------------------------------------------------------------------------------
 
 
-Sender = Callable[[SmtpConfig, EmailMessage], dict]
+Sender = Callable[[SmtpConfig, EmailMessage], Refusals]
 
 
 def notify_run_finished(*, engine: Engine, run_id: int, box: SecretBox | None = None,
@@ -369,12 +374,12 @@ def notify_run_finished(*, engine: Engine, run_id: int, box: SecretBox | None = 
         run = session.get(SyncRun, run_id)
         if run is None or run.status not in REPORTED_STATUSES:
             return None
+        config: SmtpConfig | None = None
+        config_error: str | None = None
         try:
             config = smtp_config(session=session, box=box)
         except NotifyError as exc:
-            config, config_error = None, str(exc)
-        else:
-            config_error = None
+            config_error = str(exc)
         failures = run_failures(session=session, run_id=run_id)
         if wants_completion_email(run):
             if config_error:

@@ -24,13 +24,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import schedule
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, col, or_, select
 
 from storage.db import make_engine, read_session, write_session
 from storage.migrate import upgrade_database
@@ -78,7 +78,7 @@ def _default_executor(**kwargs: Any) -> str:
     # Imported on first use so the scheduler (and its tests) load without the run module's dependencies.
     from sync_engine.runs import execute_run
 
-    return execute_run(**kwargs)
+    return cast(str, execute_run(**kwargs))
 
 
 def load_executor(spec: str) -> Executor:
@@ -86,7 +86,7 @@ def load_executor(spec: str) -> Executor:
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise ValueError(f"executor must look like package.module:function, not {spec!r}")
-    return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+    return cast(Executor, getattr(importlib.import_module(module_name), attr))
 
 
 # --- hourly auto-sync -----------------------------------------------------------------------------------
@@ -108,8 +108,8 @@ def enqueue_due_syncs(*, engine: Engine, now: datetime) -> list[int]:
     restarts, never double a slot, and a scheduler that was down for hours queues one catch-up run.
     Returns the ids of the runs queued (or of an auto-sync already queued or running, which the slot joins).
     """
-    due_filter = (SyncSchedule.enabled.is_(True), SyncSchedule.paused_reason.is_(None),  # type: ignore[union-attr]
-                  or_(SyncSchedule.next_due_at.is_(None), SyncSchedule.next_due_at <= now))  # type: ignore[union-attr,operator]
+    due_filter = (col(SyncSchedule.enabled).is_(True), col(SyncSchedule.paused_reason).is_(None),
+                  or_(col(SyncSchedule.next_due_at).is_(None), col(SyncSchedule.next_due_at) <= now))
     with read_session(engine) as session:
         # A plain read first: the common "nothing due" case takes no write lock.
         due_connections = list(session.exec(select(SyncSchedule.connection_id).where(*due_filter)).all())
@@ -131,8 +131,13 @@ def enqueue_due_syncs(*, engine: Engine, now: datetime) -> list[int]:
             run = enqueue_run(session=session, connection_id=connection_id, kind=RunKind.ACCOUNTING_SYNC,
                               requested_by=AUTO_SYNC_REQUESTER, trigger=RunTrigger.AUTO,
                               options={"due_at": slot.isoformat() if slot else None, "missed_slots": missed})
-            plan.last_enqueued_run_id = run.id
-            session.add(plan)
+        # A transaction of its own: after enqueue_run's commit and refresh the session holds a SQLite read
+        # lock, and upgrading that to a write fails at once ("database is locked") when another writer waits.
+        with write_session(engine) as session:
+            plan = session.get(SyncSchedule, plan.id, with_for_update=True)
+            if plan is not None:
+                plan.last_enqueued_run_id = run.id
+                session.add(plan)
         if missed:
             log.info("auto-sync for connection %s was %s slot(s) behind: queued one catch-up run #%s",
                      connection_id, missed, run.id)
@@ -203,7 +208,6 @@ class _CurrentRun:
     progress: str | None = None
     finished: bool = False
     status: str | None = None
-    started: float = field(default_factory=time.monotonic)
 
 
 class Scheduler:
@@ -252,9 +256,10 @@ class Scheduler:
             prune_heartbeats(session=session, now=now)
             write_heartbeat(session=session, scheduler_id=self.scheduler_id, pid=self.pid, host=self.host,
                             version=self.version, now=now, progress="idle", starting=True)
-        self._jobs.every(self.poll_seconds).seconds.do(self._guarded, self.poll)
-        self._jobs.every(self.due_check_seconds).seconds.do(self._guarded, self.check_due)
-        self._jobs.every(self.heartbeat_seconds).seconds.do(self._guarded, self.beat)
+        # schedule types the interval as int, but fractions work (it builds a timedelta): tests use 0.1 s.
+        self._jobs.every(self.poll_seconds).seconds.do(self._guarded, self.poll)  # type: ignore[arg-type]
+        self._jobs.every(self.due_check_seconds).seconds.do(self._guarded, self.check_due)  # type: ignore[arg-type]
+        self._jobs.every(self.heartbeat_seconds).seconds.do(self._guarded, self.beat)  # type: ignore[arg-type]
         log.info("scheduler %s started (pid %s, holder %s, version %s)", self.scheduler_id, self.pid,
                  self.holder, self.version)
 

@@ -56,7 +56,7 @@ def test_kill_9_mid_run_is_recovered_as_abandoned_after_the_lease_expires(db_url
 
     os.kill(doomed.pid, signal.SIGKILL)
     assert doomed.wait() == -signal.SIGKILL
-    survivor = spawn_scheduler(db_url, "--id", "survivor", "--lease-ttl", "1.5", env={"TEST_EXEC_STEPS": "1"})
+    spawn_scheduler(db_url, "--id", "survivor", "--lease-ttl", "1.5", env={"TEST_EXEC_STEPS": "1"})
 
     run = wait_for(lambda: (r := get_run(engine, run_id)).status == RunStatus.ABANDONED and r,
                    what="the killed scheduler's run to be marked abandoned")
