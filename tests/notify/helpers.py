@@ -15,11 +15,12 @@ RECIPIENTS = "ar-team@example.test, controller@example.test"
 BASE_URL = "http://console.example.test:8501"
 
 
-def configure_email(engine: Engine, port: int, *, enabled: bool = True, user: str = "", password: str = "") -> None:
+def configure_email(engine: Engine, port: int, *, enabled: bool = True, user: str = "", password: str = "",
+                    security: str = "none", recipients: str = RECIPIENTS) -> None:
     with Session(engine) as session:
         save_notification_settings(
-            session=session, actor="admin", enabled=enabled, smtp_host="127.0.0.1", smtp_port=port, security="none",
-            smtp_user=user, smtp_password=password, sender="ar-sync@example.test", recipients=RECIPIENTS,
+            session=session, actor="admin", enabled=enabled, smtp_host="127.0.0.1", smtp_port=port, security=security,
+            smtp_user=user, smtp_password=password, sender="ar-sync@example.test", recipients=recipients,
             console_base_url=BASE_URL + "/")
 
 

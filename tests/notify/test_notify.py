@@ -170,3 +170,28 @@ def test_smtp_down_leaves_the_run_succeeded_and_records_why(engine) -> None:
     run = get_run(engine, run_id)
     assert run.status == RunStatus.SUCCEEDED
     assert run.notification_status == f"email failed: could not connect to 127.0.0.1:{port} (Connection refused)"
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_modes_verify_the_server_and_log_in(engine, tls_smtp_servers, security: str) -> None:
+    server = tls_smtp_servers[security]
+    connection = add_connection(engine)
+    configure_email(engine, server.port, security=security, user=SMTP_USER, password=SMTP_PASSWORD,
+                    recipients="ar-team@example.test")
+    run_id = finished_run(engine, connection, kind=RunKind.CUSTOMER_IMPORT, trigger=RunTrigger.MANUAL,
+                          status=RunStatus.SUCCEEDED, created_count=1)
+    assert notify_run_finished(engine=engine, run_id=run_id) == "sent to ar-team@example.test"
+    [envelope] = server.envelopes
+    assert envelope.mail_from == "ar-sync@example.test"
+
+
+def test_an_untrusted_certificate_is_refused(engine, tls_smtp_servers, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("SSL_CERT_FILE")
+    server = tls_smtp_servers["starttls"]
+    connection = add_connection(engine)
+    configure_email(engine, server.port, security="starttls")
+    run_id = finished_run(engine, connection, kind=RunKind.CUSTOMER_IMPORT, trigger=RunTrigger.MANUAL,
+                          status=RunStatus.SUCCEEDED)
+    status = notify_run_finished(engine=engine, run_id=run_id)
+    assert status.startswith(f"email failed: TLS with 127.0.0.1:{server.port} failed") and "CERTIFICATE" in status
+    assert server.envelopes == []
