@@ -349,17 +349,32 @@ class Scheduler:
         return enqueue_due_syncs(engine=self.engine, now=self.clock())
 
     def poll(self) -> int | None:
-        """Recover abandoned runs, then claim and start the next queued run if this process is idle."""
+        """Recover abandoned runs, pass on a cancel request, or claim and start the next queued run."""
         recovered = recover_stale_runs(engine=self.engine, now=self.clock())
         if recovered:
             log.warning("marked run(s) %s abandoned: their scheduler stopped renewing the lease", recovered)
-        if self.stop.is_set() or self.busy:
+        with self._lock:
+            current = self._current
+        if current is not None:
+            self._pass_on_cancel(current)
+            return None
+        if self.stop.is_set():
             return None
         run = claim_next_run(engine=self.engine, holder=self.holder, now=self.clock(), lease_ttl=self.lease_ttl)
         if run is None:
             return None
         self._start_worker(run)
         return run.id
+
+    def _pass_on_cancel(self, current: _CurrentRun) -> None:
+        # queue.cancel_run only flags a running run; the executor stops on its stop event like on SIGTERM.
+        if current.stop.is_set() or current.finished:
+            return
+        with read_session(self.engine) as session:
+            run = session.get(SyncRun, current.run_id)
+            if run is not None and run.cancel_requested:
+                log.info("cancel requested for run #%s: stopping it after the current record", current.run_id)
+                current.stop.set()
 
     def beat(self) -> None:
         """Renew the running run's lease (stopping the run if it was lost), then write the heartbeat."""
@@ -443,6 +458,9 @@ class Scheduler:
             run = session.get(SyncRun, run_id, with_for_update=True)
             if run is None:
                 return RunStatus.FAILED
+            if run.status == RunStatus.INTERRUPTED and run.cancel_requested:
+                run.status = RunStatus.CANCELLED  # stopped because a person asked, not because we shut down
+                session.add(run)
             if run.status not in FINISHED_STATUSES:
                 now = self.clock()
                 run.status = RunStatus.FAILED

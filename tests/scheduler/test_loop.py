@@ -123,3 +123,26 @@ def test_a_heartbeat_that_went_quiet_reads_as_crashed(engine) -> None:
     with Session(engine) as session:
         status = scheduler_status(session=session)
     assert not status.alive and "10 min ago" in status.message and "crashed" in status.message
+
+
+def test_a_cancel_request_stops_the_run_and_marks_it_cancelled(engine) -> None:
+    from sync_engine.queue import cancel_run
+
+    connection = add_connection(engine)
+    [run_id] = queue_runs(engine, connection, 1)
+
+    def patient(*, engine, run_id, holder, stop, on_progress=None):  # type: ignore[no-untyped-def]
+        stop.wait(15)
+        with write_session(engine) as session:
+            run = session.get(SyncRun, run_id)
+            run.status, run.finished_at = RunStatus.INTERRUPTED, utcnow()
+            session.add(run)
+        return RunStatus.INTERRUPTED
+
+    with running(make_scheduler(engine, patient)):
+        wait_for(lambda: get_run(engine, run_id).status == RunStatus.RUNNING, what="the run to start")
+        with Session(engine) as session:
+            cancel_run(session=session, run_id=run_id)
+        run = wait_for(lambda: (r := get_run(engine, run_id)).status == RunStatus.CANCELLED and r, timeout=10,
+                       what="the run to be cancelled")
+    assert run.finished_at is not None
