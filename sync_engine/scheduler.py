@@ -58,6 +58,7 @@ DEFAULT_EXECUTOR = "sync_engine.runs:execute_run"
 AUTO_SYNC_REQUESTER = "auto-sync"
 AUTH_ERROR_CATEGORY = "authentication"
 EXIT_OK = 0
+EXIT_CONFIG_ERROR = 2
 EXIT_RUN_DID_NOT_STOP = 3
 FINISHED_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.PARTLY_FAILED, RunStatus.FAILED, RunStatus.CANCELLED,
                                RunStatus.INTERRUPTED, RunStatus.ABANDONED})
@@ -513,7 +514,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.heartbeat_seconds * 2 >= args.lease_ttl:
         log.warning("--lease-ttl %.1f s is short for --heartbeat-seconds %.1f s: a slow beat may lose the lease",
                     args.lease_ttl, args.heartbeat_seconds)
-    executor = load_executor(args.executor)
+    try:
+        executor = load_executor(args.executor)
+    except (ImportError, AttributeError, ValueError) as exc:
+        log.error("cannot load the run executor %r: %s", args.executor, exc)
+        return EXIT_CONFIG_ERROR
     engine = make_engine(args.database_url)
     upgrade_database(engine)
     scheduler = Scheduler(

@@ -125,3 +125,9 @@ def test_once_runs_the_queued_run_and_exits(db_url, engine, spawn_scheduler) -> 
     with Session(engine) as session:
         beat = session.get(SchedulerHeartbeat, "one-shot")
     assert beat is not None and beat.stopped_at is not None
+
+
+def test_an_executor_that_cannot_be_loaded_stops_the_start_with_status_2(tmp_path, spawn_scheduler) -> None:
+    proc = spawn_scheduler(f"sqlite:///{tmp_path / 'unused.db'}", executor="sync_engine.no_such_module:execute")
+    assert proc.wait() == 2
+    assert "cannot load the run executor" in proc.output()
