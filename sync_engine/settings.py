@@ -98,6 +98,10 @@ def save_connection(*, session: Session, form: ConnectionForm, actor: str, box: 
                    new={**values, **secrets_changed}, secret_fields=frozenset(secrets_changed))
     session.commit()
     session.refresh(connection)
+    # New credentials end an authentication pause of auto-sync (the circuit breaker in sync_engine.scheduler).
+    from sync_engine.scheduler import clear_pause
+
+    clear_pause(session=session, connection_id=connection.id, actor=actor)
     return connection
 
 
