@@ -59,6 +59,10 @@ def test_connection(*, session: Session, client: IntacctClient | None = None) ->
         check = ConnectionCheck(False, str(exc))
     except IntacctError as exc:
         check = ConnectionCheck(False, exc.user_message)
+    if check.ok:
+        from sync_engine.scheduler import clear_pause  # the auth circuit breaker lifts on a good sign-in
+
+        clear_pause(session=session, connection_id=connection.id)  # type: ignore[arg-type]
     connection.status = ConnectionStatus.OK if check.ok else ConnectionStatus.FAILING
     connection.last_tested_at = utcnow()
     connection.last_test_message = check.message

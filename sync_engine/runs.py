@@ -63,6 +63,9 @@ def _finish(engine: Engine, run_id: int, status: str, *, category: str | None = 
     with write_session(engine) as session:
         run = session.get(SyncRun, run_id)
         assert run is not None
+        if run.status != RunStatus.RUNNING:
+            # Another scheduler already settled it (e.g. abandoned after our lease expired): keep its verdict.
+            return run.status
         run.status, run.finished_at = status, utcnow()
         run.error_category, run.error_message = category, message
         if ctx is not None:
