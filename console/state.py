@@ -79,11 +79,19 @@ def current_user() -> CurrentUser | None:
     return CurrentUser(**data) if data else None
 
 
-def require_user() -> CurrentUser:
-    """The signed-in user; pages are only routed when there is one, so this stops a stray direct run."""
+def require_user(role: str = Role.VIEWER) -> CurrentUser:
+    """The signed-in user, stopping the page unless they have at least `role`.
+
+    app.py already leaves pages out of the menu by role; this second check matters because Streamlit still
+    runs a `pages/` file directly when its URL is the first request a fresh server process receives.
+    """
     user = current_user()
     if user is None:
-        st.warning("Please sign in first.")
+        st.warning("Please sign in first: reload the console's home page.", icon=":material/login:")
+        st.stop()
+    if not user.can(role):
+        st.error(f"This page is for the {Role(role).value} role and above; you are signed in as "
+                 f"{user.role}. Ask an administrator if you need access.", icon=":material/lock:")
         st.stop()
     return user
 

@@ -8,10 +8,11 @@ import streamlit as st
 from console.state import flash, get_engine, require_user, show_flash
 from console.widgets import ago, needs_connection, when
 from storage.db import read_session
+from storage.models import Role
 from sync_engine.audit import audit_trail
 from sync_engine.settings import MappingForm, SettingsError, get_connection, get_mapping, save_mapping
 
-user = require_user()
+user = require_user(Role.ADMIN)
 TEXT = {"item_account_label": "map_item", "undeposited_funds_account": "map_undeposited", "location_id": "map_location",
         "department_id": "map_department"}
 FLAGS = {"read_customers": "map_read_customers", "read_invoices": "map_read_invoices",

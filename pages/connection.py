@@ -10,11 +10,12 @@ import streamlit as st
 from console.state import credentials_problem, flash, get_engine, require_user, show_flash
 from console.widgets import ago, connection_badge, when
 from storage.db import read_session
+from storage.models import Role
 from storage.secrets import SecretKeyInvalid
 from sync_engine.audit import audit_trail
 from sync_engine.settings import ConnectionForm, SettingsError, get_connection, save_connection
 
-user = require_user()
+user = require_user(Role.ADMIN)
 FIELDS = {"endpoint_url": "conn_url", "company_id": "conn_company", "user_id": "conn_user", "sender_id": "conn_sender",
           "entity_id": "conn_entity", "intacct_timezone": "conn_tz"}
 SECRETS = {"user_password": "conn_user_pw", "sender_password": "conn_sender_pw"}

@@ -11,7 +11,7 @@ from storage.models import ACTIVE_RUN_STATUSES, Role, RunKind
 from sync_engine.queue import enqueue_run, recent_runs
 from sync_engine.settings import get_connection, get_mapping, get_notification_settings
 
-user = require_user()
+user = require_user(Role.ACCOUNTANT)
 IMPORT_KINDS = (RunKind.CUSTOMER_IMPORT, RunKind.INVOICE_IMPORT)
 
 

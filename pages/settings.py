@@ -14,7 +14,7 @@ from sync_engine.audit import audit_trail
 from sync_engine.settings import SettingsError, get_notification_settings, save_notification_settings
 from sync_engine.users import ROLE_LABELS, UserError, create_user, list_users, update_user
 
-user = require_user()
+user = require_user(Role.ADMIN)
 ss = st.session_state
 EMAIL = ("enabled", "smtp_host", "smtp_port", "security", "smtp_user", "smtp_password", "sender", "recipients",
          "console_base_url")
