@@ -6,6 +6,8 @@ reached by links, deep-linkable with query parameters.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from console import state
@@ -17,7 +19,12 @@ state.get_engine()  # migrate (and create the first admin from the environment) 
 
 user = state.current_user()
 if user is None:
-    st.navigation([st.Page(state.SIGN_IN, title="Sign in", icon=":material/login:")], position="hidden").run()
+    # The sign-in form also answers at every page's address (a page's identity is its URL path), so a deep
+    # link such as /run_detail?run=12 opens that run right after signing in instead of "Page not found".
+    aliases = [st.Page(state.SIGN_IN, title="Sign in", url_path=Path(path).stem, visibility="hidden")
+               for path in state.ROUTED_PAGES]
+    st.navigation([st.Page(state.SIGN_IN, title="Sign in", icon=":material/login:", default=True), *aliases],
+                  position="hidden").run()
     st.stop()
 
 sync_page = st.Page(state.ACCOUNTING_SYNC, title="Accounting sync", icon=":material/sync:", default=True)

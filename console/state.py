@@ -31,6 +31,8 @@ PAYMENTS = "pages/payments.py"
 SETTINGS = "pages/settings.py"
 RUN_DETAIL = "pages/run_detail.py"
 RECORD_DETAIL = "pages/record_detail.py"
+ROUTED_PAGES = (ACCOUNTING_SYNC, IMPORTS, CONNECTION, MAPPING, CUSTOMERS, INVOICES, PAYMENTS, SETTINGS, RUN_DETAIL,
+                RECORD_DETAIL)
 
 _RANK = {Role.VIEWER: 0, Role.ACCOUNTANT: 1, Role.ADMIN: 2}
 

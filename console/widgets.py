@@ -182,7 +182,8 @@ def sidebar_status(user: CurrentUser) -> None:
         if connection is not None and connection.status == "failing":
             st.error(connection.last_test_message or "The last connection test failed.", icon=":material/error:")
         elif connection is not None:
-            st.caption(f"Company {connection.company_id} · tested {ago(connection.last_tested_at)}")
+            tested = f"tested {ago(connection.last_tested_at)}" if connection.last_tested_at else "never tested"
+            st.caption(f"Company {connection.company_id} · {tested}")
         st.caption("Scheduler")
         if scheduler.alive:
             st.badge("Running", color="green", icon=":material/favorite:")
@@ -256,16 +257,21 @@ def runs_table(runs: Sequence[SyncRun], *, key: str, with_kind: bool = False) ->
 OUTCOME_COLORS = {"succeeded": "#2e7d32", "partly failed": "#ef8f00", "failed": "#c62828", "stopped": "#9e9e9e"}
 
 
-def activity_chart(activity: Sequence[DayActivity]) -> None:
-    """Stacked bars of finished runs per day by outcome, with failed records in the tooltip."""
-    frame = pd.DataFrame([{"Day": a.day.isoformat(), "Outcome": a.outcome, "Runs": a.runs,
-                           "Failed records": a.failed_records} for a in activity])
-    chart = alt.Chart(frame).mark_bar().encode(
-        x=alt.X("Day:T", title=None, axis=alt.Axis(format="%b %d")),
+def activity_chart(activity: Sequence[DayActivity], *, days: int = 14) -> None:
+    """Stacked bars of finished runs per day by outcome (every day shown, quiet ones empty); failed records in
+    the tooltip."""
+    today = utcnow().astimezone(_zone()).date()
+    axis = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
+    rows = [{"Day": d.strftime("%b %d"), "Outcome": "succeeded", "Runs": 0, "Failed records": 0} for d in axis]
+    rows += [{"Day": a.day.strftime("%b %d"), "Outcome": a.outcome, "Runs": a.runs, "Failed records": a.failed_records}
+             for a in activity]
+    chart = alt.Chart(pd.DataFrame(rows)).mark_bar(size=18).encode(
+        x=alt.X("Day:O", sort=[d.strftime("%b %d") for d in axis], title=None, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("sum(Runs):Q", title="Runs", axis=alt.Axis(tickMinStep=1)),
         color=alt.Color("Outcome:N", scale=alt.Scale(domain=list(OUTCOME_COLORS), range=list(OUTCOME_COLORS.values())),
                         legend=alt.Legend(orient="bottom", title=None)),
-        tooltip=["Day:T", "Outcome:N", "Runs:Q", "Failed records:Q"],
+        tooltip=["Day:O", "Outcome:N", alt.Tooltip("sum(Runs):Q", title="Runs"),
+                 alt.Tooltip("sum(Failed records):Q", title="Failed records")],
     ).properties(height=220)
     st.altair_chart(chart)
 
