@@ -20,7 +20,7 @@ from console.state import (CONNECTION, RECORD_DETAIL, RUN_DETAIL, CurrentUser, c
 from storage.db import read_session
 from storage.models import ACTIVE_RUN_STATUSES, IntacctConnection, Role, SyncRun
 from storage.types import utcnow
-from sync_engine.history import DayActivity, FailureGroup, run_duration, scheduler_status
+from sync_engine.history import AgingBucket, DayActivity, FailureGroup, run_duration, scheduler_status
 from sync_engine.settings import get_connection
 
 RUN_STATUS = {  # label, badge colour, icon
@@ -95,6 +95,15 @@ def span(delta: timedelta | None) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
+def plain(text: object) -> str:
+    """Text from the ledger or Intacct, escaped so names like 'A*B_C' are not read as Markdown."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]<>()#+-.!|~$:" else ch for ch in str(text))
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
 def run_title(run: SyncRun) -> str:
     return f"{RUN_KIND.get(run.kind, run.kind)} #{run.id}"
 
@@ -155,6 +164,16 @@ def connection_warning(connection: IntacctConnection | None, user: CurrentUser) 
 def record_link(record_type: str, record_id: int, label: str) -> None:
     st.page_link(RECORD_DETAIL, label=label, icon=":material/history:",
                  query_params={"type": record_type, "id": str(record_id)})
+
+
+def fields_grid(fields: dict[str, object], columns: int = 3) -> None:
+    """Label/value pairs in a compact grid; empty values are left out."""
+    shown = [(k, v) for k, v in fields.items() if v not in (None, "")]
+    cols = st.columns(columns)
+    for i, (label, value) in enumerate(shown):
+        with cols[i % columns]:
+            st.caption(label)
+            st.markdown(plain(value))
 
 
 def run_link(run_id: int, label: str | None = None) -> None:
@@ -295,12 +314,37 @@ def money_column(label: str | None = None) -> st.column_config.TextColumn:
     return st.column_config.TextColumn(label, alignment="right")
 
 
-def totals_by_currency(pairs: Sequence[tuple[str, Decimal]]) -> str:
-    """'USD 12,345.00 · EUR 800.00' from (currency, amount) pairs, summed in Decimal."""
+def totals_by_currency(pairs: Sequence[tuple[str, Decimal]]) -> dict[str, Decimal]:
+    """Sum (currency, amount) pairs per currency, in Decimal."""
     totals: dict[str, Decimal] = {}
     for currency, amount in pairs:
         totals[currency] = totals.get(currency, Decimal("0.00")) + (amount or Decimal("0.00"))
-    return " · ".join(money(amount, currency) for currency, amount in sorted(totals.items())) or money(Decimal(0))
+    return dict(sorted(totals.items()))
+
+
+def summary_metrics(count_label: str, count: int, total: int, amount_label: str,
+                    pairs: Sequence[tuple[str, Decimal]], extra: tuple[str, int] | None = None) -> None:
+    """A row of metrics: how many are shown, one amount per currency (never summed across), one extra count."""
+    totals = totals_by_currency(pairs) or {"": Decimal("0.00")}
+    cols = st.columns(1 + len(totals) + (1 if extra else 0))
+    cols[0].metric(count_label, f"{count:,}", help=f"{total:,} in the ledger")
+    for col, (currency, amount) in zip(cols[1:], totals.items()):
+        col.metric(f"{amount_label} ({currency})" if currency else amount_label, money(amount))
+    if extra:
+        cols[-1].metric(extra[0], f"{extra[1]:,}")
+
+
+def aging_chart(aging: Sequence[AgingBucket]) -> None:
+    """Open balance by age, one bar per currency in each bucket (amounts of different currencies never added)."""
+    frame = pd.DataFrame([{"Age": b.bucket, "Currency": b.currency, "Balance": float(b.amount),  # bar height only
+                           "Amount": money(b.amount, b.currency), "Invoices": b.invoices} for b in aging])
+    order = list(dict.fromkeys(frame["Age"]))
+    st.altair_chart(alt.Chart(frame).mark_bar().encode(
+        x=alt.X("Age:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("Currency:N"),
+        y=alt.Y("Balance:Q", title="Open balance"),
+        color=alt.Color("Currency:N", legend=alt.Legend(orient="bottom", title=None)),
+        tooltip=["Age", "Amount", "Invoices"]).properties(height=220))
 
 
 def choice(label: str, labels: dict[str, str], *, key: str) -> str | None:

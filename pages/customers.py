@@ -7,7 +7,7 @@ import streamlit as st
 
 from console.state import CONNECTION, IMPORTS, get_engine, require_user
 from console.widgets import (ORIGIN, SYNC_STATE, choice, empty_state, ledger_table, money, money_column,
-                             totals_by_currency, when)
+                             summary_metrics, when)
 from storage.db import read_session
 from storage.models import Role
 from sync_engine.history import ledger_counts, list_customers
@@ -46,10 +46,9 @@ if not customers:
     empty_state("No customer matches these filters", "Clear the search or pick 'All' in the filters.")
     st.stop()
 
-a, b, c = st.columns(3)
-a.metric("Customers shown", f"{len(customers):,}", help=f"{total:,} in the ledger")
-b.metric("Open balance", totals_by_currency([(c.currency, c.balance) for c in customers]))
-c.metric("Failing to sync", f"{sum(1 for c in customers if c.sync_state == 'failed'):,}")
+summary_metrics("Customers shown", len(customers), total, "Open balance",
+                [(c.currency, c.balance) for c in customers],
+                ("Failing to sync", sum(1 for c in customers if c.sync_state == "failed")))
 
 frame = pd.DataFrame([{
     "Number": c.number, "Name": c.name, "Email": c.email or "", "Currency": c.currency,

@@ -2,13 +2,12 @@
 origin, sync state, Intacct key and balances; a row opens the invoice's lines and change history."""
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from console.state import CONNECTION, IMPORTS, get_engine, require_user
-from console.widgets import (ORIGIN, SYNC_STATE, choice, empty_state, ledger_table, money, money_column,
-                             totals_by_currency)
+from console.widgets import (ORIGIN, SYNC_STATE, aging_chart, choice, empty_state, ledger_table, money,
+                             money_column, summary_metrics)
 from storage.db import read_session
 from storage.models import Role
 from sync_engine.history import invoice_aging, ledger_counts, list_invoices
@@ -34,12 +33,7 @@ if total == 0:
 
 if any(b.invoices for b in aging):
     st.markdown("**Open balance by age** (days past due)")
-    frame = pd.DataFrame([{"Age": b.bucket, "Balance": float(b.amount), "Amount": money(b.amount),
-                           "Invoices": b.invoices} for b in aging])  # float only for the bar height
-    st.altair_chart(alt.Chart(frame).mark_bar(color="#1f6f5c").encode(
-        x=alt.X("Age:N", sort=list(frame["Age"]), title=None, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("Balance:Q", title="Open balance"),
-        tooltip=["Age", "Amount", "Invoices"]).properties(height=200))
+    aging_chart(aging)
 
 search_col, status_col, origin_col, state_col = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
 search = search_col.text_input("Search", placeholder="Invoice number, customer, PO or Intacct key",
@@ -57,10 +51,9 @@ if not rows:
     empty_state("No invoice matches these filters", "Clear the search or pick 'All' in the filters.")
     st.stop()
 
-a, b, c = st.columns(3)
-a.metric("Invoices shown", f"{len(rows):,}", help=f"{total:,} in the ledger")
-b.metric("Open balance", totals_by_currency([(r.invoice.currency, r.invoice.balance) for r in rows]))
-c.metric("Failing to sync", f"{sum(1 for r in rows if r.invoice.sync_state == 'failed'):,}")
+summary_metrics("Invoices shown", len(rows), total, "Open balance",
+                [(r.invoice.currency, r.invoice.balance) for r in rows],
+                ("Failing to sync", sum(1 for r in rows if r.invoice.sync_state == "failed")))
 
 frame = pd.DataFrame([{
     "Number": r.invoice.number, "Customer": r.customer_name, "Date": r.invoice.invoice_date,

@@ -7,7 +7,7 @@ import streamlit as st
 
 from console.state import ACCOUNTING_SYNC, get_engine, require_user
 from console.widgets import (ORIGIN, SYNC_STATE, choice, empty_state, ledger_table, money, money_column,
-                             totals_by_currency)
+                             summary_metrics)
 from storage.db import read_session
 from sync_engine.history import ledger_counts, list_payments
 
@@ -37,12 +37,9 @@ if not rows:
     empty_state("No payment matches these filters", "Clear the search or pick 'All' in the filters.")
     st.stop()
 
-live = [r for r in rows if not r.payment.voided]
-a, b, c = st.columns(3)
-a.metric("Payments shown", f"{len(rows):,}", help=f"{total:,} in the ledger")
-b.metric("Received", totals_by_currency([(r.payment.currency, r.payment.amount) for r in live]),
-         help="Voided payments are left out.")
-c.metric("Waiting for Intacct", f"{sum(1 for r in rows if r.payment.sync_state in ('not_synced', 'pending')):,}")
+summary_metrics("Payments shown", len(rows), total, "Received (voids excluded)",
+                [(r.payment.currency, r.payment.amount) for r in rows if not r.payment.voided],
+                ("Waiting for Intacct", sum(1 for r in rows if r.payment.sync_state in ("not_synced", "pending"))))
 
 frame = pd.DataFrame([{
     "Received": r.payment.received_on, "Reference": r.payment.reference, "Customer": r.customer_name,

@@ -6,12 +6,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from console.state import CUSTOMERS, get_engine, require_user
-from console.widgets import (ORIGIN, SYNC_STATE, ago, empty_state, money, money_column, run_link, when)
+from console.state import CUSTOMERS, INVOICES, PAYMENTS, get_engine, require_user
+from console.widgets import ORIGIN, SYNC_STATE, ago, empty_state, fields_grid, money, money_column, run_link, when
 from storage.db import read_session
 from sync_engine.history import RECORD_MODELS, invoice_lines, load_record, record_activity, record_history
 
 user = require_user()
+LIST_PAGE = {"customer": CUSTOMERS, "invoice": INVOICES, "payment": PAYMENTS}
 SOURCE = {"import": "Imported from Intacct", "edit": "Edited in our ledger", "export": "Written to Intacct"}
 
 kind, raw = st.query_params.get("type", ""), st.query_params.get("id", "")
@@ -52,8 +53,8 @@ st.caption(f"{ORIGIN.get(record.origin, record.origin)} · {SYNC_STATE.get(recor
 if record.sync_error:
     st.error(f"Last sync failed: {record.sync_error}", icon=":material/error:")
 
-st.dataframe(pd.DataFrame([{"Field": k, "Value": "" if v is None else str(v)} for k, v in fields.items()]),
-             hide_index=True)
+st.page_link(LIST_PAGE[kind], label=f"All {kind}s", icon=":material/arrow_back:")
+fields_grid(fields)
 if lines:
     st.markdown("**Lines**")
     st.dataframe(pd.DataFrame([{"#": ln.line_no, "Description": ln.description or "", "Quantity": str(ln.quantity),
@@ -74,7 +75,7 @@ for version in history:
         if version.run_id:
             run_link(version.run_id, f"Run #{version.run_id}")
         if version.changes:
-            st.dataframe(pd.DataFrame([{"Field": c.field.replace("_", " "), "Before": c.old or "—",
+            st.dataframe(pd.DataFrame([{"Field": c.field.replace("_", " ").capitalize(), "Before": c.old or "—",
                                         "After": c.new or "—"} for c in version.changes]), hide_index=True)
         else:
             st.caption("Stored without field changes (first snapshot).")

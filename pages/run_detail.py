@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from console.state import ACCOUNTING_SYNC, RECORD_DETAIL, flash, get_engine, require_user, show_flash
-from console.widgets import (RUN_TRIGGER, STEP, ago, download_csv, empty_state, run_link, run_progress,
-                             run_status_badge, run_title, span, when)
+from console.state import ACCOUNTING_SYNC, IMPORTS, RECORD_DETAIL, flash, get_engine, require_user, show_flash
+from console.widgets import (RUN_TRIGGER, STEP, ago, download_csv, empty_state, plain, plural, record_link,
+                             run_link, run_progress, run_status_badge, run_title, span, when)
 from storage.db import read_session, write_session
 from storage.models import ACTIVE_RUN_STATUSES, Role, SyncRun
 from sync_engine.history import run_duration
@@ -43,6 +43,8 @@ if run is None:
                 "Open a run from Recent Syncs or Imports.", [(ACCOUNTING_SYNC, "Recent Syncs", ":material/sync:")])
     st.stop()
 
+st.page_link(ACCOUNTING_SYNC if run.kind == "accounting_sync" else IMPORTS,
+             label="Recent Syncs" if run.kind == "accounting_sync" else "Imports", icon=":material/arrow_back:")
 head, badge = st.columns([5, 1], vertical_alignment="bottom")
 head.title(run_title(run))
 with badge:
@@ -72,7 +74,7 @@ for col, (label, value) in zip(cols, [("Created", run.created_count), ("Updated"
                                       ("Failed", run.failed_count)]):
     col.metric(label, f"{value:,}")
 if run.failed_count and run.status not in ACTIVE_RUN_STATUSES and can_act:
-    st.button(f"Retry the {run.failed_count:,} failed records", type="primary", icon=":material/replay:",
+    st.button(f"Retry the {plural(run.failed_count, 'failed record')}".replace("the 1 ", "the "), type="primary", icon=":material/replay:",
               on_click=_act, args=("retry", run.id))
 
 st.subheader("Records")
@@ -80,6 +82,19 @@ if not items:
     st.caption("This run has not touched any record yet." if run.status in ACTIVE_RUN_STATUSES
                else "This run touched no record: nothing had changed.")
     st.stop()
+failures = [i for i in items if i.action == "failed"]
+for item in failures[:10]:
+    with st.container(border=True):
+        st.markdown(f":red[:material/error:] **{plain(item.label)}** · "
+                    + (f"Intacct error `{item.errorno}` · " if item.errorno else "")
+                    + CATEGORY.get(item.error_category or "", "Failed"))
+        st.markdown(plain(item.message or "Intacct gave no message."))
+        if item.correction:
+            st.caption(f"What to do: {item.correction}")
+        if item.record_id:
+            record_link(item.record_type, item.record_id, "Open the record")
+if len(failures) > 10:
+    st.caption(f"{len(failures) - 10:,} more failures are in the table below.")
 shown = st.pills("Show", ACTIONS, selection_mode="multi", default=ACTIONS, key="run_actions",
                  format_func=lambda a: f"{a.capitalize()} ({sum(1 for i in items if i.action == a):,})")
 items = sorted((i for i in items if i.action in shown), key=lambda i: (i.action != "failed", i.id))

@@ -141,23 +141,26 @@ def list_payments(*, session: Session, search: str = "", origin: str | None = No
 
 @dataclass
 class AgingBucket:
+    currency: str
     bucket: str
     amount: Decimal
     invoices: int
 
 
 def invoice_aging(*, session: Session, today: date | None = None) -> list[AgingBucket]:
-    """Open balance by days past due (the usual A/R aging buckets), computed in Decimal."""
+    """Open balance per currency by days past due (the usual A/R aging buckets), summed in Decimal."""
     today = today or utcnow().date()
-    totals = {b: [Decimal("0.00"), 0] for b in AGING_BUCKETS}
-    for due, inv_date, balance in session.exec(
-            select(Invoice.due_date, Invoice.invoice_date, Invoice.balance)
+    totals: dict[tuple[str, str], list] = {}
+    for currency, due, inv_date, balance in session.exec(
+            select(Invoice.currency, Invoice.due_date, Invoice.invoice_date, Invoice.balance)
             .where(Invoice.status.in_(OPEN_INVOICE_STATUSES), Invoice.balance != 0)):
         late = (today - (due or inv_date)).days
         bucket = AGING_BUCKETS[0 if late <= 0 else 1 if late <= 30 else 2 if late <= 60 else 3 if late <= 90 else 4]
-        totals[bucket][0] += balance
-        totals[bucket][1] += 1
-    return [AgingBucket(b, amount, count) for b, (amount, count) in totals.items()]
+        cell = totals.setdefault((currency, bucket), [Decimal("0.00"), 0])
+        cell[0] += balance
+        cell[1] += 1
+    return [AgingBucket(currency, bucket, *totals.get((currency, bucket), (Decimal("0.00"), 0)))
+            for currency in sorted({c for c, _ in totals}) for bucket in AGING_BUCKETS]
 
 
 # --- one record and its history -------------------------------------------------------------------------

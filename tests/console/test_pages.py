@@ -115,7 +115,7 @@ def test_run_detail_shows_the_failed_record_first_with_intacct_error(app_as, db)
     assert items.iloc[0]["Record"] == "Invoice INV-2001"
     assert items.iloc[0]["Intacct error"] == "BL03000018"
     assert "not valid for account 4000" in items.iloc[0]["Message"]
-    _button(at, "Retry the 1 failed records").click().run()
+    _button(at, "Retry the failed record").click().run()
     retry = _runs(db)[-1]
     assert retry.trigger == "retry" and retry.options["retry_of"] == ids["bad_run"]
 
@@ -138,8 +138,8 @@ def test_record_detail_shows_a_field_by_field_diff(app_as, db) -> None:
     assert at.title[0].value == "Customer Acme Corp"
     diffs = [df.value for df in at.dataframe if list(df.value.columns) == ["Field", "Before", "After"]]
     newest = diffs[0].set_index("Field")
-    assert newest.loc["name", "Before"] == "Acme Corporation" and newest.loc["name", "After"] == "Acme Corp"
-    assert newest.loc["email", "Before"] == "—"
+    assert newest.loc["Name", "Before"] == "Acme Corporation" and newest.loc["Name", "After"] == "Acme Corp"
+    assert newest.loc["Email", "Before"] == "—"
 
 
 def test_unreadable_credentials_are_explained_not_crashed_on(app_as, db, monkeypatch: pytest.MonkeyPatch) -> None:
