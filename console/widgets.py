@@ -134,21 +134,29 @@ def empty_state(title: str, body: str, links: Sequence[tuple[str, str, str]] = (
 
 
 def needs_connection(connection: IntacctConnection | None, user: CurrentUser) -> bool:
-    """Show what to do when Intacct is not connected (or its credentials are unreadable); True if blocked."""
-    if connection is None:
-        links = [(CONNECTION, "Set up the Intacct connection", ":material/link:")] if user.can(Role.ADMIN) else []
-        who = "" if links else " Ask an administrator to set it up."
-        empty_state("Intacct is not connected yet",
-                    f"Syncs and imports need the company's web services credentials first.{who}", links)
-        return True
+    """Say what to do when Intacct is not connected yet; True when there is no connection."""
+    if connection is not None:
+        return False
+    links = [(CONNECTION, "Set up the Intacct connection", ":material/link:")] if user.can(Role.ADMIN) else []
+    who = "" if links else " Ask an administrator to set it up."
+    empty_state("Intacct is not connected yet",
+                f"Syncs and imports need the company's web services credentials first.{who}", links)
+    return True
+
+
+def credentials_blocked(connection: IntacctConnection, user: CurrentUser) -> bool:
+    """Explain stored credentials the current key cannot open (and how to fix it); True when that is the case.
+
+    Pages keep showing their history below the message: only the actions that need Intacct are blocked.
+    """
     problem = credentials_problem(connection)
-    if problem:
-        st.error(f"The Intacct credentials cannot be read: {problem}. Re-enter the user password and the "
-                 "sender password on Connection and save; nothing else is lost.", icon=":material/key_off:")
-        if user.can(Role.ADMIN):
-            st.page_link(CONNECTION, label="Re-enter the credentials", icon=":material/key:")
-        return True
-    return False
+    if not problem:
+        return False
+    st.error(f"The Intacct credentials cannot be read: {problem}. Re-enter the user password and the sender "
+             "password on Connection and save; nothing else is lost.", icon=":material/key_off:")
+    if user.can(Role.ADMIN):
+        st.page_link(CONNECTION, label="Re-enter the credentials", icon=":material/key:")
+    return True
 
 
 def connection_warning(connection: IntacctConnection | None, user: CurrentUser) -> None:
@@ -242,6 +250,10 @@ def run_progress(run_id: int) -> None:
             st.progress(min(done / total, 1.0), text=f"{step} · {done:,} of {total:,}")
         else:
             st.progress(0, text=f"{step} · {done:,} so far")
+        if not scheduler.alive:
+            st.warning(f"{scheduler.message} This run stops advancing; it will be marked abandoned and its "
+                       "in-flight writes checked against Intacct before anything is sent again.",
+                       icon=":material/heart_broken:")
         st.caption(f"Created {run.created_count:,} · updated {run.updated_count:,} · unchanged "
                    f"{run.unchanged_count:,} · skipped {run.skipped_count:,} · failed {run.failed_count:,} · "
                    f"running for {span(run_duration(run))}"

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from console.state import flash, get_engine, require_user, show_flash
-from console.widgets import ago, needs_connection, when
+from console.widgets import ago, credentials_blocked, needs_connection, when
 from storage.db import read_session
 from storage.models import Role
 from sync_engine.audit import audit_trail
@@ -56,6 +56,7 @@ with read_session(get_engine()) as session:
     history = audit_trail(session=session, entity="account_mapping", limit=100)
 if needs_connection(connection, user):
     st.stop()
+blocked = credentials_blocked(connection, user)
 
 show_flash()
 if mapping is not None and mapping.validated_at:
@@ -86,7 +87,7 @@ with st.form("mapping"):
     b.toggle("Write our invoices to Intacct", key="map_write_invoices")
     b.toggle("Write our payments to Intacct", key="map_write_payments")
     st.form_submit_button("Save", type="primary", icon=":material/save:", on_click=_save, args=(connection.id,))
-st.button("Validate against Intacct", icon=":material/fact_check:", on_click=_validate,
+st.button("Validate against Intacct", icon=":material/fact_check:", on_click=_validate, disabled=blocked,
           help="Checks that each account, location and department exists and is active in Intacct.")
 
 st.subheader("Change history")

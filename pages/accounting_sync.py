@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from console.state import get_engine, require_user
-from console.widgets import (activity_chart, ago, connection_warning, empty_state, failure_groups_table,
+from console.widgets import (activity_chart, ago, connection_warning, credentials_blocked, empty_state, failure_groups_table,
                              needs_connection, run_progress, runs_table, when)
 from storage.db import read_session, write_session
 from storage.models import Role, RunKind
@@ -48,7 +48,9 @@ with read_session(get_engine()) as session:
     activity = run_activity(session=session, days=14, kinds=(RunKind.ACCOUNTING_SYNC,))
     groups = failure_groups(session=session)
 if needs_connection(connection, user):
+    st.button("Sync Now", type="primary", icon=":material/sync:", disabled=True, help="Connect Intacct first.")
     st.stop()
+blocked = credentials_blocked(connection, user)
 connection_warning(connection, user)
 failing = connection.status == "failing"
 
@@ -67,7 +69,8 @@ with st.container(border=True):
     with right:
         why = ("Only accountants and administrators can start syncs." if not can_run
                else f"Run #{active.id} is already {active.status}." if active
-               else "Fix the connection first: the last test failed." if failing else None)
+               else "Fix the connection first: the last test failed." if failing
+               else "Re-enter the Intacct credentials first." if blocked else None)
         st.button("Sync Now", type="primary", icon=":material/sync:", on_click=_sync_now, args=(connection.id,),
                   disabled=why is not None, help=why or "Queues a sync; the scheduler starts it within seconds.")
         if why and can_run:
@@ -94,5 +97,5 @@ if groups:
     if can_run:
         st.button(f"Retry {sum(g.count for g in groups):,} failed records now", icon=":material/replay:",
                   on_click=_retry, args=(max(g.last_run_id for g in groups),), disabled=active is not None)
-elif runs:
+elif any(r.finished_at for r in runs):
     st.success("No record is failing.", icon=":material/task_alt:")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from console.state import SETTINGS, get_engine, require_user
-from console.widgets import connection_warning, empty_state, needs_connection, run_progress, runs_table
+from console.widgets import connection_warning, credentials_blocked, empty_state, needs_connection, run_progress, runs_table
 from storage.db import read_session, write_session
 from storage.models import ACTIVE_RUN_STATUSES, Role, RunKind
 from sync_engine.queue import enqueue_run, recent_runs
@@ -35,6 +35,7 @@ with read_session(get_engine()) as session:
                      key=lambda r: r.id, reverse=True)
 if needs_connection(connection, user):
     st.stop()
+blocked = credentials_blocked(connection, user)
 connection_warning(connection, user)
 
 if email.enabled and email.recipients:
@@ -48,7 +49,7 @@ else:
         st.page_link(SETTINGS, label="Email settings", icon=":material/settings:")
 
 active = {r.kind: r for r in imports if r.status in ACTIVE_RUN_STATUSES}
-failing = connection.status == "failing"
+failing = connection.status == "failing" or blocked
 customers, invoices = st.columns(2)
 with customers.container(border=True):
     st.markdown("#### :material/groups: Customers")
@@ -66,7 +67,7 @@ with invoices.container(border=True):
               on_click=_start, args=(connection.id, RunKind.INVOICE_IMPORT),
               disabled=failing or RunKind.INVOICE_IMPORT in active)
 if failing:
-    st.caption("Imports are disabled until the connection test passes again.")
+    st.caption("Imports are disabled until the Intacct connection works again.")
 
 for run in active.values():
     run_progress(run.id)

@@ -94,7 +94,7 @@ def test_sync_now_enqueues_exactly_one_run_when_clicked_twice(app_as, db) -> Non
 
 def test_sync_now_is_disabled_without_a_connection(app_as) -> None:
     at = app_as("admin")
-    assert not [b for b in at.button if b.label == "Sync Now"]
+    assert _button(at, "Sync Now").disabled
     assert "Intacct is not connected yet" in texts(at)
 
 
@@ -148,6 +148,7 @@ def test_unreadable_credentials_are_explained_not_crashed_on(app_as, db, monkeyp
     at = app_as("admin")
     assert not at.exception
     assert "encrypted with another key" in texts(at)
+    assert _button(at, "Sync Now").disabled and "Recent Syncs" in texts(at), "history stays visible"
     at.switch_page(state.CONNECTION).run()
     assert "encrypted with another key" in texts(at)
     at.text_input(key="conn_user_pw").input("new-user-pw")
