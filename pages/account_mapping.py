@@ -38,8 +38,12 @@ def _validate() -> None:
     except ImportError as exc:
         flash("error", f"The mapping cannot be validated: this installation lacks the Intacct client ({exc}).")
         return
-    with st.spinner("Looking up the accounts in Intacct…"), read_session(get_engine()) as session:
-        result = validate_mapping(session=session)
+    try:
+        with st.spinner("Looking up the accounts in Intacct…"), read_session(get_engine()) as session:
+            result = validate_mapping(session=session)
+    except Exception as exc:  # noqa: BLE001 - a person pressed a button: show what went wrong, not a traceback
+        flash("error", f"The mapping could not be validated: {exc}")
+        return
     if result.ok:
         flash("success", "All mapped values exist and are active in Intacct.\n\n" + "\n".join(
             f"- {note}" for note in result.notes))

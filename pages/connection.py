@@ -57,6 +57,9 @@ def _test() -> None:
     except ConnectionNotConfigured as exc:
         flash("warning", str(exc))
         return
+    except Exception as exc:  # noqa: BLE001 - a person pressed a button: show what went wrong, not a traceback
+        flash("error", f"The connection test could not run: {exc}")
+        return
     flash("success" if check.ok else "error", check.message)
 
 

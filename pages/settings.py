@@ -104,8 +104,8 @@ with users_tab:
         st.form_submit_button("Add user", icon=":material/person_add:", on_click=_add_user)
     with edit.container(border=True):
         st.markdown("**Change a user**")
-        picked = next(u for u in users if u.username == st.selectbox("User", [u.username for u in users],
-                                                                      key="edit_user"))
+        chosen = st.selectbox("User", [u.username for u in users], key="edit_user")
+        picked = next(u for u in users if u.username == chosen)
         with st.form(f"edit_{picked.username}", border=False):
             roles = [r.value for r in Role]
             st.selectbox("Role", roles, index=roles.index(picked.role), key=f"edit_role_{picked.username}",

@@ -218,3 +218,32 @@ def test_a_failed_connection_test_turns_the_status_red(app_as, db, monkeypatch: 
     at.switch_page(state.ACCOUNTING_SYNC).run()
     assert "Intacct sign-in is failing" in texts(at)
     assert _button(at, "Sync Now").disabled
+
+
+def test_email_on_tells_importers_they_can_leave(app_as, db) -> None:
+    seed_connection(db)
+    at = app_as("admin", state.SETTINGS)
+    at.toggle(key="mail_enabled").set_value(True)
+    at.text_input(key="mail_smtp_host").input("smtp.example.com")
+    at.text_input(key="mail_recipients").input("ar-team@example.com")
+    _button(at, "Save email settings").click().run()
+    assert "Email settings saved." in texts(at)
+    at.switch_page(state.IMPORTS).run()
+    assert "we'll email the result to ar-team@example.com" in texts(at)
+
+
+def test_admin_changes_a_role_but_not_the_last_admin(app_as, db) -> None:
+    from tests.console.conftest import add_user
+
+    add_user(db, "viv", "viewer")
+    at = app_as("admin", state.SETTINGS)
+    at.selectbox(key="edit_user").set_value("viv").run()
+    at.selectbox(key="edit_role_viv").set_value("accountant")
+    _button(at, "Save user").click().run()
+    assert "Saved viv." in texts(at)
+    users = at.dataframe[0].value.set_index("User")
+    assert users.loc["viv", "Role"] == "accountant"
+    at.selectbox(key="edit_user").set_value("admin-user").run()
+    at.selectbox(key="edit_role_admin-user").set_value("viewer")
+    _button(at, "Save user").click().run()
+    assert "last active administrator" in texts(at)
