@@ -199,28 +199,33 @@ def download_csv(frame: pd.DataFrame, name: str, label: str = "Download CSV") ->
 
 def sidebar_status(user: CurrentUser) -> None:
     """Connection health, scheduler heartbeat and the signed-in user, on every page."""
-    engine = get_engine()
-    with read_session(engine) as session:
+    with st.sidebar:
+        _health()
+        st.divider()
+        st.caption(f"Signed in as **{plain(user.display_name)}** ({user.role})")
+        st.button("Sign out", icon=":material/logout:", on_click=sign_out, key="sign_out")
+
+
+@st.fragment(run_every=15)
+def _health() -> None:
+    # Refreshed on its own so a scheduler that dies while the page sits open is noticed without a click.
+    with read_session(get_engine()) as session:
         connection = get_connection(session=session)
         scheduler = scheduler_status(session=session)
-    with st.sidebar:
-        st.caption("Intacct connection")
-        connection_badge(connection)
-        if connection is not None and connection.status == "failing":
-            st.error(connection.last_test_message or "The last connection test failed.", icon=":material/error:")
-        elif connection is not None:
-            tested = f"tested {ago(connection.last_tested_at)}" if connection.last_tested_at else "never tested"
-            st.caption(f"Company {connection.company_id} · {tested}")
-        st.caption("Scheduler")
-        if scheduler.alive:
-            st.badge("Running", color="green", icon=":material/favorite:")
-            st.caption(f"{scheduler.message} Last heartbeat {ago(scheduler.beat_at)}.")
-        else:
-            st.badge("Not running", color="orange", icon=":material/heart_broken:")
-            st.warning(scheduler.message, icon=":material/warning:")
-        st.divider()
-        st.caption(f"Signed in as **{user.display_name}** ({user.role})")
-        st.button("Sign out", icon=":material/logout:", on_click=sign_out, key="sign_out")
+    st.caption("Intacct connection")
+    connection_badge(connection)
+    if connection is not None and connection.status == "failing":
+        st.error(connection.last_test_message or "The last connection test failed.", icon=":material/error:")
+    elif connection is not None:
+        tested = f"tested {ago(connection.last_tested_at)}" if connection.last_tested_at else "never tested"
+        st.caption(f"Company {connection.company_id} · {tested}")
+    st.caption("Scheduler")
+    if scheduler.alive:
+        st.badge("Running", color="green", icon=":material/favorite:")
+        st.caption(f"{scheduler.message} Last heartbeat {ago(scheduler.beat_at)}.")
+    else:
+        st.badge("Not running", color="orange", icon=":material/heart_broken:")
+        st.warning(scheduler.message, icon=":material/warning:")
 
 
 # --- runs -----------------------------------------------------------------------------------------------
