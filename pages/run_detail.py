@@ -52,7 +52,8 @@ with badge:
 window = (f" · Intacct changes from {when(run.window_from)} to {when(run.window_to, with_zone=True)}"
           if run.window_from or run.window_to else "")
 st.caption(f"{RUN_TRIGGER.get(run.trigger, run.trigger)} · requested by {run.requested_by or 'auto-sync'} "
-           f"{when(run.queued_at)} ({ago(run.queued_at)}) · took {span(run_duration(run))}{window}")
+           f"{when(run.queued_at)} ({ago(run.queued_at)}) · "
+           + (f"took {span(run_duration(run))}" if run.started_at else "not started") + window)
 if run.options.get("retry_of"):
     run_link(int(run.options["retry_of"]), f"Retries the failures of run #{run.options['retry_of']}")
 show_flash()
@@ -80,7 +81,8 @@ if run.failed_count and run.status not in ACTIVE_RUN_STATUSES and can_act:
 st.subheader("Records")
 if not items:
     st.caption("This run has not touched any record yet." if run.status in ACTIVE_RUN_STATUSES
-               else "This run touched no record: nothing had changed.")
+               else "This run touched no record: nothing had changed." if run.status == "succeeded"
+               else "This run stopped before touching any record.")
     st.stop()
 failures = [i for i in items if i.action == "failed"]
 for item in failures[:10]:

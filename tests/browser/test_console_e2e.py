@@ -78,6 +78,12 @@ def page(tmp_path: Path):  # type: ignore[no-untyped-def]
         browser.close()
 
 
+def _sign_in(page) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_role("textbox", name="User name").fill(ADMIN)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
 def _open(page, name: str) -> None:  # type: ignore[no-untyped-def]
     page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=name, exact=True).click()
 
@@ -94,9 +100,7 @@ def test_sign_in_connect_and_sync_now(console_url: str, page, tmp_path: Path) ->
 
     page.goto(console_url)
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    page.get_by_role("textbox", name="User name").fill(ADMIN)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    _sign_in(page)
     expect(page.get_by_role("heading", name="Accounting sync")).to_be_visible()
     expect(page.get_by_text("Intacct is not connected yet")).to_be_visible()
     _shot(page, tmp_path, "01-not-connected")
@@ -125,3 +129,11 @@ def test_sign_in_connect_and_sync_now(console_url: str, page, tmp_path: Path) ->
     expect(recent.get_by_text("Queued", exact=True)).to_be_attached()
     expect(page.get_by_text("The scheduler is not running").first).to_be_visible()
     _shot(page, tmp_path, "03-sync-queued")
+
+    # A deep link to the run (as in an email) opens it right after signing in, and the run can be cancelled.
+    page.goto(f"{console_url}/run_detail?run=1")
+    _sign_in(page)
+    expect(page.get_by_role("heading", name="Accounting sync #1")).to_be_visible()
+    page.get_by_role("button", name="Cancel this run").click()
+    expect(page.get_by_text("Cancelled.", exact=True)).to_be_visible()
+    _shot(page, tmp_path, "04-run-cancelled")
