@@ -73,7 +73,7 @@ with st.container(border=True):
                else "Re-enter the Intacct credentials first." if blocked else None)
         st.button("Sync Now", type="primary", icon=":material/sync:", on_click=_sync_now, args=(connection.id,),
                   disabled=why is not None, help=why or "Queues a sync; the scheduler starts it within seconds.")
-        if why and can_run:
+        if why:
             st.caption(why)
 
 if active is not None:
