@@ -1,0 +1,1 @@
+"""Shared pieces of the Streamlit console: state (engine, user, roles) and widgets."""

@@ -1,0 +1,380 @@
+"""Shared widgets for the console pages: formatting (money, times, statuses), badges, empty states,
+the sidebar status, the live run-progress panel, run tables and charts.
+
+Pages stay thin by composing these; nothing here talks to Intacct, and long work is only ever watched,
+never run.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from console.state import (CONNECTION, RECORD_DETAIL, RUN_DETAIL, CurrentUser, credentials_problem, get_engine,
+                           sign_out)
+from storage.db import read_session
+from storage.models import ACTIVE_RUN_STATUSES, IntacctConnection, Role, SyncRun
+from storage.types import utcnow
+from sync_engine.history import AgingBucket, DayActivity, FailureGroup, run_duration, scheduler_status
+from sync_engine.settings import get_connection
+
+RUN_STATUS = {  # label, badge colour, icon
+    "queued": ("Queued", "blue", ":material/schedule:"),
+    "running": ("Running", "blue", ":material/sync:"),
+    "succeeded": ("Succeeded", "green", ":material/check_circle:"),
+    "partly_failed": ("Partly failed", "orange", ":material/warning:"),
+    "failed": ("Failed", "red", ":material/error:"),
+    "cancelled": ("Cancelled", "gray", ":material/cancel:"),
+    "interrupted": ("Interrupted", "orange", ":material/pause_circle:"),
+    "abandoned": ("Abandoned", "red", ":material/report:"),
+}
+RUN_KIND = {"accounting_sync": "Accounting sync", "customer_import": "Customer import",
+            "invoice_import": "Invoice import"}
+RUN_TRIGGER = {"auto": "Auto-sync", "manual": "Manual", "retry": "Retry of failures"}
+SYNC_STATE = {"not_synced": "Not synced yet", "pending": "Pending", "synced": "Synced", "failed": "Failed",
+              "skipped": "Don't sync"}
+ORIGIN = {"ledger": "Our ledger", "intacct": "Intacct"}
+CONNECTION_STATUS = {"ok": ("Connected", "green", ":material/check_circle:"),
+                     "failing": ("Sign-in failing", "red", ":material/error:"),
+                     "not_tested": ("Not tested yet", "gray", ":material/help:")}
+STEP = {"customers": "Reading customers", "invoices": "Reading invoices", "invoice_writes": "Writing invoices",
+        "payment_writes": "Writing payments", "customer_writes": "Writing customers"}
+
+
+# --- formatting -----------------------------------------------------------------------------------------
+
+
+def money(amount: Decimal | None, currency: str | None = None) -> str:
+    """'1,234.50' (or 'USD 1,234.50'): thousands separators, two decimals, exact Decimal formatting."""
+    if amount is None:
+        return ""
+    text = format(Decimal(amount).quantize(Decimal("0.01")), ",.2f")
+    return f"{currency} {text}" if currency else text
+
+
+def _zone() -> ZoneInfo:
+    try:
+        return ZoneInfo(st.context.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError, AttributeError):
+        return ZoneInfo("UTC")
+
+
+def when(moment: datetime | None, *, with_zone: bool = False) -> str:
+    """A timestamp in the reader's browser time zone, e.g. '2025-03-04 14:05'."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone(_zone())
+    return local.strftime("%Y-%m-%d %H:%M") + (f" {local.tzname()}" if with_zone else "")
+
+
+def ago(moment: datetime | None) -> str:
+    if moment is None:
+        return "never"
+    seconds = int((utcnow() - moment).total_seconds())
+    if seconds < 0:
+        return "in " + span(timedelta(seconds=-seconds))
+    if seconds < 60:
+        return f"{seconds} s ago"
+    return span(timedelta(seconds=seconds)) + " ago"
+
+
+def span(delta: timedelta | None) -> str:
+    """'45 s', '3 min 05 s', '2 h 10 min'."""
+    if delta is None:
+        return "—"
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def plain(text: object) -> str:
+    """Text from the ledger or Intacct, escaped so names like 'A*B_C' are not read as Markdown."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]<>()#+-.!|~$:" else ch for ch in str(text))
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
+def run_title(run: SyncRun) -> str:
+    return f"{RUN_KIND.get(run.kind, run.kind)} #{run.id}"
+
+
+# --- small pieces ---------------------------------------------------------------------------------------
+
+
+def run_status_badge(status: str) -> None:
+    label, color, icon = RUN_STATUS.get(status, (status, "gray", None))
+    st.badge(label, color=color, icon=icon)
+
+
+def connection_badge(connection: IntacctConnection | None) -> None:
+    if connection is None:
+        st.badge("Not connected", color="gray", icon=":material/link_off:")
+        return
+    label, color, icon = CONNECTION_STATUS.get(connection.status, CONNECTION_STATUS["not_tested"])
+    st.badge(label, color=color, icon=icon)
+
+
+def empty_state(title: str, body: str, links: Sequence[tuple[str, str, str]] = ()) -> None:
+    """A bordered box saying why a list is empty and what to do next; links are (page, label, icon)."""
+    with st.container(border=True):
+        st.markdown(f"**{title}**")
+        st.caption(body)
+        for page, label, icon in links:
+            st.page_link(page, label=label, icon=icon)
+
+
+def needs_connection(connection: IntacctConnection | None, user: CurrentUser) -> bool:
+    """Say what to do when Intacct is not connected yet; True when there is no connection."""
+    if connection is not None:
+        return False
+    links = [(CONNECTION, "Set up the Intacct connection", ":material/link:")] if user.can(Role.ADMIN) else []
+    who = "" if links else " Ask an administrator to set it up."
+    empty_state("Intacct is not connected yet",
+                f"Syncs and imports need the company's web services credentials first.{who}", links)
+    return True
+
+
+def credentials_blocked(connection: IntacctConnection, user: CurrentUser) -> bool:
+    """Explain stored credentials the current key cannot open (and how to fix it); True when that is the case.
+
+    Pages keep showing their history below the message: only the actions that need Intacct are blocked.
+    """
+    problem = credentials_problem(connection)
+    if not problem:
+        return False
+    st.error(f"The Intacct credentials cannot be read: {problem}. Re-enter the user password and the sender "
+             "password on Connection and save; nothing else is lost.", icon=":material/key_off:")
+    if user.can(Role.ADMIN):
+        st.page_link(CONNECTION, label="Re-enter the credentials", icon=":material/key:")
+    return True
+
+
+def connection_warning(connection: IntacctConnection | None, user: CurrentUser) -> None:
+    """A red banner when the last connection test failed: syncs would fail the same way."""
+    if connection is not None and connection.status == "failing":
+        st.error(f"Intacct sign-in is failing: {connection.last_test_message or 'no details'} "
+                 f"(tested {ago(connection.last_tested_at)}). Syncs and imports will fail until this is fixed.",
+                 icon=":material/error:")
+        if user.can(Role.ADMIN):
+            st.page_link(CONNECTION, label="Fix the connection", icon=":material/link:")
+
+
+def record_link(record_type: str, record_id: int, label: str) -> None:
+    st.page_link(RECORD_DETAIL, label=label, icon=":material/history:",
+                 query_params={"type": record_type, "id": str(record_id)})
+
+
+def fields_grid(fields: dict[str, object], columns: int = 3) -> None:
+    """Label/value pairs in a compact grid; empty values are left out."""
+    shown = [(k, v) for k, v in fields.items() if v not in (None, "")]
+    cols = st.columns(columns)
+    for i, (label, value) in enumerate(shown):
+        with cols[i % columns]:
+            st.caption(label)
+            st.markdown(plain(value))
+
+
+def run_link(run_id: int, label: str | None = None) -> None:
+    st.page_link(RUN_DETAIL, label=label or f"Open run #{run_id}", icon=":material/receipt_long:",
+                 query_params={"run": str(run_id)})
+
+
+def download_csv(frame: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
+    st.download_button(label, frame.to_csv(index=False).encode("utf-8"), file_name=name, mime="text/csv",
+                       icon=":material/download:")
+
+
+# --- sidebar --------------------------------------------------------------------------------------------
+
+
+def sidebar_status(user: CurrentUser) -> None:
+    """Connection health, scheduler heartbeat and the signed-in user, on every page."""
+    with st.sidebar:
+        _health()
+        st.divider()
+        st.caption(f"Signed in as **{plain(user.display_name)}** ({user.role})")
+        st.button("Sign out", icon=":material/logout:", on_click=sign_out, key="sign_out")
+
+
+@st.fragment(run_every=15)
+def _health() -> None:
+    # Refreshed on its own so a scheduler that dies while the page sits open is noticed without a click.
+    with read_session(get_engine()) as session:
+        connection = get_connection(session=session)
+        scheduler = scheduler_status(session=session)
+    st.caption("Intacct connection")
+    connection_badge(connection)
+    if connection is not None and connection.status == "failing":
+        st.error(connection.last_test_message or "The last connection test failed.", icon=":material/error:")
+    elif connection is not None:
+        tested = f"tested {ago(connection.last_tested_at)}" if connection.last_tested_at else "never tested"
+        st.caption(f"Company {connection.company_id} · {tested}")
+    st.caption("Scheduler")
+    if scheduler.alive:
+        st.badge("Running", color="green", icon=":material/favorite:")
+        st.caption(f"{scheduler.message} Last heartbeat {ago(scheduler.beat_at)}.")
+    else:
+        st.badge("Not running", color="orange", icon=":material/heart_broken:")
+        st.warning(scheduler.message, icon=":material/warning:")
+
+
+# --- runs -----------------------------------------------------------------------------------------------
+
+
+@st.fragment(run_every=2)
+def run_progress(run_id: int) -> None:
+    """The live panel of a queued or running run; reruns the page when the run ends."""
+    with read_session(get_engine()) as session:
+        run = session.get(SyncRun, run_id)
+        scheduler = scheduler_status(session=session)
+    if run is None or run.status not in ACTIVE_RUN_STATUSES:
+        st.rerun()
+    with st.container(border=True):
+        head, badge = st.columns([4, 1])
+        head.markdown(f"**{run_title(run)}** · requested by {run.requested_by or 'auto-sync'} {ago(run.queued_at)}")
+        with badge:
+            run_status_badge(run.status)
+        if run.status == "queued":
+            st.progress(0, text="Waiting for the scheduler to pick this up…")
+            if not scheduler.alive:
+                st.warning(scheduler.message, icon=":material/heart_broken:")
+            return
+        step = STEP.get(run.step or "", run.step or "Starting")
+        done, total = run.progress_done, run.progress_total
+        if total:
+            st.progress(min(done / total, 1.0), text=f"{step} · {done:,} of {total:,}")
+        else:
+            st.progress(0, text=f"{step} · {done:,} so far")
+        if not scheduler.alive:
+            st.warning(f"{scheduler.message} This run stops advancing; it will be marked abandoned and its "
+                       "in-flight writes checked against Intacct before anything is sent again.",
+                       icon=":material/heart_broken:")
+        st.caption(f"Created {run.created_count:,} · updated {run.updated_count:,} · unchanged "
+                   f"{run.unchanged_count:,} · skipped {run.skipped_count:,} · failed {run.failed_count:,} · "
+                   f"running for {span(run_duration(run))}"
+                   + (" · stopping after the current record…" if run.cancel_requested else ""))
+
+
+def runs_frame(runs: Sequence[SyncRun], *, with_kind: bool = False) -> pd.DataFrame:
+    rows = []
+    for run in runs:
+        row = {"Run": f"#{run.id}", "When": when(run.queued_at)}
+        if with_kind:
+            row["What"] = RUN_KIND.get(run.kind, run.kind)
+        row |= {"Trigger": RUN_TRIGGER.get(run.trigger, run.trigger), "Who": run.requested_by or "scheduler",
+                "Status": RUN_STATUS.get(run.status, (run.status,))[0], "Duration": span(run_duration(run)),
+                "Created": run.created_count, "Updated": run.updated_count, "Unchanged": run.unchanged_count,
+                "Skipped": run.skipped_count, "Failed": run.failed_count, "Problem": run.error_message or ""}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def runs_table(runs: Sequence[SyncRun], *, key: str, with_kind: bool = False) -> None:
+    """Recent runs; selecting a row opens its detail page."""
+    frame = runs_frame(runs, with_kind=with_kind)
+    event = st.dataframe(frame, hide_index=True, key=key, on_select="rerun", selection_mode="single-row",
+                         column_config={"Problem": st.column_config.TextColumn(width="large"),
+                                        "Failed": st.column_config.NumberColumn(help="Records Intacct refused")})
+    st.caption("Select a row to see every record the run touched.")
+    if event and event.selection.rows:
+        st.switch_page(RUN_DETAIL, query_params={"run": str(runs[event.selection.rows[0]].id)})
+
+
+OUTCOME_COLORS = {"succeeded": "#2e7d32", "partly failed": "#ef8f00", "failed": "#c62828", "stopped": "#9e9e9e"}
+
+
+def activity_chart(activity: Sequence[DayActivity], *, days: int = 14) -> None:
+    """Stacked bars of finished runs per day by outcome (every day shown, quiet ones empty); failed records in
+    the tooltip."""
+    today = utcnow().astimezone(_zone()).date()
+    axis = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
+    rows = [{"Day": d.strftime("%b %d"), "Outcome": "succeeded", "Runs": 0, "Failed records": 0} for d in axis]
+    rows += [{"Day": a.day.strftime("%b %d"), "Outcome": a.outcome, "Runs": a.runs, "Failed records": a.failed_records}
+             for a in activity]
+    chart = alt.Chart(pd.DataFrame(rows)).mark_bar(size=18).encode(
+        x=alt.X("Day:O", sort=[d.strftime("%b %d") for d in axis], title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("sum(Runs):Q", title="Runs", axis=alt.Axis(tickMinStep=1)),
+        color=alt.Color("Outcome:N", scale=alt.Scale(domain=list(OUTCOME_COLORS), range=list(OUTCOME_COLORS.values())),
+                        legend=alt.Legend(orient="bottom", title=None)),
+        tooltip=["Day:O", "Outcome:N", alt.Tooltip("sum(Runs):Q", title="Runs"),
+                 alt.Tooltip("sum(Failed records):Q", title="Failed records")],
+    ).properties(height=220)
+    st.altair_chart(chart)
+
+
+def failure_groups_table(groups: Sequence[FailureGroup]) -> None:
+    frame = pd.DataFrame([{
+        "Records": g.count, "Intacct error": g.errorno or "", "Message": g.message,
+        "What to do": g.correction or "", "Examples": ", ".join(g.records[:3]) + (" …" if g.count > 3 else ""),
+        "Last seen": when(g.last_at), "Last run": f"#{g.last_run_id}",
+    } for g in groups])
+    st.dataframe(frame, hide_index=True, column_config={"Message": st.column_config.TextColumn(width="large"),
+                                                        "What to do": st.column_config.TextColumn(width="large")})
+
+
+
+# --- ledger tables --------------------------------------------------------------------------------------
+
+
+def money_column(label: str | None = None) -> st.column_config.TextColumn:
+    """Amounts are pre-formatted exactly from Decimal, so the column only needs right alignment."""
+    return st.column_config.TextColumn(label, alignment="right")
+
+
+def totals_by_currency(pairs: Sequence[tuple[str, Decimal]]) -> dict[str, Decimal]:
+    """Sum (currency, amount) pairs per currency, in Decimal."""
+    totals: dict[str, Decimal] = {}
+    for currency, amount in pairs:
+        totals[currency] = totals.get(currency, Decimal("0.00")) + (amount or Decimal("0.00"))
+    return dict(sorted(totals.items()))
+
+
+def summary_metrics(count_label: str, count: int, total: int, amount_label: str,
+                    pairs: Sequence[tuple[str, Decimal]], extra: tuple[str, int] | None = None) -> None:
+    """A row of metrics: how many are shown, one amount per currency (never summed across), one extra count."""
+    totals = totals_by_currency(pairs) or {"": Decimal("0.00")}
+    cols = st.columns(1 + len(totals) + (1 if extra else 0))
+    cols[0].metric(count_label, f"{count:,}", help=f"{total:,} in the ledger")
+    for col, (currency, amount) in zip(cols[1:], totals.items()):
+        col.metric(f"{amount_label} ({currency})" if currency else amount_label, money(amount))
+    if extra:
+        cols[-1].metric(extra[0], f"{extra[1]:,}")
+
+
+def aging_chart(aging: Sequence[AgingBucket]) -> None:
+    """Open balance by age, one bar per currency in each bucket (amounts of different currencies never added)."""
+    frame = pd.DataFrame([{"Age": b.bucket, "Currency": b.currency, "Balance": float(b.amount),  # bar height only
+                           "Amount": money(b.amount, b.currency), "Invoices": b.invoices} for b in aging])
+    order = list(dict.fromkeys(frame["Age"]))
+    st.altair_chart(alt.Chart(frame).mark_bar().encode(
+        x=alt.X("Age:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("Currency:N"),
+        y=alt.Y("Balance:Q", title="Open balance"),
+        color=alt.Color("Currency:N", legend=alt.Legend(orient="bottom", title=None)),
+        tooltip=["Age", "Amount", "Invoices"]).properties(height=220))
+
+
+def choice(label: str, labels: dict[str, str], *, key: str) -> str | None:
+    """A filter select box over `labels` (value → label) with 'All' first; returns the value or None."""
+    picked = st.selectbox(label, ["", *labels], key=key, format_func=lambda v: labels.get(v, "All"))
+    return picked or None
+
+
+def ledger_table(frame: pd.DataFrame, ids: Sequence[int], *, record_type: str, key: str,
+                 column_config: dict | None = None) -> None:
+    """A ledger list; selecting a row opens the record with its field-by-field history."""
+    event = st.dataframe(frame, hide_index=True, key=key, on_select="rerun", selection_mode="single-row",
+                         column_config=column_config)
+    st.caption(f"{len(frame):,} shown. Select a row to see the record and its change history.")
+    if event and event.selection.rows:
+        st.switch_page(RECORD_DETAIL, query_params={"type": record_type, "id": str(ids[event.selection.rows[0]])})

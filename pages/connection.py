@@ -1,0 +1,119 @@
+"""Connection page (admin): the Intacct company's web services credentials, Save, Test connection and the
+change history. Stored passwords are never shown: the password boxes stay empty and blank keeps them."""
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import streamlit as st
+
+from console.state import credentials_problem, flash, get_engine, require_user, show_flash
+from console.widgets import ago, connection_badge, when
+from storage.db import read_session
+from storage.models import Role
+from storage.secrets import SecretKeyInvalid
+from sync_engine.audit import audit_trail
+from sync_engine.settings import ConnectionForm, SettingsError, get_connection, save_connection
+
+user = require_user(Role.ADMIN)
+FIELDS = {"endpoint_url": "conn_url", "company_id": "conn_company", "user_id": "conn_user", "sender_id": "conn_sender",
+          "entity_id": "conn_entity", "intacct_timezone": "conn_tz"}
+SECRETS = {"user_password": "conn_user_pw", "sender_password": "conn_sender_pw"}
+DEMO_ENV = {"conn_url": "INTACCT_DEMO_URL", "conn_sender": "INTACCT_DEMO_SENDER_ID",
+            "conn_sender_pw": "INTACCT_DEMO_SENDER_PASSWORD", "conn_company": "INTACCT_DEMO_COMPANY_ID",
+            "conn_user": "INTACCT_DEMO_USER_ID", "conn_user_pw": "INTACCT_DEMO_USER_PASSWORD"}
+
+
+def _use_demo() -> None:
+    for key, env in DEMO_ENV.items():
+        st.session_state[key] = os.environ.get(env, "")
+    st.session_state["conn_entity"] = ""
+    flash("info", "Filled in the local demo company. Save, then test the connection.")
+
+
+def _save() -> None:
+    form = ConnectionForm(**{f: st.session_state.get(k, "") for f, k in FIELDS.items()},
+                          **{f: st.session_state.get(k, "") for f, k in SECRETS.items()})
+    try:
+        with read_session(get_engine()) as session:
+            save_connection(session=session, form=form, actor=user.username)
+    except (SettingsError, SecretKeyInvalid) as exc:
+        flash("error", f"Not saved: {exc}")
+        return
+    for key in SECRETS.values():
+        st.session_state[key] = ""
+    flash("success", "Connection saved. Test it now to check the credentials with Intacct.")
+
+
+def _test() -> None:
+    try:
+        from sync_engine.connection import ConnectionNotConfigured, test_connection
+    except ImportError as exc:
+        flash("error", f"The connection cannot be tested: this installation lacks the Intacct client ({exc}).")
+        return
+    try:
+        with st.spinner("Signing in to Intacct…"), read_session(get_engine()) as session:
+            check = test_connection(session=session)
+    except ConnectionNotConfigured as exc:
+        flash("warning", str(exc))
+        return
+    except Exception as exc:  # noqa: BLE001 - a person pressed a button: show what went wrong, not a traceback
+        flash("error", f"The connection test could not run: {exc}")
+        return
+    flash("success" if check.ok else "error", check.message)
+
+
+with read_session(get_engine()) as session:
+    connection = get_connection(session=session)
+    history = audit_trail(session=session, entity="connection", limit=50)
+
+title, badge = st.columns([5, 1], vertical_alignment="bottom")
+title.title("Intacct connection")
+with badge:
+    connection_badge(connection)
+st.caption("The web services user the console signs in as. Use a dedicated web services user (\"Restrict user "
+           "access to web services only\"), so a person's password change or 2-step verification never stops syncs.")
+show_flash()
+if connection is not None:
+    if connection.status == "failing":
+        st.error(f"Last test {ago(connection.last_tested_at)}: {connection.last_test_message}", icon=":material/error:")
+    elif connection.status == "ok":
+        st.success(f"Last test {ago(connection.last_tested_at)}: {connection.last_test_message}")
+    else:
+        st.info("Not tested since the last change: press **Test connection**.", icon=":material/help:")
+    problem = credentials_problem(connection)
+    if problem:
+        st.error(f"{problem[0].upper()}{problem[1:]}. Type the user password and the sender password again and save.",
+                 icon=":material/key_off:")
+
+for field, key in FIELDS.items():
+    st.session_state.setdefault(key, (getattr(connection, field, None) if connection else None)
+                                or ("UTC" if field == "intacct_timezone" else ""))
+if any(os.environ.get(env) for env in DEMO_ENV.values()):
+    st.button("Use the local demo company", icon=":material/science:", on_click=_use_demo,
+              help="Fills in the sandbox company from the INTACCT_DEMO_* settings of this machine.")
+
+keep = "Stored. Leave blank to keep" if connection else ""
+with st.form("connection"):
+    left, right = st.columns(2)
+    left.text_input("Company ID", key="conn_company", help="Company > Company Info > ID. Spaces are removed.")
+    left.text_input("User ID", key="conn_user", help="The web services user, e.g. 'ws_console'.")
+    left.text_input("User password", key="conn_user_pw", type="password", placeholder=keep)
+    left.text_input("Entity / location ID (optional)", key="conn_entity",
+                    help="Sign in at an entity of a multi-entity company; empty signs in at the top level.")
+    right.text_input("Sender ID", key="conn_sender", help="Your Web Services sender ID (from Sage).")
+    right.text_input("Sender password", key="conn_sender_pw", type="password", placeholder=keep)
+    right.text_input("Gateway URL", key="conn_url", placeholder="https://api.intacct.com/ia/xml/xmlgw.phtml")
+    right.text_input("Intacct company time zone", key="conn_tz",
+                     help="Zone of Intacct's 'modified' timestamps, e.g. America/New_York; used for sync windows.")
+    st.form_submit_button("Save", type="primary", icon=":material/save:", on_click=_save)
+
+st.button("Test connection", icon=":material/network_check:", on_click=_test, disabled=connection is None,
+          help="Signs in to Intacct with the saved credentials." if connection else "Save the connection first.")
+
+with st.expander(f"Change history ({len(history)})"):
+    if history:
+        st.dataframe(pd.DataFrame([{"When": when(e.at), "Who": e.actor, "Field": e.field, "Old": e.old_value or "",
+                                    "New": e.new_value or ""} for e in history]), hide_index=True)
+    else:
+        st.caption("No changes yet: the first save is recorded here.")

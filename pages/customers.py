@@ -1,0 +1,60 @@
+"""Customers page: the ledger's customers, searchable and filterable, with origin, sync state, Intacct ID and
+open balance; a row opens the customer's change history."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from console.state import CONNECTION, IMPORTS, get_engine, require_user
+from console.widgets import (ORIGIN, SYNC_STATE, choice, empty_state, ledger_table, money, money_column,
+                             summary_metrics, when)
+from storage.db import read_session
+from storage.models import Role
+from sync_engine.history import ledger_counts, list_customers
+from sync_engine.settings import get_connection
+
+user = require_user()
+st.title("Customers")
+
+with read_session(get_engine()) as session:
+    total = ledger_counts(session=session)["customer"]
+    connected = get_connection(session=session) is not None
+if total == 0:
+    links = []
+    if user.can(Role.ACCOUNTANT) and connected:
+        links.append((IMPORTS, "Run a customer import", ":material/download:"))
+    if user.can(Role.ADMIN) and not connected:
+        links.append((CONNECTION, "Connect Intacct first", ":material/link:"))
+    empty_state("No customers yet",
+                "Run a customer import from Imports (or connect Intacct first); customers created in our "
+                "ledger appear here too.", links)
+    st.stop()
+
+search_col, origin_col, state_col, active_col = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
+search = search_col.text_input("Search", placeholder="Name, number, email or Intacct ID", key="cust_search",
+                               icon=":material/search:")
+with origin_col:
+    origin = choice("Origin", ORIGIN, key="cust_origin")
+with state_col:
+    sync_state = choice("Sync state", SYNC_STATE, key="cust_state")
+active_only = active_col.checkbox("Active only", key="cust_active")
+
+with read_session(get_engine()) as session:
+    customers = list_customers(session=session, search=search, origin=origin, sync_state=sync_state,
+                               active_only=active_only)
+if not customers:
+    empty_state("No customer matches these filters", "Clear the search or pick 'All' in the filters.")
+    st.stop()
+
+summary_metrics("Customers shown", len(customers), total, "Open balance",
+                [(c.currency, c.balance) for c in customers],
+                ("Failing to sync", sum(1 for c in customers if c.sync_state == "failed")))
+
+frame = pd.DataFrame([{
+    "Number": c.number, "Name": c.name, "Email": c.email or "", "Currency": c.currency,
+    "Balance": money(c.balance), "Active": c.active, "Origin": ORIGIN.get(c.origin, c.origin),
+    "Sync": SYNC_STATE.get(c.sync_state, c.sync_state), "Intacct ID": c.intacct_customer_id or "",
+    "Updated": when(c.updated_at), "Sync error": c.sync_error or "",
+} for c in customers])
+ledger_table(frame, [c.id for c in customers], record_type="customer", key="customers_table",
+             column_config={"Balance": money_column(), "Sync error": st.column_config.TextColumn(width="large")})

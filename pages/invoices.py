@@ -1,0 +1,68 @@
+"""Invoices page: A/R aging of open balances, then the ledger's invoices, searchable and filterable, with
+origin, sync state, Intacct key and balances; a row opens the invoice's lines and change history."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from console.state import CONNECTION, IMPORTS, get_engine, require_user
+from console.widgets import (ORIGIN, SYNC_STATE, aging_chart, choice, empty_state, ledger_table, money,
+                             money_column, summary_metrics)
+from storage.db import read_session
+from storage.models import Role
+from sync_engine.history import invoice_aging, ledger_counts, list_invoices
+from sync_engine.settings import get_connection
+
+user = require_user()
+STATUS = {"draft": "Draft", "open": "Open", "partially_paid": "Partly paid", "paid": "Paid", "voided": "Voided"}
+st.title("Invoices")
+
+with read_session(get_engine()) as session:
+    total = ledger_counts(session=session)["invoice"]
+    connected = get_connection(session=session) is not None
+    aging = invoice_aging(session=session)
+if total == 0:
+    links = []
+    if user.can(Role.ACCOUNTANT) and connected:
+        links.append((IMPORTS, "Import outstanding invoices", ":material/download:"))
+    if user.can(Role.ADMIN) and not connected:
+        links.append((CONNECTION, "Connect Intacct first", ":material/link:"))
+    empty_state("No invoices yet", "Import outstanding invoices from Intacct on Imports (after the customers), "
+                                   "or wait for the next accounting sync.", links)
+    st.stop()
+
+if any(b.invoices for b in aging):
+    st.markdown("**Open balance by age** (days past due)")
+    aging_chart(aging)
+
+search_col, status_col, origin_col, state_col = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
+search = search_col.text_input("Search", placeholder="Invoice number, customer, PO or Intacct key",
+                               key="inv_search", icon=":material/search:")
+with status_col:
+    status = choice("Status", STATUS, key="inv_status")
+with origin_col:
+    origin = choice("Origin", ORIGIN, key="inv_origin")
+with state_col:
+    sync_state = choice("Sync state", SYNC_STATE, key="inv_state")
+
+with read_session(get_engine()) as session:
+    rows = list_invoices(session=session, search=search, status=status, origin=origin, sync_state=sync_state)
+if not rows:
+    empty_state("No invoice matches these filters", "Clear the search or pick 'All' in the filters.")
+    st.stop()
+
+summary_metrics("Invoices shown", len(rows), total, "Open balance",
+                [(r.invoice.currency, r.invoice.balance) for r in rows],
+                ("Failing to sync", sum(1 for r in rows if r.invoice.sync_state == "failed")))
+
+frame = pd.DataFrame([{
+    "Number": r.invoice.number, "Customer": r.customer_name, "Date": r.invoice.invoice_date,
+    "Due": r.invoice.due_date, "Currency": r.invoice.currency, "Total": money(r.invoice.total),
+    "Paid": money(r.invoice.amount_paid), "Balance": money(r.invoice.balance),
+    "Status": STATUS.get(r.invoice.status, r.invoice.status), "Origin": ORIGIN.get(r.invoice.origin, r.invoice.origin),
+    "Sync": SYNC_STATE.get(r.invoice.sync_state, r.invoice.sync_state), "Intacct key": r.invoice.intacct_recordno or "",
+    "Sync error": r.invoice.sync_error or "",
+} for r in rows])
+ledger_table(frame, [r.invoice.id for r in rows], record_type="invoice", key="invoices_table",
+             column_config={"Total": money_column(), "Paid": money_column(), "Balance": money_column(),
+                            "Sync error": st.column_config.TextColumn(width="large")})

@@ -1,0 +1,287 @@
+"""Read-side views for the console: ledger lists, a record's field-by-field history, run statistics,
+open failures grouped by cause, and whether the scheduler is alive.
+
+Nothing here writes or calls Intacct; every function takes the session explicitly and returns plain
+dataclasses the pages turn into tables and charts. Amounts stay Decimal.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import Session, SQLModel, func, select
+
+from storage.models import (Customer, Invoice, InvoiceLine, Payment, PaymentApplication, RecordVersion,
+                            SchedulerHeartbeat, SyncRun, SyncRunItem)
+from storage.types import utcnow
+from sync_engine.queue import open_failures
+
+RECORD_MODELS: dict[str, type[SQLModel]] = {"customer": Customer, "invoice": Invoice, "payment": Payment}
+SCHEDULER_STALE_AFTER = timedelta(seconds=30)
+OPEN_INVOICE_STATUSES = ("open", "partially_paid")
+AGING_BUCKETS = ("Not yet due", "1–30 days", "31–60 days", "61–90 days", "Over 90 days")
+
+
+# --- scheduler -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class SchedulerStatus:
+    alive: bool
+    message: str
+    beat_at: datetime | None = None
+    current_run_id: int | None = None
+    progress: str | None = None
+
+
+def scheduler_status(*, session: Session, now: datetime | None = None,
+                     stale_after: timedelta = SCHEDULER_STALE_AFTER) -> SchedulerStatus:
+    """Alive when any scheduler beat within `stale_after` and has not said it stopped."""
+    now = now or utcnow()
+    beat = session.exec(select(SchedulerHeartbeat).order_by(SchedulerHeartbeat.beat_at.desc())).first()
+    if beat is None:
+        return SchedulerStatus(False, "The scheduler is not running: syncs and imports will wait in the queue. "
+                                      "It has never checked in on this database.")
+    age = now - beat.beat_at
+    if beat.stopped_at is None and age <= stale_after:
+        busy = f", working on run #{beat.current_run_id}" if beat.current_run_id else ", idle"
+        return SchedulerStatus(True, f"Scheduler running on {beat.host}{busy}.", beat.beat_at,
+                               beat.current_run_id, beat.progress)
+    why = "it stopped" if beat.stopped_at else "its last heartbeat is too old"
+    return SchedulerStatus(False, f"The scheduler is not running: syncs and imports will wait in the queue "
+                                  f"({why}).", beat.beat_at)
+
+
+# --- ledger lists --------------------------------------------------------------------------------------
+
+
+@dataclass
+class InvoiceRow:
+    invoice: Invoice
+    customer_name: str
+    customer_number: str
+
+
+@dataclass
+class PaymentRow:
+    payment: Payment
+    customer_name: str
+    applied_to: list[str]
+
+
+def _like(term: str) -> str:
+    return f"%{term.strip()}%"
+
+
+def list_customers(*, session: Session, search: str = "", origin: str | None = None,
+                   sync_state: str | None = None, active_only: bool = False, limit: int = 1000) -> list[Customer]:
+    """Customers by name; `search` matches name, number, email or Intacct ID."""
+    query = select(Customer).order_by(Customer.name).limit(limit)
+    if search.strip():
+        like = _like(search)
+        query = query.where(or_(Customer.name.ilike(like), Customer.number.ilike(like),
+                                Customer.email.ilike(like), Customer.intacct_customer_id.ilike(like)))
+    if origin:
+        query = query.where(Customer.origin == origin)
+    if sync_state:
+        query = query.where(Customer.sync_state == sync_state)
+    if active_only:
+        query = query.where(Customer.active == True)  # noqa: E712
+    return list(session.exec(query).all())
+
+
+def list_invoices(*, session: Session, search: str = "", status: str | None = None, origin: str | None = None,
+                  sync_state: str | None = None, open_only: bool = False, limit: int = 1000) -> list[InvoiceRow]:
+    """Invoices newest first with their customer; `search` matches invoice number, customer or PO."""
+    query = (select(Invoice, Customer.name, Customer.number).join(Customer, Customer.id == Invoice.customer_id)
+             .order_by(Invoice.invoice_date.desc(), Invoice.id.desc()).limit(limit))
+    if search.strip():
+        like = _like(search)
+        query = query.where(or_(Invoice.number.ilike(like), Customer.name.ilike(like), Customer.number.ilike(like),
+                                Invoice.po_number.ilike(like), Invoice.intacct_recordno.ilike(like)))
+    if status:
+        query = query.where(Invoice.status == status)
+    if open_only:
+        query = query.where(Invoice.status.in_(OPEN_INVOICE_STATUSES))
+    if origin:
+        query = query.where(Invoice.origin == origin)
+    if sync_state:
+        query = query.where(Invoice.sync_state == sync_state)
+    return [InvoiceRow(inv, name, number) for inv, name, number in session.exec(query).all()]
+
+
+def list_payments(*, session: Session, search: str = "", origin: str | None = None, sync_state: str | None = None,
+                  limit: int = 1000) -> list[PaymentRow]:
+    """Payments newest first with their customer and the invoices they pay."""
+    query = (select(Payment, Customer.name).join(Customer, Customer.id == Payment.customer_id)
+             .order_by(Payment.received_on.desc(), Payment.id.desc()).limit(limit))
+    if search.strip():
+        like = _like(search)
+        query = query.where(or_(Payment.reference.ilike(like), Customer.name.ilike(like),
+                                Payment.intacct_recordno.ilike(like)))
+    if origin:
+        query = query.where(Payment.origin == origin)
+    if sync_state:
+        query = query.where(Payment.sync_state == sync_state)
+    rows = session.exec(query).all()
+    applied: dict[int, list[str]] = defaultdict(list)
+    ids = [p.id for p, _ in rows]
+    if ids:
+        for payment_id, number in session.exec(
+                select(PaymentApplication.payment_id, Invoice.number)
+                .join(Invoice, Invoice.id == PaymentApplication.invoice_id)
+                .where(PaymentApplication.payment_id.in_(ids))):
+            applied[payment_id].append(number)
+    return [PaymentRow(p, name, applied.get(p.id, [])) for p, name in rows]  # type: ignore[arg-type]
+
+
+@dataclass
+class AgingBucket:
+    currency: str
+    bucket: str
+    amount: Decimal
+    invoices: int
+
+
+def invoice_aging(*, session: Session, today: date | None = None) -> list[AgingBucket]:
+    """Open balance per currency by days past due (the usual A/R aging buckets), summed in Decimal."""
+    today = today or utcnow().date()
+    totals: dict[tuple[str, str], list] = {}
+    for currency, due, inv_date, balance in session.exec(
+            select(Invoice.currency, Invoice.due_date, Invoice.invoice_date, Invoice.balance)
+            .where(Invoice.status.in_(OPEN_INVOICE_STATUSES), Invoice.balance != 0)):
+        late = (today - (due or inv_date)).days
+        bucket = AGING_BUCKETS[0 if late <= 0 else 1 if late <= 30 else 2 if late <= 60 else 3 if late <= 90 else 4]
+        cell = totals.setdefault((currency, bucket), [Decimal("0.00"), 0])
+        cell[0] += balance
+        cell[1] += 1
+    return [AgingBucket(currency, bucket, *totals.get((currency, bucket), (Decimal("0.00"), 0)))
+            for currency in sorted({c for c, _ in totals}) for bucket in AGING_BUCKETS]
+
+
+# --- one record and its history -------------------------------------------------------------------------
+
+
+@dataclass
+class FieldChange:
+    field: str
+    old: str | None
+    new: str | None
+
+
+@dataclass
+class VersionDiff:
+    version: int
+    changed_at: datetime
+    source: str
+    run_id: int | None
+    changed_by: str | None
+    changes: list[FieldChange] = field(default_factory=list)
+
+
+def load_record(*, session: Session, record_type: str, record_id: int) -> Any | None:
+    """The customer, invoice or payment, or None when the type or id is unknown."""
+    model = RECORD_MODELS.get(record_type)
+    return session.get(model, record_id) if model else None
+
+
+def invoice_lines(*, session: Session, invoice_id: int) -> list[InvoiceLine]:
+    return list(session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id)
+                             .order_by(InvoiceLine.line_no)).all())
+
+
+def record_history(*, session: Session, record_type: str, record_id: int) -> list[VersionDiff]:
+    """Every stored version of a record, newest first, each as the list of fields it changed (old → new)."""
+    versions = session.exec(select(RecordVersion).where(RecordVersion.record_type == record_type,
+                                                        RecordVersion.record_id == record_id)
+                            .order_by(RecordVersion.version.desc())).all()
+    diffs = []
+    for v in versions:
+        changes = []
+        for name, pair in sorted((v.changes or {}).items()):
+            old, new = (list(pair) + [None, None])[:2] if isinstance(pair, (list, tuple)) else (None, pair)
+            changes.append(FieldChange(name, None if old is None else str(old), None if new is None else str(new)))
+        diffs.append(VersionDiff(v.version, v.changed_at, v.source, v.run_id, v.changed_by, changes))
+    return diffs
+
+
+def record_activity(*, session: Session, record_type: str, record_id: int, limit: int = 50) -> list[SyncRunItem]:
+    """What syncs and imports did to this record, newest first."""
+    return list(session.exec(select(SyncRunItem).where(SyncRunItem.record_type == record_type,
+                                                       SyncRunItem.record_id == record_id)
+                             .order_by(SyncRunItem.id.desc()).limit(limit)).all())
+
+
+# --- runs -----------------------------------------------------------------------------------------------
+
+
+def run_duration(run: SyncRun, *, now: datetime | None = None) -> timedelta | None:
+    """How long the run took (or has taken so far); None before it started."""
+    if run.started_at is None:
+        return None
+    return (run.finished_at or now or utcnow()) - run.started_at
+
+
+@dataclass
+class DayActivity:
+    day: date
+    outcome: str  # succeeded | partly failed | failed | other
+    runs: int
+    failed_records: int
+
+
+def run_activity(*, session: Session, days: int = 14, kinds: tuple[str, ...] = (),
+                 now: datetime | None = None) -> list[DayActivity]:
+    """Finished runs per day and outcome over the last `days` days, with the records they failed."""
+    since = (now or utcnow()) - timedelta(days=days)
+    query = select(SyncRun).where(SyncRun.queued_at >= since, SyncRun.finished_at.is_not(None))
+    if kinds:
+        query = query.where(SyncRun.kind.in_(kinds))
+    grouped: dict[tuple[date, str], list[int]] = defaultdict(lambda: [0, 0])
+    for run in session.exec(query):
+        outcome = {"succeeded": "succeeded", "partly_failed": "partly failed", "failed": "failed"}.get(
+            run.status, "stopped")
+        cell = grouped[(run.queued_at.date(), outcome)]
+        cell[0] += 1
+        cell[1] += run.failed_count
+    return [DayActivity(d, o, n, f) for (d, o), (n, f) in sorted(grouped.items())]
+
+
+@dataclass
+class FailureGroup:
+    message: str
+    errorno: str | None
+    category: str | None
+    correction: str | None
+    count: int
+    records: list[str]
+    last_at: datetime
+    last_run_id: int
+
+
+def failure_groups(*, session: Session) -> list[FailureGroup]:
+    """Records still failing, grouped by Intacct's error (number and message), biggest group first."""
+    groups: dict[tuple[str | None, str], FailureGroup] = {}
+    for item in open_failures(session=session):
+        message = (item.message or "No message from Intacct").strip()
+        key = (item.errorno, message)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = FailureGroup(message, item.errorno, item.error_category, item.correction, 1, [item.label],
+                                       item.at, item.run_id)
+        else:
+            group.count += 1
+            group.records.append(item.label)
+            if item.at > group.last_at:
+                group.last_at, group.last_run_id = item.at, item.run_id
+    return sorted(groups.values(), key=lambda g: (-g.count, g.message))
+
+
+def ledger_counts(*, session: Session) -> dict[str, int]:
+    """How many customers, invoices and payments the ledger holds (for empty states and the sidebar)."""
+    return {name: int(session.exec(select(func.count()).select_from(model)).one())
+            for name, model in RECORD_MODELS.items()}

@@ -1,0 +1,80 @@
+"""Console test fixtures: a fresh migrated SQLite database per test behind DATABASE_URL, a clean
+`st.cache_resource`, and AppTest apps signed in with a chosen role."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from sqlalchemy.engine import Engine
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from storage.db import read_session
+from storage.models import Role
+from sync_engine.users import create_user
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def _router_always_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make AppTest run app.py (our router) on every rerun, as the server does once st.navigation has run.
+
+    AppTest resets PagesManager's "legacy pages/ folder" flag before each run, so with a folder named `pages`
+    it would execute a page file directly after a switch_page, skipping the sign-in gate and role menus.
+    """
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture
+def db(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """The test's database, also the one the console opens (DATABASE_URL)."""
+    monkeypatch.setenv("DATABASE_URL", sqlite_engine.url.render_as_string(hide_password=False))
+    for name in ("CONSOLE_ADMIN_USER", "CONSOLE_ADMIN_PASSWORD", "INTACCT_DEMO_URL"):
+        monkeypatch.delenv(name, raising=False)
+    st.cache_resource.clear()
+    yield sqlite_engine
+    st.cache_resource.clear()
+
+
+def add_user(engine: Engine, username: str, role: str) -> None:
+    with read_session(engine) as session:
+        create_user(session=session, username=username, password=PASSWORD, role=role, actor="test")
+
+
+@pytest.fixture
+def app_as(db: Engine) -> Callable[..., AppTest]:
+    """`app_as(role, page=None)`: an AppTest run signed in as a fresh user with `role`, on `page`."""
+
+    def make(role: str = Role.ADMIN, page: str | None = None, query: dict | None = None) -> AppTest:
+        username = f"{role}-user"
+        add_user(db, username, role)
+        at = AppTest.from_file(APP, default_timeout=30)
+        at.session_state["user"] = {"username": username, "display_name": username.title(), "role": str(role)}
+        if query:
+            at.query_params.update(query)
+        at.run()
+        if page:
+            at.switch_page(page)
+            at.run()
+        return at
+
+    return make
+
+
+def texts(at: AppTest) -> str:
+    """Everything a person would read on the page, as one string (for 'is this message shown')."""
+    parts = []
+    for kind in ("markdown", "caption", "error", "warning", "info", "success", "title", "subheader", "header",
+                 "toast", "exception"):
+        parts += [str(getattr(el, "value", "")) for el in getattr(at, kind)]
+    return "\n".join(parts)
