@@ -20,7 +20,8 @@ from console.state import (CONNECTION, RECORD_DETAIL, RUN_DETAIL, CurrentUser, c
 from storage.db import read_session
 from storage.models import ACTIVE_RUN_STATUSES, IntacctConnection, Role, SyncRun
 from storage.types import utcnow
-from sync_engine.history import AgingBucket, DayActivity, FailureGroup, run_duration, scheduler_status
+from sync_engine.heartbeat import scheduler_status
+from sync_engine.history import AgingBucket, DayActivity, FailureGroup, run_duration
 from sync_engine.settings import get_connection
 
 RUN_STATUS = {  # label, badge colour, icon
@@ -222,7 +223,7 @@ def _health() -> None:
     st.caption("Scheduler")
     if scheduler.alive:
         st.badge("Running", color="green", icon=":material/favorite:")
-        st.caption(f"{scheduler.message} Last heartbeat {ago(scheduler.beat_at)}.")
+        st.caption(scheduler.message)
     else:
         st.badge("Not running", color="orange", icon=":material/heart_broken:")
         st.warning(scheduler.message, icon=":material/warning:")

@@ -16,44 +16,13 @@ from sqlalchemy import or_
 from sqlmodel import Session, SQLModel, func, select
 
 from storage.models import (Customer, Invoice, InvoiceLine, Payment, PaymentApplication, RecordVersion,
-                            SchedulerHeartbeat, SyncRun, SyncRunItem)
+                            SyncRun, SyncRunItem)
 from storage.types import utcnow
 from sync_engine.queue import open_failures
 
 RECORD_MODELS: dict[str, type[SQLModel]] = {"customer": Customer, "invoice": Invoice, "payment": Payment}
-SCHEDULER_STALE_AFTER = timedelta(seconds=30)
 OPEN_INVOICE_STATUSES = ("open", "partially_paid")
 AGING_BUCKETS = ("Not yet due", "1–30 days", "31–60 days", "61–90 days", "Over 90 days")
-
-
-# --- scheduler -----------------------------------------------------------------------------------------
-
-
-@dataclass
-class SchedulerStatus:
-    alive: bool
-    message: str
-    beat_at: datetime | None = None
-    current_run_id: int | None = None
-    progress: str | None = None
-
-
-def scheduler_status(*, session: Session, now: datetime | None = None,
-                     stale_after: timedelta = SCHEDULER_STALE_AFTER) -> SchedulerStatus:
-    """Alive when any scheduler beat within `stale_after` and has not said it stopped."""
-    now = now or utcnow()
-    beat = session.exec(select(SchedulerHeartbeat).order_by(SchedulerHeartbeat.beat_at.desc())).first()
-    if beat is None:
-        return SchedulerStatus(False, "The scheduler is not running: syncs and imports will wait in the queue. "
-                                      "It has never checked in on this database.")
-    age = now - beat.beat_at
-    if beat.stopped_at is None and age <= stale_after:
-        busy = f", working on run #{beat.current_run_id}" if beat.current_run_id else ", idle"
-        return SchedulerStatus(True, f"Scheduler running on {beat.host}{busy}.", beat.beat_at,
-                               beat.current_run_id, beat.progress)
-    why = "it stopped" if beat.stopped_at else "its last heartbeat is too old"
-    return SchedulerStatus(False, f"The scheduler is not running: syncs and imports will wait in the queue "
-                                  f"({why}).", beat.beat_at)
 
 
 # --- ledger lists --------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from cryptography.fernet import Fernet
 
 from tests.fixtures.db import *  # noqa: F401,F403
 from tests.fixtures.sandbox import demo_sandbox, sandbox  # noqa: F401
+from tests.fixtures.scheduler import spawn_scheduler  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -8,10 +8,10 @@ from sqlmodel import select
 
 from console import state
 from storage.db import read_session
-from storage.models import IntacctConnection, SyncRun
+from storage.models import SyncRun
 from sync_engine.settings import get_connection
 from tests.console.conftest import texts
-from tests.console.seed import DEMO_FORM, seed_connection, seed_ledger
+from tests.console.seed import seed_connection, seed_ledger
 
 
 def _runs(db) -> list[SyncRun]:

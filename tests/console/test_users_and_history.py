@@ -1,16 +1,14 @@
 """The console's engine helpers on both databases: users and passwords, and the read models behind the pages."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from sqlmodel import Session
 
-from storage.models import SchedulerHeartbeat, SyncRunItem
-from storage.types import utcnow
-from sync_engine.history import (failure_groups, invoice_aging, list_customers, list_invoices, record_history,
-                                 scheduler_status)
+from storage.models import SyncRunItem
+from sync_engine.history import failure_groups, invoice_aging, list_customers, list_invoices, record_history
 from sync_engine.users import (UserError, authenticate, create_user, ensure_first_admin, hash_password, update_user,
                                verify_password)
 from tests.console.seed import seed_ledger
@@ -39,17 +37,6 @@ def test_authenticate_and_user_rules(engine) -> None:
             update_user(session=session, username="root", actor="root", role="viewer")
         update_user(session=session, username="viv", actor="root", active=False)
         assert authenticate(session=session, username="viv", password="viewer-pw-1") is None
-
-
-def test_scheduler_status_needs_a_recent_heartbeat(engine) -> None:
-    now = utcnow()
-    with Session(engine) as session:
-        assert not scheduler_status(session=session).alive
-        session.add(SchedulerHeartbeat(scheduler_id="a", pid=1, host="box", version="1", beat_at=now))
-        session.commit()
-        assert scheduler_status(session=session, now=now + timedelta(seconds=10)).alive
-        stale = scheduler_status(session=session, now=now + timedelta(minutes=2))
-        assert not stale.alive and "syncs and imports will wait in the queue" in stale.message
 
 
 def test_ledger_views_search_group_and_age(engine) -> None:

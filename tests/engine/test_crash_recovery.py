@@ -9,7 +9,6 @@ from sqlmodel import Session, select
 
 from storage.models import Invoice, JournalState, RunStatus, WriteJournal
 from tests.engine.helpers import connect, ledger_invoice, sandbox_query
-from tests.scheduler.conftest import spawn_scheduler  # noqa: F401
 from tests.scheduler.helpers import get_run, queue_runs, wait_for
 
 REAL_EXECUTOR = "sync_engine.runs:execute_run"
