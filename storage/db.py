@@ -1,8 +1,9 @@
 """The database engine and sessions, shared by the console, the scheduler and the tests.
 
 `DATABASE_URL` chooses the database; the default is a SQLite file under `data/` in the project folder.
-On SQLite every connection gets WAL, a busy timeout and foreign keys, and `write_session()` opens its
-transaction with `BEGIN IMMEDIATE` so a read-then-write never fails with "database is locked".
+On SQLite every connection gets WAL, a busy timeout and foreign keys; every transaction opens with
+`BEGIN IMMEDIATE` so a read-then-write never fails with "database is locked" (it waits its turn instead),
+and `read_session()` runs without a transaction so pages never hold the lock while they render.
 """
 from __future__ import annotations
 
@@ -70,8 +71,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
-        immediate = connection.get_execution_options().get("sqlite_immediate", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Any session may read and then write; a deferred BEGIN then fails at once with "database is locked"
+        # when another process wrote in between. So transactions take the write lock up front, and
+        # read_session() opts out of transactions entirely (each read is its own snapshot, no lock held).
+        if connection.get_execution_options().get("sqlite_autocommit", False):
+            return
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager
@@ -79,10 +84,10 @@ def write_session(engine: Engine) -> Iterator[Session]:
     """A session for read-then-write work: commits on success, rolls back on error.
 
     On SQLite its transaction takes the write lock up front (BEGIN IMMEDIATE), waiting up to the busy
-    timeout for another writer; on PostgreSQL use row locks (FOR UPDATE) inside it as needed.
+    timeout for another writer; on PostgreSQL use row locks (FOR UPDATE) inside it as needed. Keep it short:
+    never hold one across a call to Intacct.
     """
     with Session(engine, expire_on_commit=False) as session:
-        session.connection(execution_options={"sqlite_immediate": True})
         try:
             yield session
             session.commit()
@@ -93,6 +98,12 @@ def write_session(engine: Engine) -> Iterator[Session]:
 
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
-    """A short session for reads (and simple writes the caller commits)."""
+    """A session for reads that never holds a lock (on SQLite each statement runs in autocommit).
+
+    Writes made through it are committed statement by statement; use write_session() for changes that
+    must land together.
+    """
     with Session(engine, expire_on_commit=False) as session:
+        if is_sqlite(engine):
+            session.connection(execution_options={"sqlite_autocommit": True})
         yield session

@@ -139,12 +139,14 @@ def scheduler_status(
         count = "1 scheduler" if len(alive) == 1 else f"{len(alive)} schedulers"
         message = f"{count} running ({names}); last heartbeat {_ago(now - alive[0].beat_at)}."
     elif not infos:
-        message = "No scheduler has reported yet. Start it with `python -m sync_engine.scheduler`; until then queued syncs wait."
+        message = ("The scheduler is not running: none has reported yet. Start it with "
+                   "`python -m sync_engine.scheduler`; until then queued syncs wait.")
     elif infos[0].stopped_at is not None:
-        message = (f"The scheduler was stopped {_ago(now - infos[0].stopped_at)}. "
+        message = (f"The scheduler is not running: it was stopped {_ago(now - infos[0].stopped_at)}. "
                    "Queued syncs and hourly auto-sync wait until it is started again.")
     else:
-        message = (f"The scheduler's last heartbeat was {_ago(now - infos[0].beat_at)}: it may have crashed. "
+        message = (f"The scheduler is not running: its last heartbeat was {_ago(now - infos[0].beat_at)}, "
+                   "it may have crashed. "
                    "Queued syncs and hourly auto-sync wait until it is running again.")
     return SchedulerStatus(alive=bool(alive), last_beat=last_beat, schedulers=infos, message=message)
 
