@@ -45,7 +45,7 @@ def main() -> int:
     DATA.mkdir(exist_ok=True)
     env = {**os.environ, **DEMO, "PYTHONUNBUFFERED": "1"}
     env.setdefault("CONSOLE_ADMIN_USER", "admin")
-    env.setdefault("CONSOLE_ADMIN_PASSWORD", "admin")
+    env.setdefault("CONSOLE_ADMIN_PASSWORD", "admin-demo")
     processes: list[tuple[str, subprocess.Popen]] = []
 
     def start(name: str, args: list[str]) -> subprocess.Popen:
@@ -65,7 +65,7 @@ def main() -> int:
         start("console", [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(CONSOLE_PORT),
                           "--server.headless", "true"])
         print(f"[launcher] console: http://localhost:{CONSOLE_PORT}  (first sign-in: "
-              f"{env['CONSOLE_ADMIN_USER']} / the CONSOLE_ADMIN_PASSWORD you set, default 'admin')", flush=True)
+              f"{env['CONSOLE_ADMIN_USER']} / the CONSOLE_ADMIN_PASSWORD you set, default 'admin-demo')", flush=True)
         while True:
             for name, process in processes:
                 if process.poll() is not None:
