@@ -20,7 +20,7 @@ from storage.db import write_session
 from storage.models import ItemAction, JournalState, WriteJournal
 from storage.types import utcnow
 from sync_engine.intacct.errors import (AmbiguousWriteError, DuplicateControlIdError, IntacctError, RecordError,
-                                        TransientError)
+                                        RequestError, TransientError)
 from sync_engine.intacct.functions import Function
 from sync_engine.run_context import RunContext
 
@@ -182,6 +182,13 @@ def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 
             continue
         try:
             results = ctx.client.execute([spec.build(controlid) for spec, _, controlid in batch])
+        except RequestError as refused:
+            # The gateway refused the whole request, so nothing ran: a later attempt may safely send anew.
+            for spec, entry_id, _ in batch:
+                _fail(ctx, spec, entry_id, refused, JournalState.FAILED)
+            ctx.advance(len(batch))
+            ctx.flush()
+            continue
         except (AmbiguousWriteError, TransientError) as exc:
             for spec, entry_id, controlid in batch:
                 _resolve_uncertain(ctx, spec, entry_id, controlid, exc)
