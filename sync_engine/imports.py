@@ -117,12 +117,14 @@ def customer_values(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _upsert_customer(session: Session, ctx: RunContext, record: dict[str, Any], existing: Customer | None) -> Customer:
+def _upsert_customer(session: Session, ctx: RunContext, record: dict[str, Any], existing: Customer | None,
+                     by_number: dict[str, Customer], created: list[tuple[Customer, dict[str, Any]]]) -> Customer:
+    """Update a known customer in place (with a version when it changed) or stage a new one in `created`."""
     values = customer_values(record)
     modified = parse_timestamp(record.get("WHENMODIFIED"), ZoneInfo(ctx.connection.intacct_timezone or "UTC"))
     label = f"Customer {values['number']}"
     if existing is None:
-        clash = session.exec(select(Customer).where(Customer.number == values["number"])).first()
+        clash = by_number.get(values["number"])
         if clash is not None and clash.intacct_recordno is None:
             existing = clash  # our own customer, created in Intacct earlier: link it
         elif clash is not None:
@@ -134,13 +136,8 @@ def _upsert_customer(session: Session, ctx: RunContext, record: dict[str, Any], 
         customer = Customer(connection_id=ctx.connection_id, origin=Origin.INTACCT, sync_state=SyncState.SYNCED,
                             intacct_modified_at=modified, **values)
         session.add(customer)
-        session.flush()
-        snap = snapshot("customer", values)
-        record_version(session=session, record_type="customer", record_id=customer.id, run_id=ctx.run_id,  # type: ignore[arg-type]
-                       source="import", changes={k: [None, v] for k, v in snap.items() if v is not None},
-                       snapshot_values=snap)
-        ctx.item(session, record_type="customer", label=label, action=ItemAction.CREATED, record_id=customer.id,
-                 intacct_key=values["intacct_recordno"])
+        by_number[customer.number] = customer
+        created.append((customer, values))
         return customer
     if existing.origin == Origin.LEDGER:
         values = {k: values[k] for k in CUSTOMER_INTACCT_OWNED}
@@ -173,8 +170,19 @@ def _store_customers(ctx: RunContext, records: list[dict[str, Any]], session: Se
     keys = [r["RECORDNO"] for r in records]
     known = {c.intacct_recordno: c for c in session.exec(select(Customer).where(
         Customer.connection_id == ctx.connection_id, Customer.intacct_recordno.in_(keys)))}
+    by_number = {c.number: c for c in session.exec(select(Customer).where(
+        Customer.number.in_([r["CUSTOMERID"] for r in records])))}
+    created: list[tuple[Customer, dict[str, Any]]] = []
     for record in records:
-        _upsert_customer(session, ctx, record, known.get(record["RECORDNO"]))
+        _upsert_customer(session, ctx, record, known.get(record["RECORDNO"]), by_number, created)
+    session.flush()  # one flush gives every new customer its id
+    for customer, values in created:
+        snap = snapshot("customer", values)
+        record_version(session=session, record_type="customer", record_id=customer.id, run_id=ctx.run_id,  # type: ignore[arg-type]
+                       source="import", changes={k: [None, v] for k, v in snap.items() if v is not None},
+                       snapshot_values=snap, new_record=True)
+        ctx.item(session, record_type="customer", label=f"Customer {customer.number}", action=ItemAction.CREATED,
+                 record_id=customer.id, intacct_key=customer.intacct_recordno)
     session.flush()
     ctx.advance(len(records))
 
@@ -276,7 +284,9 @@ def _replace_lines(session: Session, invoice: Invoice, lines: list[dict[str, Any
 def _upsert_invoice(
     session: Session, ctx: RunContext, record: dict[str, Any], existing: Invoice | None,
     customers: dict[str, Customer], lines: list[dict[str, Any]], outstanding_only: bool,
+    by_number: dict[str, Invoice], created: list[tuple[Invoice, dict[str, Any], list[dict[str, Any]]]],
 ) -> None:
+    """Update a known invoice in place (with a version when it changed) or stage a new one in `created`."""
     customer = customers.get(record["CUSTOMERID"])
     label = f"Invoice {record.get('RECORDID') or record['RECORDNO']}"
     if customer is None:
@@ -289,7 +299,7 @@ def _upsert_invoice(
     if existing is None:
         if outstanding_only and values["balance"] <= ZERO:
             return  # a paid or reversed invoice we never had: nothing outstanding to import
-        clash = session.exec(select(Invoice).where(Invoice.number == values["number"])).first()
+        clash = by_number.get(values["number"])
         if clash is not None:
             ctx.item(session, record_type="invoice", label=label, action=ItemAction.FAILED, record_id=clash.id,
                      intacct_key=record["RECORDNO"], category="record",
@@ -298,14 +308,8 @@ def _upsert_invoice(
         invoice = Invoice(connection_id=ctx.connection_id, origin=Origin.INTACCT, sync_state=SyncState.SYNCED,
                           intacct_modified_at=modified, **values)
         session.add(invoice)
-        session.flush()
-        _replace_lines(session, invoice, lines)
-        snap = snapshot("invoice", {**values, "lines": _lines_text(lines)})
-        record_version(session=session, record_type="invoice", record_id=invoice.id, run_id=ctx.run_id,  # type: ignore[arg-type]
-                       source="import", changes={k: [None, v] for k, v in snap.items() if v is not None},
-                       snapshot_values=snap)
-        ctx.item(session, record_type="invoice", label=label, action=ItemAction.CREATED, record_id=invoice.id,
-                 intacct_key=record["RECORDNO"])
+        by_number[invoice.number] = invoice
+        created.append((invoice, values, lines))
         return
     owned_by_ledger = existing.origin == Origin.LEDGER
     if owned_by_ledger:
@@ -353,9 +357,21 @@ def _store_invoices(ctx: RunContext, records: list[dict[str, Any]], outstanding_
             Customer.intacct_customer_id.in_(customer_ids)))}
         existing = {i.intacct_recordno: i for i in session.exec(select(Invoice).where(
             Invoice.connection_id == ctx.connection_id, Invoice.intacct_recordno.in_(keys)))}
+        numbers = [r.get("RECORDID") or f"INTACCT-{r['RECORDNO']}" for r in records]
+        by_number = {i.number: i for i in session.exec(select(Invoice).where(Invoice.number.in_(numbers)))}
+        created: list[tuple[Invoice, dict[str, Any], list[dict[str, Any]]]] = []
         for record in records:
             _upsert_invoice(session, ctx, record, existing.get(record["RECORDNO"]), customers,
-                            lines.get(record["RECORDNO"], []), outstanding_only)
+                            lines.get(record["RECORDNO"], []), outstanding_only, by_number, created)
+        session.flush()  # one flush gives every new invoice its id
+        for invoice, values, invoice_lines in created:
+            session.add_all([InvoiceLine(invoice_id=invoice.id, **line) for line in invoice_lines])  # type: ignore[arg-type]
+            snap = snapshot("invoice", {**values, "lines": _lines_text(invoice_lines)})
+            record_version(session=session, record_type="invoice", record_id=invoice.id, run_id=ctx.run_id,  # type: ignore[arg-type]
+                           source="import", changes={k: [None, v] for k, v in snap.items() if v is not None},
+                           snapshot_values=snap, new_record=True)
+            ctx.item(session, record_type="invoice", label=f"Invoice {invoice.number}", action=ItemAction.CREATED,
+                     record_id=invoice.id, intacct_key=invoice.intacct_recordno)
     ctx.advance(len(records))
 
 

@@ -51,9 +51,10 @@ def diff(old: Mapping[str, str | None], new: Mapping[str, str | None]) -> dict[s
 def record_version(
     *, session: Session, record_type: str, record_id: int, changes: Mapping[str, list[str | None]],
     snapshot_values: Mapping[str, str | None], run_id: int | None, source: str, changed_by: str | None = None,
+    new_record: bool = False,
 ) -> RecordVersion:
-    """Append the next version of a record."""
-    current = session.exec(
+    """Append the next version of a record (version 1 for a record created just now)."""
+    current = 0 if new_record else session.exec(
         select(func.max(RecordVersion.version)).where(
             RecordVersion.record_type == record_type, RecordVersion.record_id == record_id)
     ).one()
