@@ -16,7 +16,6 @@ from storage.db import write_session
 from storage.models import Customer, Invoice, InvoiceLine, ItemAction, Origin, SyncState
 from storage.types import utcnow
 from sync_engine.intacct import filters, functions
-from sync_engine.intacct.errors import IntacctError
 from sync_engine.journal import WriteSpec, write_all
 from sync_engine.run_context import RunContext
 
@@ -77,23 +76,11 @@ def _customer_spec(ctx: RunContext, customer: Customer) -> WriteSpec:
                                              filter=filters.eq("CUSTOMERID", payload["CUSTOMERID"]), page_size=10))
         return found[0]["RECORDNO"] if found else None
 
-    def confirmed(session: Session, key: str) -> None:
-        row = session.get(Customer, customer_id)
-        assert row is not None
-        row.intacct_recordno, row.intacct_customer_id = key, row.number
-        row.sync_state, row.sync_error, row.updated_at = SyncState.SYNCED, None, utcnow()
-        session.add(row)
-
-    def failed(session: Session, error: IntacctError) -> None:
-        row = session.get(Customer, customer_id)
-        assert row is not None
-        row.sync_state, row.sync_error = SyncState.FAILED, error.user_message
-        session.add(row)
-
-    return WriteSpec(operation="create_customer", record_type="customer", record_id=customer_id,  # type: ignore[arg-type]
+    return WriteSpec(operation="create_customer", model=Customer, record_type="customer", record_id=customer_id,  # type: ignore[arg-type]
                      label=f"Customer {customer.number}", payload=payload,
                      build=lambda controlid: functions.create("CUSTOMER", payload, controlid=controlid),
-                     lookup=lookup, on_confirmed=confirmed, on_failed=failed)
+                     lookup=lookup,
+                     confirmed_values=lambda key: {"intacct_recordno": key, "intacct_customer_id": customer.number})
 
 
 # --- invoices -------------------------------------------------------------------------------------------
@@ -129,22 +116,9 @@ def _invoice_spec(ctx: RunContext, invoice: Invoice, customer: Customer, lines: 
             filters.eq("RECORDID", invoice.number), filters.eq("CUSTOMERID", customer.number)), page_size=10))
         return found[0]["RECORDNO"] if found else None
 
-    def confirmed(session: Session, key: str) -> None:
-        row = session.get(Invoice, invoice_id)
-        assert row is not None
-        row.intacct_recordno, row.sync_state, row.sync_error = key, SyncState.SYNCED, None
-        row.intacct_state, row.updated_at = "Posted", utcnow()
-        session.add(row)
-
-    def failed(session: Session, error: IntacctError) -> None:
-        row = session.get(Invoice, invoice_id)
-        assert row is not None
-        row.sync_state, row.sync_error = SyncState.FAILED, error.user_message
-        session.add(row)
-
-    return WriteSpec(operation="create_invoice", record_type="invoice", record_id=invoice_id,  # type: ignore[arg-type]
+    return WriteSpec(operation="create_invoice", model=Invoice, record_type="invoice", record_id=invoice_id,  # type: ignore[arg-type]
                      label=f"Invoice {invoice.number}", payload=payload, build=build, lookup=lookup,
-                     on_confirmed=confirmed, on_failed=failed)
+                     confirmed_values=lambda key: {"intacct_recordno": key, "intacct_state": "Posted"})
 
 
 def _fail_without_call(ctx: RunContext, invoice: Invoice, message: str, category: str = "validation") -> None:
@@ -216,25 +190,14 @@ def _reverse_spec(ctx: RunContext, invoice: Invoice) -> WriteSpec:
         found = ctx.client.read("ARINVOICE", [key], ["RECORDNO", "STATE"])
         return key if found and (found[0].get("STATE") or "").lower() == "reversed" else None
 
-    def confirmed(session: Session, _key: str) -> None:
-        row = session.get(Invoice, invoice_id)
-        assert row is not None
-        row.reversed_in_intacct, row.intacct_state, row.sync_state = True, "Reversed", SyncState.SYNCED
-        row.sync_error, row.updated_at = None, utcnow()
-        session.add(row)
-
-    def failed(session: Session, error: IntacctError) -> None:
-        row = session.get(Invoice, invoice_id)
-        assert row is not None
-        row.sync_state, row.sync_error = SyncState.FAILED, f"Could not reverse in Intacct: {error.user_message}"
-        session.add(row)
-
     return WriteSpec(
-        operation="reverse_invoice", record_type="invoice", record_id=invoice_id, label=f"Invoice {invoice.number} (void)",  # type: ignore[arg-type]
+        operation="reverse_invoice", model=Invoice, record_type="invoice", record_id=invoice_id,  # type: ignore[arg-type]
+        label=f"Invoice {invoice.number} (void)",
         payload={"key": key, "date": voided_on},
         build=lambda controlid: functions.reverse_invoice(key, date_reversed=max(voided_on, invoice.invoice_date),
                                                           description="Voided in the A/R ledger", controlid=controlid),
-        lookup=lookup, on_confirmed=confirmed, on_failed=failed, created_action=ItemAction.UPDATED)
+        lookup=lookup, confirmed_values=lambda _key: {"reversed_in_intacct": True, "intacct_state": "Reversed"},
+        failure_prefix="Could not reverse in Intacct: ", created_action=ItemAction.UPDATED)
 
 
 def reverse_voided_invoices(ctx: RunContext) -> None:

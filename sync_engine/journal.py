@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from storage.db import write_session
-from storage.models import ItemAction, JournalState, WriteJournal
+from storage.models import ItemAction, JournalState, SyncState, WriteJournal
 from storage.types import utcnow
 from sync_engine.intacct.errors import (AmbiguousWriteError, DuplicateControlIdError, IntacctError, RecordError,
                                         RequestError, TransientError)
@@ -27,20 +27,39 @@ from sync_engine.run_context import RunContext
 IN_FLIGHT = (JournalState.PENDING, JournalState.SENT, JournalState.UNCERTAIN)
 
 
+def _store_key(key: str) -> dict[str, Any]:
+    return {"intacct_recordno": key}
+
+
 @dataclass
 class WriteSpec:
     """One write the journal should make happen exactly once."""
 
     operation: str  # create_customer | create_invoice | reverse_invoice | create_payment
+    model: type[SQLModel]  # the ledger table of the record (Customer, Invoice, Payment)
     record_type: str
     record_id: int
     label: str
     payload: dict[str, Any]
     build: Callable[[str], Function]  # controlid -> the function to send
     lookup: Callable[[], str | None]  # the Intacct key if the record already exists there
-    on_confirmed: Callable[[Session, str], None]  # store the key on the ledger record
-    on_failed: Callable[[Session, IntacctError], None]
+    confirmed_values: Callable[[str], dict[str, Any]] = _store_key  # ledger fields to set once Intacct has it
+    failure_prefix: str = ""  # put before Intacct's message on the ledger record
     created_action: str = ItemAction.CREATED
+
+    def on_confirmed(self, session: Session, key: str) -> None:
+        self._update(session, {**self.confirmed_values(key), "sync_state": SyncState.SYNCED, "sync_error": None,
+                               "updated_at": utcnow()})
+
+    def on_failed(self, session: Session, error: IntacctError) -> None:
+        self._update(session, {"sync_state": SyncState.FAILED, "sync_error": self.failure_prefix + error.user_message})
+
+    def _update(self, session: Session, values: dict[str, Any]) -> None:
+        row = session.get(self.model, self.record_id)
+        assert row is not None, f"{self.label} vanished from the ledger"
+        for field, value in values.items():
+            setattr(row, field, value)
+        session.add(row)
 
 
 def payload_hash(payload: dict[str, Any]) -> str:

@@ -13,9 +13,7 @@ from sqlmodel import Session, select
 
 from storage.db import write_session
 from storage.models import Customer, Invoice, ItemAction, Origin, Payment, PaymentApplication, SyncState
-from storage.types import utcnow
 from sync_engine.intacct import filters, functions
-from sync_engine.intacct.errors import IntacctError
 from sync_engine.intacct.values import format_date, parse_decimal
 from sync_engine.journal import WriteSpec, write_all
 from sync_engine.run_context import RunContext
@@ -53,21 +51,9 @@ def _spec(ctx: RunContext, payment: Payment, customer: Customer, applications: l
                 return record["RECORDNO"]
         return None
 
-    def confirmed(session: Session, key: str) -> None:
-        row = session.get(Payment, payment_id)
-        assert row is not None
-        row.intacct_recordno, row.sync_state, row.sync_error, row.updated_at = key, SyncState.SYNCED, None, utcnow()
-        session.add(row)
-
-    def failed(session: Session, error: IntacctError) -> None:
-        row = session.get(Payment, payment_id)
-        assert row is not None
-        row.sync_state, row.sync_error = SyncState.FAILED, error.user_message
-        session.add(row)
-
-    return WriteSpec(operation="create_payment", record_type="payment", record_id=payment_id,  # type: ignore[arg-type]
+    return WriteSpec(operation="create_payment", model=Payment, record_type="payment", record_id=payment_id,  # type: ignore[arg-type]
                      label=f"Payment {payment.reference} ({customer.number})", payload=payload, build=build,
-                     lookup=lookup, on_confirmed=confirmed, on_failed=failed)
+                     lookup=lookup)
 
 
 def _skip(ctx: RunContext, payment: Payment, label: str, message: str, *, failed: bool = False) -> None:
