@@ -1,0 +1,88 @@
+"""Upload page (accountant+): add invoices and received payments to our ledger from CSV files.
+
+Rows are checked in sync_engine.ledger_csv; good invoices and payments are saved at once and go to Intacct
+with the next sync, and rejected rows come back as a CSV with the reason on each row.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from console.state import ACCOUNTING_SYNC, get_engine, require_user
+from storage.db import write_session
+from storage.models import Role
+from sync_engine.ledger_csv import (INVOICE_COLUMNS, INVOICE_REQUIRED, PAYMENT_COLUMNS, PAYMENT_REQUIRED,
+                                    CsvFormatError, import_invoices_csv, import_payments_csv)
+
+user = require_user(Role.ACCOUNTANT)
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+KINDS = {
+    "invoices": ("Invoices", import_invoices_csv, INVOICE_COLUMNS, INVOICE_REQUIRED, "ledger_invoices.csv",
+                 "One row per invoice line; rows with the same invoice_number make one invoice. A new customer "
+                 "needs a customer_name. account_label is optional and overrides the mapped item account label."),
+    "payments": ("Payments", import_payments_csv, PAYMENT_COLUMNS, PAYMENT_REQUIRED, "ledger_payments.csv",
+                 "One row per invoice a payment pays; rows with the same customer_number and reference make one "
+                 "payment. applied_amount defaults to the whole payment."),
+}
+
+
+def _upload(kind: str) -> None:
+    _, importer, *_ = KINDS[kind]
+    upload = st.session_state.get(f"file_{kind}")
+    if upload is None:
+        st.session_state[f"result_{kind}"] = ("error", "Choose a CSV file first.")
+        return
+    try:
+        with write_session(get_engine()) as session:
+            result = importer(session=session, data=upload.getvalue(), actor=user.username)
+    except CsvFormatError as exc:
+        st.session_state[f"result_{kind}"] = ("error", str(exc))
+        return
+    st.session_state[f"result_{kind}"] = ("done", result)
+
+
+def _show_result(kind: str) -> None:
+    outcome = st.session_state.get(f"result_{kind}")
+    if outcome is None:
+        return
+    state, value = outcome
+    if state == "error":
+        st.error(value, icon=":material/error:")
+        return
+    label = KINDS[kind][0].lower()
+    if value.created:
+        st.success(f"Added {len(value.created)} {label}: {', '.join(value.created[:10])}"
+                   + (" …" if len(value.created) > 10 else "") + ". They go to Intacct with the next sync.",
+                   icon=":material/check_circle:")
+        st.page_link(ACCOUNTING_SYNC, label="Go to Accounting sync", icon=":material/sync:")
+    if value.skipped:
+        st.info(f"Already in the ledger, left as they are: {', '.join(value.skipped[:10])}"
+                + (" …" if len(value.skipped) > 10 else ""), icon=":material/info:")
+    if value.problems:
+        st.warning(f"{len(value.problems)} problem(s): the {label} below were not added. Fix the rows and upload "
+                   "the corrected file; nothing else needs to be uploaded again.", icon=":material/warning:")
+        st.dataframe(pd.DataFrame([{"Row": p.row, "Column": p.column, "Value": p.value, "Problem": p.message}
+                                   for p in value.problems]), hide_index=True, use_container_width=True)
+        st.download_button("Download the rejected rows (CSV)", value.rejected_csv, file_name=f"rejected_{kind}.csv",
+                           mime="text/csv", icon=":material/download:", key=f"rejected_{kind}")
+    if not (value.created or value.skipped or value.problems):
+        st.info("The file held nothing to add.")
+
+
+st.title("Upload to the ledger")
+st.caption("Add invoices raised and payments received outside the console. They start in our ledger and are "
+           "written to Intacct by the next accounting sync.")
+for kind, tab in zip(KINDS, st.tabs([v[0] for v in KINDS.values()])):
+    title, _, columns, required, sample, help_text = KINDS[kind]
+    with tab:
+        st.caption(help_text)
+        st.markdown("Columns: " + ", ".join(f"**{c}**" if c in required else c for c in columns)
+                    + " (bold = required). Dates as YYYY-MM-DD, amounts like 1250.00.")
+        st.download_button(f"Download a sample {title.lower()} file", (SAMPLES / sample).read_bytes(), file_name=sample,
+                           mime="text/csv", icon=":material/description:", key=f"sample_{kind}")
+        st.file_uploader(f"{title} CSV", type=["csv", "txt"], key=f"file_{kind}")
+        st.button(f"Check and add {title.lower()}", type="primary", icon=":material/upload:", key=f"add_{kind}",
+                  on_click=_upload, args=(kind,))
+        _show_result(kind)
