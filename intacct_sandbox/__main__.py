@@ -16,7 +16,7 @@ from .config import GATEWAY_PATH, Credentials, SandboxConfig
 from .db import Store
 from .gateway import build_services
 from .seed import seed
-from .server import SandboxHTTPServer
+from .server import SandboxHTTPServer, tls_context
 
 ENV = "INTACCT_SANDBOX_"
 
@@ -53,7 +53,11 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
     p.add_argument("--latency-jitter-ms", type=float, default=0.0)
     p.add_argument("--concurrency-limit", type=int, help="per-company requests in flight before 429 GW-0010")
     p.add_argument("--quiet", action="store_true", help="do not print the credentials banner")
+    p.add_argument("--tls-cert", metavar="PATH", help="PEM certificate (chain): serve HTTPS; needs --tls-key")
+    p.add_argument("--tls-key", metavar="PATH", help="PEM private key of --tls-cert")
     args = p.parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        p.error("--tls-cert and --tls-key go together (both or neither)")
 
     spec: dict = {"faults": []}
     if args.faults:
@@ -72,7 +76,7 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
         result_set_ttl=args.resultid_ttl, controlid_ttl=args.controlid_ttl, uniqueid_guard=not args.no_uniqueid_guard,
         reject_duplicate_invoice_numbers=args.reject_duplicate_invoice_numbers,
         fault_spec=spec if (spec["faults"] or "concurrency_limit" in spec) else None,
-        fault_seed=args.fault_seed, quiet=args.quiet,
+        fault_seed=args.fault_seed, quiet=args.quiet, tls_cert=args.tls_cert, tls_key=args.tls_key,
     )
 
 
@@ -98,22 +102,24 @@ def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
     store = open_store(config)
     services = build_services(config, store)
-    server = SandboxHTTPServer((config.host, config.port), services)
+    tls = tls_context(config.tls_cert, config.tls_key) if config.tls_cert and config.tls_key else None
+    server = SandboxHTTPServer((config.host, config.port), services, tls)
     host, port = server.server_address[:2]
+    scheme = "https" if tls else "http"
     c = config.credentials
     if not config.quiet:
         print(f"Sender ID: {c.sender_id}  Sender password: {c.sender_password}", flush=True)
         print(f"Company ID: {c.company_id} (standalone) and {c.multi_entity_company_id} (multi-entity: "
               f"{', '.join(c.entities)})", flush=True)
         print(f"User ID: {c.user_id}  User password: {c.user_password}", flush=True)
-        print(f"Admin: http://{host}:{port}/_sandbox/health", flush=True)
+        print(f"Admin: {scheme}://{host}:{port}/_sandbox/health", flush=True)
 
     def _stop(signum: int, frame: object) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    print(f"Intacct sandbox listening on http://{host}:{port}{GATEWAY_PATH}", flush=True)
+    print(f"Intacct sandbox listening on {scheme}://{host}:{port}{GATEWAY_PATH}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

@@ -21,6 +21,8 @@ DUPLICATE_CONTROLID_ERRORNO = "SANDBOX-DUPLICATE-CONTROLID"
 OFFLINE_ERRORNO = "SANDBOX-OFFLINE"
 INVALID_RESULT_ID_ERRORNO = "BL01001973"
 RATE_LIMIT_TEXT = "API rate limit exceeded"
+GZIP_WHEN_ACCEPTED = True
+TLS_HANDSHAKE_TIMEOUT_SECONDS = 10.0
 READ_WITHOUT_KEYS_LIMIT = 100
 
 LIMIT_READBYQUERY_PAGESIZE = 1000
@@ -63,3 +65,5 @@ class SandboxConfig:
     fault_spec: dict | None = None
     fault_seed: int | None = None
     quiet: bool = False
+    tls_cert: str | None = None
+    tls_key: str | None = None

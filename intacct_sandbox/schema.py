@@ -83,8 +83,18 @@ _CUSTOMER_SPECS = [
     *[(f"DISPLAYCONTACT.{sub}", TEXT) for sub in CONTACT_SUBFIELDS],
     *_AUDIT,
 ]
+# Other contacts of a customer are served as views of its display contact (reads only); on create/update
+# these groups name *other* contacts, so writes to them never reach DISPLAYCONTACT.
+CONTACT_REFERENCE_GROUPS = ("BILLTO", "SHIPTO", "CONTACTINFO")
 _CUSTOMER_ALIASES = {f"{group}.{sub}": f"DISPLAYCONTACT.{sub}"
-                     for group in ("BILLTO", "SHIPTO", "CONTACTINFO") for sub in CONTACT_SUBFIELDS}
+                     for group in CONTACT_REFERENCE_GROUPS for sub in CONTACT_SUBFIELDS}
+# Accepted by create/update and empty on reads: fields the official Sage Intacct SDKs write for CUSTOMER.
+_CUSTOMER_UNMODELLED = (
+    "RECORD_URL HIDEDISPLAYCONTACT CUSTREPID TERRITORYID SUPDOCID SHIPPINGMETHOD RESALENO DELIVERYOPTIONS "
+    "CUSTMESSAGEID ARINVOICEPRINTTEMPLATEID OEQUOTEPRINTTEMPLATEID OEORDERPRINTTEMPLATEID OELISTPRINTTEMPLATEID "
+    "OEINVOICEPRINTTEMPLATEID OEADJPRINTTEMPLATEID OEOTHERPRINTTEMPLATEID RESTRICTEDLOCATIONS "
+    "RESTRICTEDDEPARTMENTS DISPLAYCONTACT.TAXABLE DISPLAYCONTACT.TAXGROUP"
+)
 
 _INVOICE_SPECS = [
     ("RECORDNO", INT), ("RECORDID", TEXT), ("DOCNUMBER", TEXT), ("CUSTOMERID", TEXT), ("CUSTOMERNAME", TEXT),
@@ -177,7 +187,7 @@ _STATUS = {"STATUS": STATUS_ALIASES}
 
 OBJECTS: dict[str, ObjectDef] = {
     "CUSTOMER": ObjectDef("CUSTOMER", "customer", "Customer", "CUSTOMERID",
-                          _build(_CUSTOMER_SPECS, "RECORD_URL", _CUSTOMER_ALIASES, _STATUS)),
+                          _build(_CUSTOMER_SPECS, _CUSTOMER_UNMODELLED, _CUSTOMER_ALIASES, _STATUS)),
     "ARINVOICE": ObjectDef("ARINVOICE", "arinvoice", "Invoice", None,
                            _build(_INVOICE_SPECS, _INVOICE_UNMODELLED, _INVOICE_ALIASES),
                            lines=("ARINVOICEITEMS", "arinvoiceitem", "ARINVOICEITEM", "RECORDKEY"),

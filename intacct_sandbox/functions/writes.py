@@ -15,7 +15,7 @@ from ..errors import ErrorEntry, FunctionError, bl, could_not
 from ..invoices import delete_invoice
 from ..ledger import active_gl, dimension
 from ..payments import Application, PaymentInput, create_payment, delete_draft, submit_draft
-from ..schema import OBJECTS, ObjectDef, lookup_object
+from ..schema import CONTACT_REFERENCE_GROUPS, OBJECTS, ObjectDef, lookup_object
 from ..seed import TERMS
 from ..values import parse_date, parse_decimal, to_cents, to_stored
 from ..xmlio import Node, children, leaf
@@ -55,6 +55,8 @@ def _store_values(obj: ObjectDef, flat: dict[str, Any], verb: str, extra_ok: set
                                                     "Use field names of the object (see lookup)."))
             continue
         if fdef.column is None or name in READ_ONLY:
+            continue
+        if obj.name == "CUSTOMER" and name.partition(".")[0] in CONTACT_REFERENCE_GROUPS:
             continue
         if text == "":
             values[fdef.column] = None
