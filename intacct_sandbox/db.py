@@ -45,6 +45,14 @@ def _table_sql(obj: ObjectDef) -> str:
     return f"CREATE TABLE IF NOT EXISTS {obj.table} ({', '.join(cols)})"
 
 
+def _add_missing_columns(conn: sqlite3.Connection, obj: ObjectDef) -> None:
+    """A database made by an older sandbox gains the columns fields added since (as NULL)."""
+    have = {row[1] for row in conn.execute(f"PRAGMA table_info({obj.table})")}
+    for column, ftype in obj.columns:
+        if column not in have:
+            conn.execute(f"ALTER TABLE {obj.table} ADD COLUMN {q(column)} {_SQL_TYPES.get(ftype, 'TEXT')}")
+
+
 class Store:
     """The sandbox database: schema creation, a pool of connections and the writer lock."""
 
@@ -58,6 +66,7 @@ class Store:
         for name in TABLE_OWNERS:
             obj = OBJECTS[name]
             self._admin.execute(_table_sql(obj))
+            _add_missing_columns(self._admin, obj)
             for columns in INDEXES.get(obj.table, []):
                 names = columns.split(",")
                 self._admin.execute(

@@ -67,6 +67,9 @@ def _line_row(ctx: Context, line: LineInput, position: int, verb: str) -> dict:
     return row
 
 
+line_row = _line_row  # shared with AR adjustments (same line rules)
+
+
 def _due_date(data: InvoiceInput, verb: str) -> tuple[date, int | None]:
     if data.term_name and data.term_name not in TERMS:
         raise could_not(verb, LABEL, bl(f"Invalid Term '{data.term_name}' specified.",

@@ -19,6 +19,8 @@ GLACCOUNT = OBJECTS["GLACCOUNT"]
 LABEL = OBJECTS["ARACCOUNTLABEL"]
 LOCATION = OBJECTS["LOCATION"]
 DEPARTMENT = OBJECTS["DEPARTMENT"]
+ADJUSTMENT = OBJECTS["ARADJUSTMENT"]
+ADJUSTMENT_LINE = OBJECTS["ARADJUSTMENTITEM"]
 
 OPEN_STATES = ("Posted", "Partially Paid")
 AR_ACCOUNT = "1200"
@@ -77,11 +79,13 @@ def invoice_state(total: int, paid: int, current: str) -> str:
 
 
 def refresh_customer(ctx: Context, customer_id: str) -> None:
-    """Customer TOTALDUE is the open A/R balance; WHENMODIFIED moves when it changes."""
+    """Customer TOTALDUE is the open A/R balance (open invoices plus open adjustments, credit memos counting
+    negative); WHENMODIFIED moves when it changes."""
     marks = ",".join("?" * len(OPEN_STATES))
-    due = ctx.conn.execute(
-        f'SELECT COALESCE(SUM("TOTALDUE"), 0) FROM arinvoice WHERE company = ? AND "CUSTOMERID" = ? '
+    due = sum(ctx.conn.execute(
+        f'SELECT COALESCE(SUM("TOTALDUE"), 0) FROM {table} WHERE company = ? AND "CUSTOMERID" = ? '
         f'AND "STATE" IN ({marks})', (ctx.company_id, customer_id, *OPEN_STATES)).fetchone()[0]
+        for table in ("arinvoice", "aradjustment"))
     ctx.conn.execute(
         'UPDATE customer SET "TOTALDUE" = ?, "WHENMODIFIED" = ?, "MODIFIEDBY" = ? '
         'WHERE company = ? AND "CUSTOMERID" = ? AND COALESCE("TOTALDUE", 0) != ?',
@@ -106,9 +110,12 @@ def open_invoice(ctx: Context, key: str, customer_id: str | None, verb: str, lab
     return row
 
 
-def apply_to_invoice(ctx: Context, invoice: dict, amount: int, payment_key: int, pay_date: str,
-                     entry_key: int | None, verb: str, label: str) -> None:
-    """Pay ``amount`` cents: lines top to bottom (or one given line), invoice and customer totals, details."""
+def apply_to_invoice(ctx: Context, invoice: dict, amount: int, payment_key: int | None, pay_date: str,
+                     entry_key: int | None, verb: str, label: str, adjustment_key: int | None = None) -> None:
+    """Pay ``amount`` cents: lines top to bottom (or one given line), invoice and customer totals, details.
+
+    With ``adjustment_key`` the money is a credit memo's: the detail rows carry ADJUSTMENTKEY/ADJUSTMENTAMOUNT
+    and no PAYMENTKEY, so payment reversals never touch them."""
     if amount <= 0:
         raise could_not(verb, label, bl(f"The amount applied to invoice {invoice['RECORDID']} must be greater "
                                         f"than zero."))
@@ -134,7 +141,8 @@ def apply_to_invoice(ctx: Context, invoice: dict, amount: int, payment_key: int,
                                                   **ctx.audit_change()})
         insert(ctx.conn, DETAIL, ctx.company_id, {
             "PAYMENTKEY": payment_key, "RECORDKEY": invoice["RECORDNO"], "ENTRYKEY": line["RECORDNO"],
-            "PAYMENTAMOUNT": part, "PAYMENTDATE": pay_date, "CURRENCY": invoice["CURRENCY"], "STATE": "C",
+            "PAYMENTAMOUNT": None if adjustment_key else part, "ADJUSTMENTKEY": adjustment_key,
+            "ADJUSTMENTAMOUNT": part if adjustment_key else None, "PAYMENTDATE": pay_date, "CURRENCY": invoice["CURRENCY"], "STATE": "C",
             "WHENCREATED": ctx.stamp, **ctx.audit_new()})
         left -= part
         if left == 0:

@@ -156,9 +156,21 @@ _PAYMENT_ALIASES = {"TRX_TOTALENTERED": "TOTALENTERED", "TRX_TOTALPAID": "TOTALP
 
 _DETAIL_SPECS = [
     ("RECORDNO", INT), ("PAYMENTKEY", INT), ("RECORDKEY", INT), ("ENTRYKEY", INT), ("PAYMENTAMOUNT", MONEY),
+    ("ADJUSTMENTKEY", INT), ("ADJUSTMENTAMOUNT", MONEY),
     ("PAYMENTDATE", DATE), ("CURRENCY", TEXT), ("STATE", TEXT), *_AUDIT,
 ]
 
+# AR adjustments (credit/debit memos) share the invoice's header and line shapes; RECORDID = adjustment number,
+# DOCNUMBER = the invoice number the adjustment names (mapping unverified), RECORDTYPE 'ra'.
+_ADJUSTMENT_SPECS = [spec for spec in _INVOICE_SPECS if spec[0] not in ("WHENDUE", "TERMNAME", "DUE_IN_DAYS")]
+_ADJUSTMENT_UNMODELLED = (
+    "DESCRIPTION2 EXCH_RATE_DATE EXCH_RATE_TYPE_ID EXCHANGE_RATE BILLTOPAYTOCONTACTNAME TAXSOLUTIONID PRBATCHKEY "
+    "RECORD_URL ADJUSTMENTNO INVOICENO")
+
+# Accepted by create/update and empty on reads: GLACCOUNT fields the official SDKs' AccountCreate/Update write.
+_GLACCOUNT_UNMODELLED = (
+    "RECORD_URL TAXCODE MRCCODE TAXABLE REQUIREPROJECT REQUIRECUSTOMER REQUIREVENDOR REQUIREEMPLOYEE REQUIREITEM "
+    "REQUIRECLASS REQUIRECONTRACT REQUIREWAREHOUSE")
 _GLACCOUNT_SPECS = [
     ("RECORDNO", INT), ("ACCOUNTNO", TEXT), ("TITLE", TEXT), ("ACCOUNTTYPE", TEXT), ("NORMALBALANCE", TEXT),
     ("CLOSINGTYPE", TEXT), ("CLOSINGACCOUNTNO", TEXT), ("CATEGORY", TEXT), ("ALTERNATIVEACCOUNT", TEXT),
@@ -203,7 +215,7 @@ OBJECTS: dict[str, ObjectDef] = {
                               _build(_DETAIL_SPECS, "", {"TRX_PAYMENTAMOUNT": "PAYMENTAMOUNT"}),
                               readable_by_name=False),
     "GLACCOUNT": ObjectDef("GLACCOUNT", "glaccount", "GL Account", "ACCOUNTNO",
-                           _build(_GLACCOUNT_SPECS, "RECORD_URL", None, {
+                           _build(_GLACCOUNT_SPECS, _GLACCOUNT_UNMODELLED, None, {
                                **_STATUS,
                                "ACCOUNTTYPE": {"N": "balancesheet", "I": "incomestatement"},
                                "NORMALBALANCE": {"1": "debit", "-1": "credit"},
@@ -211,16 +223,23 @@ OBJECTS: dict[str, ObjectDef] = {
     "ARACCOUNTLABEL": ObjectDef("ARACCOUNTLABEL", "araccountlabel", "AR Account Label", "ACCOUNTLABEL",
                                 _build(_LABEL_SPECS, "RECORD_URL", None, _STATUS)),
     "LOCATION": ObjectDef("LOCATION", "location", "Location", "LOCATIONID",
-                          _build(_LOCATION_SPECS, "RECORD_URL", None, _STATUS)),
+                          _build(_LOCATION_SPECS, "RECORD_URL CONTACTINFO.CONTACTNAME SHIPTO.CONTACTNAME",
+                                 None, _STATUS)),
     "LOCATIONENTITY": ObjectDef("LOCATIONENTITY", "location", "Entity", "LOCATIONID",
                                 _build(_LOCATION_SPECS, _LOCATIONENTITY_UNMODELLED, None, _STATUS),
                                 base_where="is_entity = 1"),
     "DEPARTMENT": ObjectDef("DEPARTMENT", "department", "Department", "DEPARTMENTID",
-                            _build(_DEPARTMENT_SPECS, "RECORD_URL", None, _STATUS)),
+                            _build(_DEPARTMENT_SPECS, "RECORD_URL SUPERVISORID", None, _STATUS)),
+    "ARADJUSTMENT": ObjectDef("ARADJUSTMENT", "aradjustment", "Adjustment", None,
+                              _build(_ADJUSTMENT_SPECS, _ADJUSTMENT_UNMODELLED, _INVOICE_ALIASES),
+                              lines=("ARADJUSTMENTITEMS", "aradjustmentitem", "ARADJUSTMENTITEM", "RECORDKEY"),
+                              readable_by_name=False),
+    "ARADJUSTMENTITEM": ObjectDef("ARADJUSTMENTITEM", "aradjustmentitem", "Adjustment Line", None,
+                                  _build(_ITEM_SPECS, _ITEM_UNMODELLED, _ITEM_ALIASES), readable_by_name=False),
 }
 OBJECT_ALIASES = {"ARPAYMENT": "ARPYMT"}
 TABLE_OWNERS = ["CUSTOMER", "ARINVOICE", "ARINVOICEITEM", "ARPYMT", "ARPYMTDETAIL", "GLACCOUNT", "ARACCOUNTLABEL",
-                "LOCATION", "DEPARTMENT"]
+                "LOCATION", "DEPARTMENT", "ARADJUSTMENT", "ARADJUSTMENTITEM"]
 INDEXES = {
     "customer": ["CUSTOMERID", "WHENMODIFIED", "NAME"],
     "arinvoice": ["RECORDID", "WHENMODIFIED", "STATE,TOTALDUE", "TOTALDUE", "CUSTOMERID", "WHENDUE", "DOCNUMBER"],
@@ -231,6 +250,8 @@ INDEXES = {
     "araccountlabel": ["ACCOUNTLABEL"],
     "location": ["LOCATIONID"],
     "department": ["DEPARTMENTID"],
+    "aradjustment": ["CUSTOMERID", "WHENMODIFIED", "RECORDID"],
+    "aradjustmentitem": ["RECORDKEY"],
 }
 
 

@@ -34,6 +34,10 @@ _CREATE_INVOICE = (
 
 ORDERS = {
     "create_invoice": _slots(_CREATE_INVOICE),
+    # As the official SDKs' ArAdjustmentCreate writes it.
+    "create_aradjustment": _slots(
+        "customerid datecreated dateposted batchkey adjustmentno action invoiceno description externalid basecurr "
+        "currency exchratedate exchratetype|exchrate nogl customfields aradjustmentitems"),
     "lineitem": _slots(
         "accountlabel|glaccountno offsetglaccountno amount allocationid memo locationid departmentid item1099 "
         "form1099type form1099box key totalpaid totaldue customfields revrectemplate defrevaccount revrecstartdate "
@@ -47,6 +51,7 @@ ORDERS = {
 }
 REQUIRED = {
     "create_invoice": ("customerid", "datecreated", "invoiceitems"),
+    "create_aradjustment": ("customerid", "datecreated", "aradjustmentitems"),
     "lineitem": ("amount",),
     "create_arpayment": ("customerid", "paymentamount"),
     "apply_arpayment": ("arpaymentkey", "paymentdate"),
@@ -84,8 +89,9 @@ def validate(name: str, element: etree._Element) -> None:
     if not STRICT_LEGACY_ELEMENT_ORDER or name not in ORDERS:
         return
     _check(element, name)
-    if name == "create_invoice":
-        items = element.find("invoiceitems")
+    lines_container = {"create_invoice": "invoiceitems", "create_aradjustment": "aradjustmentitems"}.get(name)
+    if lines_container:
+        items = element.find(lines_container)
         for line in children(items) if items is not None else []:
             if line.tag != "lineitem":
                 raise schema_error(f"Error 1871: Element '{line.tag}': This element is not expected. Expected is "

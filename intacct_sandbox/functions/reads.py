@@ -57,12 +57,17 @@ def _page_data(obj_tag: str, plan: RowPlan, rows: list, total: int, remaining: i
     return data
 
 
-def read_by_query(ctx: Context, el: etree._Element) -> Node:
-    obj = require_object(arg(el, "object"))
-    pagesize = parse_pagesize(arg(el, "pagesize"), DEFAULT_PAGESIZE, LIMIT_READBYQUERY_PAGESIZE, "readByQuery")
+def _xml_only(el: etree._Element) -> None:
+    """``returnFormat`` (the SDKs write ``xml``) may only ask for XML; ``docparid`` is accepted and ignored."""
     fmt = (arg(el, "returnFormat") or "xml").lower()
     if fmt != "xml":
         raise FunctionError(bl(f"returnFormat '{fmt}' is not supported by the sandbox; use xml."))
+
+
+def read_by_query(ctx: Context, el: etree._Element) -> Node:
+    obj = require_object(arg(el, "object"))
+    pagesize = parse_pagesize(arg(el, "pagesize"), DEFAULT_PAGESIZE, LIMIT_READBYQUERY_PAGESIZE, "readByQuery")
+    _xml_only(el)
     fdefs = field_list(obj, arg(el, "fields"))
     try:
         expr, limit = split_rownum(parse_query(arg(el, "query")))
@@ -328,6 +333,7 @@ def _lines_node(ctx: Context, obj: ObjectDef, parent_key: int) -> Node:
 
 def read(ctx: Context, el: etree._Element) -> Node:
     obj = require_object(arg(el, "object"), errorno="BL01001973")
+    _xml_only(el)
     keys = parse_keys(arg(el, "keys"))
     if not keys:
         return _read_records(ctx, obj, arg(el, "fields"), "1", [], None, "RECORDNO")
@@ -340,6 +346,7 @@ def read(ctx: Context, el: etree._Element) -> Node:
 
 def read_by_name(ctx: Context, el: etree._Element) -> Node:
     obj = require_object(arg(el, "object"), errorno="BL01001973")
+    _xml_only(el)
     if not obj.id_field or not obj.readable_by_name:
         raise FunctionError(bl(f"readByName is not supported for {obj.name}; use read with RECORDNO keys."))
     keys = parse_keys(arg(el, "keys"))

@@ -8,7 +8,7 @@ from lxml import etree
 
 from ..context import Context
 from ..xmlio import Node
-from . import ar, legacy_schema, reads, session, writes
+from . import adjust, ar, inspect, legacy_schema, master_legacy, reads, session, writes
 
 Handler = Callable[[Context, etree._Element], "Node | str | None"]
 
@@ -20,12 +20,13 @@ HANDLERS: dict[str, Handler] = {
     "read": reads.read,
     "readByName": reads.read_by_name,
     "lookup": reads.lookup,
+    **inspect.HANDLERS,
 }
 WRITE_FUNCTIONS: set[str] = set()
 GENERIC_OBJECT_WRITES = {"create", "update"}
 VALIDATORS = {name: legacy_schema.validate for name in legacy_schema.ORDERS}
 
 
-HANDLERS.update(writes.HANDLERS)
-HANDLERS.update(ar.HANDLERS)
-WRITE_FUNCTIONS.update(writes.HANDLERS, ar.HANDLERS)
+for _module in (writes, ar, master_legacy, adjust):
+    HANDLERS.update(_module.HANDLERS)
+    WRITE_FUNCTIONS.update(_module.HANDLERS)

@@ -240,6 +240,29 @@ def _created_node(obj: ObjectDef, key: int, ident: str | None) -> Node:
     return node
 
 
+def create_object(ctx: Context, obj: ObjectDef, flat: dict) -> tuple[int, str | None]:
+    """Validate and insert one master-data record from flattened fields; returns (RECORDNO, ID)."""
+    values = BUILDERS[obj.name](ctx, obj, flat, None, "create")
+    ident = values.get(obj.id_field)
+    if obj.id_field and ident and by_id(ctx.conn, obj, ctx.company_id, ident) is not None:
+        raise _duplicate(obj, ident, "create")
+    values.update(WHENCREATED=ctx.stamp, **ctx.audit_new())
+    return insert(ctx.conn, obj, ctx.company_id, values), ident
+
+
+def update_object(ctx: Context, obj: ObjectDef, flat: dict, row: dict) -> tuple[int, str | None]:
+    """Apply supplied fields to an existing master-data record; returns (RECORDNO, ID)."""
+    if obj.id_field and flat.get(obj.id_field) == row[obj.id_field]:
+        flat.pop(obj.id_field)
+    flat.pop("RECORDNO", None)
+    values = BUILDERS[obj.name](ctx, obj, flat, row, "update")
+    new_ident = values.get(obj.id_field) if obj.id_field else None
+    if new_ident and new_ident != row[obj.id_field] and by_id(ctx.conn, obj, ctx.company_id, new_ident):
+        raise _duplicate(obj, new_ident, "update")
+    update(ctx.conn, obj, row["RECORDNO"], {**values, **ctx.audit_change()})
+    return row["RECORDNO"], new_ident or (row[obj.id_field] if obj.id_field else None)
+
+
 def create(ctx: Context, el: etree._Element) -> Node:
     data = Node("data", attrs=[("listtype", "objects"), ("count", "0")])
     made = []
@@ -250,13 +273,7 @@ def create(ctx: Context, el: etree._Element) -> Node:
             key = create_payment(ctx, _payment_input(ctx, flat))
             made.append(_created_node(obj, key, None))
             continue
-        values = BUILDERS[obj.name](ctx, obj, flat, None, "create")
-        ident = values.get(obj.id_field)
-        if obj.id_field and ident and by_id(ctx.conn, obj, ctx.company_id, ident) is not None:
-            raise _duplicate(obj, ident, "create")
-        values.update(WHENCREATED=ctx.stamp, **ctx.audit_new())
-        key = insert(ctx.conn, obj, ctx.company_id, values)
-        made.append(_created_node(obj, key, ident))
+        made.append(_created_node(obj, *create_object(ctx, obj, flat)))
     if not made:
         raise FunctionError(bl("create needs at least one object element."))
     data.attrs = [("listtype", "objects"), ("count", str(len(made)))]
@@ -296,15 +313,7 @@ def update_fn(ctx: Context, el: etree._Element) -> Node:
                 submit_draft(ctx, row)
             made.append(_created_node(obj, row["RECORDNO"], None))
             continue
-        if obj.id_field and flat.get(obj.id_field) == row[obj.id_field]:
-            flat.pop(obj.id_field)
-        flat.pop("RECORDNO", None)
-        values = BUILDERS[obj.name](ctx, obj, flat, row, "update")
-        new_ident = values.get(obj.id_field) if obj.id_field else None
-        if new_ident and new_ident != row[obj.id_field] and by_id(ctx.conn, obj, ctx.company_id, new_ident):
-            raise _duplicate(obj, new_ident, "update")
-        update(ctx.conn, obj, row["RECORDNO"], {**values, **ctx.audit_change()})
-        made.append(_created_node(obj, row["RECORDNO"], new_ident or (row[obj.id_field] if obj.id_field else None)))
+        made.append(_created_node(obj, *update_object(ctx, obj, flat, row)))
     return Node("data", attrs=[("listtype", "objects"), ("count", str(len(made)))]).add(*made)
 
 
@@ -325,6 +334,11 @@ def delete(ctx: Context, el: etree._Element) -> None:
         _delete_row(ctx, obj, row)
 
 
+def delete_row(ctx: Context, obj: ObjectDef, row: dict) -> None:
+    """Delete one record after the checks that keep the ledger consistent (shared with legacy deletes)."""
+    _delete_row(ctx, obj, row)
+
+
 def _delete_row(ctx: Context, obj: ObjectDef, row: dict) -> None:
     if obj.name == "ARINVOICE":
         delete_invoice(ctx, row)
@@ -333,16 +347,18 @@ def _delete_row(ctx: Context, obj: ObjectDef, row: dict) -> None:
         delete_draft(ctx, row)
         return
     references = {
-        "CUSTOMER": ("arinvoice", "CUSTOMERID", "it has transactions"),
-        "GLACCOUNT": ("araccountlabel", "GLACCOUNTNO", "account labels post to it"),
-        "LOCATION": ("arinvoiceitem", "LOCATIONID", "transactions use it"),
-        "DEPARTMENT": ("arinvoiceitem", "DEPARTMENTID", "transactions use it"),
-    }.get(obj.name)
-    if references:
-        table, column, why = references
+        "CUSTOMER": [("arinvoice", "CUSTOMERID"), ("arpymt", "CUSTOMERID"), ("aradjustment", "CUSTOMERID")],
+        "GLACCOUNT": [("araccountlabel", "GLACCOUNTNO"), ("arinvoiceitem", "ACCOUNTNO"),
+                      ("aradjustmentitem", "ACCOUNTNO")],
+        "ARACCOUNTLABEL": [("arinvoiceitem", "ACCOUNTLABEL"), ("aradjustmentitem", "ACCOUNTLABEL")],
+        "LOCATION": [("arinvoiceitem", "LOCATIONID"), ("aradjustmentitem", "LOCATIONID")],
+        "DEPARTMENT": [("arinvoiceitem", "DEPARTMENTID"), ("aradjustmentitem", "DEPARTMENTID")],
+    }.get(obj.name, [])
+    for table, column in references:
         used = ctx.conn.execute(f"SELECT 1 FROM {table} WHERE company = ? AND {q(column)} = ? LIMIT 1",
                                 (ctx.company_id, row[obj.id_field])).fetchone()
         if used:
+            why = "account labels post to it" if table == "araccountlabel" else "transactions use it"
             raise FunctionError(bl(f"Cannot delete {obj.label} '{row[obj.id_field]}': {why}.",
                                    "Make it inactive instead."))
     if obj.name == "GLACCOUNT" and row["ACCOUNTNO"] in ("1200",):
