@@ -45,8 +45,8 @@ def tls_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHan
         handle.stop()
 
 
-def run_js_sdk(handle: SandboxHandle, **overrides: str) -> tuple[int, dict, str]:
-    """Run ``compat/js-sdk/run.js`` against ``handle``; returns (exit code, JSON summary, stderr)."""
+def run_js_sdk(handle: SandboxHandle, script: str = "run.js", **overrides: str) -> tuple[int, dict, str]:
+    """Run a ``compat/js-sdk`` scenario against ``handle``; returns (exit code, JSON summary, stderr)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTACCT_")}
     env.update(
         NODE_EXTRA_CA_CERTS=str(handle.ca_file),
@@ -59,7 +59,7 @@ def run_js_sdk(handle: SandboxHandle, **overrides: str) -> tuple[int, dict, str]
         INTACCT_SANDBOX_RUN_TAG=RUN_TAG,
     )
     env.update(overrides)
-    proc = subprocess.run([NODE or "node", "--require", "./map-host.js", "run.js"], cwd=JS_DIR, env=env,
+    proc = subprocess.run([NODE or "node", "--require", "./map-host.js", script], cwd=JS_DIR, env=env,
                           capture_output=True, text=True, timeout=240)
     try:
         summary = json.loads(proc.stdout)
@@ -71,6 +71,14 @@ def run_js_sdk(handle: SandboxHandle, **overrides: str) -> tuple[int, dict, str]
 @pytest.fixture(scope="module")
 def summary(tls_sandbox: SandboxHandle) -> dict:
     code, result, stderr = run_js_sdk(tls_sandbox)
+    assert code == 0 and result["ok"], json.dumps(result.get("failed"), indent=2) + stderr[-2000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def ar_summary(tls_sandbox: SandboxHandle) -> dict:
+    """``run-ar.js``: the second scenario (its own run tag, so it never meets run.js's records)."""
+    code, result, stderr = run_js_sdk(tls_sandbox, "run-ar.js", INTACCT_SANDBOX_RUN_TAG="AR")
     assert code == 0 and result["ok"], json.dumps(result.get("failed"), indent=2) + stderr[-2000:]
     return result
 
@@ -177,3 +185,57 @@ def test_tls_sandbox_reports_its_own_scheme(tls_sandbox):
     assert tls_sandbox.url.startswith("https://") and tls_sandbox.admin_url.startswith("https://")
     response = tls_sandbox.call('<function controlid="s"><getAPISession/></function>')
     assert text(ok(response), "data/api/endpoint") == f"https://127.0.0.1:{tls_sandbox.port}/ia/xml/xmlgw.phtml"
+
+
+# --- run-ar.js: the A/R calls beyond the first scenario ---
+
+def test_inspect_and_lookup_through_the_sdk(ar_summary):
+    step = ar_summary["steps"]["inspect_and_lookup"]
+    assert step["inspect_functions"] == ["inspect", "inspect"] and step["lookup_function"] == "lookup"
+    assert step["object_count"] >= 10 and step["customer_type_count"] == step["lookup_count"] == 1
+
+
+def test_customer_update_and_legacy_delete(ar_summary, tls_sandbox):
+    life = ar_summary["steps"]["customer_lifecycle"]
+    assert life == {"update_list_type": "objects", "name": "Lifecycle renamed AR", "email": "renamed@example.com",
+                    "credit_limit": "5000"}
+    delete = ar_summary["steps"]["customer_delete_refused_then_clean"]
+    assert delete["refused"] == ["BL01001973 Cannot delete Customer 'JSAR-AR': transactions use it. "
+                                 "Make it inactive instead."]
+    assert (delete["deleted_function"], delete["deleted_status"]) == ("delete_customer", "success")
+    gone = tls_sandbox.call('<function controlid="g"><readByName><object>CUSTOMER</object><keys>JSAR-AR-X</keys>'
+                            "<fields>*</fields></readByName></function>")
+    assert ok(gone).find("data").get("count") == "0"
+
+
+def test_invoice_update_reverse_and_payment_apply_reverse(ar_summary, tls_sandbox):
+    inv = ar_summary["steps"]["invoice_update_and_reverse"]
+    assert (inv["update_function"], inv["reverse_function"], inv["second_state"]) == (
+        "update_invoice", "reverse_invoice", "Reversed")
+    assert inv["first"] == {"total": "300", "state": "Posted", "lines": 2}
+    assert ar_summary["steps"]["advance_then_apply"]["apply_status"] == "success"
+    assert ar_summary["steps"]["reverse_payment"]["function"] == "reverse_arpayment"
+    payments = tls_sandbox.call('<function controlid="p"><readByQuery><object>ARPYMT</object>'
+                                "<fields>RECORDTYPE,STATE,TOTALENTERED</fields>"
+                                "<query>CUSTOMERID = 'JSAR-AR'</query></readByQuery></function>")
+    assert sorted((r["RECORDTYPE"], r["STATE"]) for r in records(ok(payments))) == [("rp", "V"),
+                                                                                     ("rr", "V")]
+
+
+def test_credit_memo_lowers_the_customer_balance(ar_summary, tls_sandbox):
+    memo = ar_summary["steps"]["credit_memo"]
+    assert memo["function"] == "create_aradjustment" and memo["deleted"] == "success"
+    row = tls_sandbox.call(f'<function controlid="a"><read><object>ARADJUSTMENT</object><keys>{memo["key"]}</keys>'
+                           "<fields>RECORDID,TOTALENTERED,STATE</fields></read></function>")
+    assert records(ok(row)) == [{"RECORDID": "CM-AR", "TOTALENTERED": "-40", "STATE": "Posted"}]
+    balance = tls_sandbox.call('<function controlid="b"><readByName><object>CUSTOMER</object><keys>JSAR-AR</keys>'
+                               "<fields>TOTALDUE</fields></readByName></function>")
+    assert records(ok(balance)) == [{"TOTALDUE": "260"}]  # invoice 300 - credit memo 40; the advance was reversed
+
+
+def test_master_data_and_unsupported_function(ar_summary):
+    data = ar_summary["steps"]["master_data"]
+    assert data["deleted"] == ["delete_location", "delete_department", "delete_glaccount"]
+    unsupported = ar_summary["steps"]["unsupported_function_is_a_result_error"]
+    assert unsupported["class"] == "ResultException"
+    assert unsupported["errors"][0].startswith("XL03000003 Unknown or unsupported function 'get_list'")
