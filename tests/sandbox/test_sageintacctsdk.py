@@ -97,3 +97,41 @@ def test_errors_are_typed(connection):
     with pytest.raises(WrongParamsError) as info:
         connection.customers.post({"CUSTOMERID": "C-00001", "NAME": "duplicate"})
     assert "already exists" in str(info.value.response)
+
+
+def test_master_data_methods_round_trip(connection):
+    """get / get_all / get_by_query / count / post / update / delete / get_lookup for locations, departments and
+    GL accounts, as the SDK writes them (count() filters STATUS = active by default)."""
+    cases = [
+        (connection.locations, "LOCATIONID", {"LOCATIONID": "SDK-L", "NAME": "SDK location"}, {"NAME": "renamed"}),
+        (connection.departments, "DEPARTMENTID", {"DEPARTMENTID": "SDK-D", "TITLE": "SDK dept"}, {"TITLE": "renamed"}),
+        (connection.accounts, "ACCOUNTNO", {"ACCOUNTNO": "4996", "TITLE": "SDK revenue",
+                                            "ACCOUNTTYPE": "incomestatement", "NORMALBALANCE": "credit",
+                                            "CLOSINGTYPE": "closing account"}, {"TITLE": "renamed"}),
+    ]
+    for api, id_field, record, change in cases:
+        before = api.count()
+        assert api.post(record)["status"] == "success"
+        assert api.count() == before + 1 == len(api.get_all(field="STATUS", value="active"))
+        assert api.update({id_field: record[id_field], **change})["status"] == "success"
+        [found] = api.get_by_query(and_filter=[("equalto", id_field, record[id_field])])
+        assert all(found[k] == v for k, v in change.items())
+        name = api._ApiBase__dimension.lower()
+        key = api.get(field=id_field, value=record[id_field])[name]["RECORDNO"]
+        assert api.delete(key)["status"] == "success"
+        assert api.count() == before
+        assert api.get_lookup()["Type"]["@Name"] == api._ApiBase__dimension
+
+
+def test_transaction_objects_count_without_status_filter(connection):
+    """ARINVOICE / ARPYMT have no STATUS field (the SDK's own field catalogue lists none), so the default
+    ``count()`` fails as a query on an unknown field; ``count(None)`` is what ``get_all`` uses."""
+    from sageintacctsdk.exceptions import WrongParamsError
+
+    assert connection.ar_invoices.count(None) == len(connection.ar_invoices.get_all()) >= 200
+    assert connection.ar_payments.count(None) == len(connection.ar_payments.get_all())
+    with pytest.raises(WrongParamsError) as info:
+        connection.ar_payments.count()
+    assert "arpymt: [STATUS]" in str(info.value.response)
+    [payment] = connection.ar_payments.get_by_query(and_filter=[("equalto", "RECORDNO", "1")])
+    assert payment["RECORDNO"] == "1"
