@@ -1,7 +1,7 @@
 """``inspect``: the list of objects (``<object>*</object>``) and one object's fields (``detail="1"`` for details).
 
-The official SDKs write ``<inspect detail="1"><object>X</object></inspect>`` (``Inspect``). Response shapes follow
-what the gateway is known to return, but the element names inside ``detail="1"`` are unverified:
+The JS SDK's ``Inspect`` writes ``<inspect><object>X</object></inspect>`` (``*`` by default); the PHP SDK adds
+``detail="1"``/``"0"``. Response shapes (unverified, especially the element names inside ``detail="1"``):
 - ``*``: ``<data listtype="All" count="N"><type typename="CUSTOMER">Customer</type>…</data>``
 - one object: ``<data listtype="All" count="1"><Type Name="CUSTOMER"><Fields><Field>RECORDNO</Field>…``
 - ``detail="1"``: each ``Field`` holds ``Name, GroupName, dataName, externalDataName, isRequired, isReadOnly,
