@@ -264,8 +264,8 @@ def _health() -> None:
     st.caption("Intacct connection")
     connection_badge(connection)
     if connection is not None and connection.status == "failing":
-        st.error(f"{connection.last_test_message or 'The last connection test failed.'} Syncs fail until this is "
-                 "fixed.", icon=":material/error:")
+        st.caption(f"Intacct refused the sign-in {ago(connection.last_tested_at)}. Syncs fail until it is fixed.",
+                   help=connection.last_test_message)
         if admin:
             st.page_link(CONNECTION, label="Fix the connection", icon=":material/build:")
     elif connection is not None:
@@ -354,9 +354,9 @@ def runs_frame(runs: Sequence[SyncRun]) -> pd.DataFrame:
         if run.trigger == "retry":
             who += " (retry)"
         rows.append({"Run": f"#{run.id}", "What": what, "When": local(run.queued_at),
-                     "When (exact)": local(run.queued_at), "Status": run_status_label(run), "Started by": who,
-                     "Duration": span(run_duration(run)), "Created": run.created_count, "Updated": run.updated_count,
-                     "Failed": run.failed_count, "Problem": run.error_message or ""})
+                     "When (exact)": local(run.queued_at), "Status": run_status_label(run),
+                     "Failed": run.failed_count, "Created": run.created_count, "Updated": run.updated_count,
+                     "Started by": who, "Duration": span(run_duration(run)), "Problem": run.error_message or ""})
     return pd.DataFrame(rows)
 
 
@@ -381,9 +381,12 @@ def last_run_summary(run: SyncRun) -> None:
                                         (run.failed_count, "failed")) if n]
     with st.container(border=True):
         text, link = st.columns([4, 1], vertical_alignment="center")
+        quiet = "nothing needed changing" if run.status == "succeeded" else "no record was changed"
+        problem = run.error_message if run.error_message and run.error_category != "authentication" else None
         text.markdown(f"{icon} **Last sync :{color}[{label.lower()}]** {ago(run.finished_at)} · "
-                      + (", ".join(counts) if counts else "nothing needed changing")
-                      + (f" · {plain(run.error_message)}" if run.error_message else ""),
+                      + (", ".join(counts) if counts else quiet)
+                      + (f" · {plain(problem)}" if problem else "")
+                      + (" · Intacct refused the sign-in" if run.error_category == "authentication" else ""),
                       help=f"Finished {when(run.finished_at, with_zone=True)}")
         with link:
             run_link(run.id, "Open it")

@@ -69,7 +69,9 @@ with st.container(border=True):
         st.toggle("Auto-Sync (hourly)", value=enabled, key="auto_sync", on_change=_toggle_auto,
                   args=(connection.id,), disabled=not can_run)
         if schedule and schedule.paused_reason:
-            st.error(f"{schedule.paused_reason}", icon=":material/pause_circle:")
+            st.warning("**Auto-sync is paused** because Intacct refused the sign-in; hourly retries with a wrong "
+                       "password could lock the user out. It resumes once the connection is fixed and tests "
+                       "successfully.", icon=":material/pause_circle:")
         elif enabled:
             st.caption(f"Next sync due {ago(schedule.next_due_at)} ({when(schedule.next_due_at)}).")
         else:
@@ -86,7 +88,7 @@ with st.container(border=True):
                                        "with any validation problems. Writes nothing.")
         if why:
             st.caption(why)
-            if fix:
+            if fix and connection.status != "failing":  # the red banner above already links the fix
                 st.page_link(fix[0], label=fix[1], icon=fix[2])
         if active is not None:
             run_link(active.id, f"Open run #{active.id}")
