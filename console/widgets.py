@@ -293,7 +293,8 @@ def _health() -> None:
         st.warning("Syncs wait in the queue until it runs again. "
                    + ("Restart it: `python -m sync_engine.scheduler`." if admin else "Tell your administrator."),
                    icon=":material/warning:")
-        st.caption(scheduler.message)
+        st.caption(f"Last heartbeat {ago(scheduler.last_beat)}" if scheduler.last_beat else "It has never run.",
+                   help=scheduler.message)
 
 
 # --- runs -----------------------------------------------------------------------------------------------

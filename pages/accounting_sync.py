@@ -11,6 +11,7 @@ from console.widgets import (activity_chart, ago, connection_warning, credential
                              run_progress, runs_table, sync_blocker, when)
 from storage.db import read_session, write_session
 from storage.models import Role, RunKind
+from sync_engine.heartbeat import scheduler_status
 from sync_engine.history import failure_groups, run_activity
 from sync_engine.queue import active_run, enqueue_run, recent_runs, retry_failed
 from sync_engine.settings import get_connection, get_schedule, set_auto_sync
@@ -51,6 +52,7 @@ st.caption("Keeps Intacct up to date: reads customers and invoices changed there
 with read_session(get_engine()) as session:
     connection = get_connection(session=session)
     schedule = get_schedule(session=session, connection_id=connection.id) if connection else None
+    scheduler = scheduler_status(session=session)
     active = active_run(session=session, connection_id=connection.id) if connection else None
     runs = recent_runs(session=session, kind=RunKind.ACCOUNTING_SYNC, limit=50)
     activity = run_activity(session=session, days=14, kinds=(RunKind.ACCOUNTING_SYNC,))
@@ -92,6 +94,9 @@ with st.container(border=True):
                 st.page_link(fix[0], label=fix[1], icon=fix[2])
         if active is not None:
             run_link(active.id, f"Open run #{active.id}")
+        elif not why and not scheduler.alive:
+            st.caption(":orange[:material/heart_broken: The scheduler is not running: a sync started now waits "
+                       "in the queue until it runs again.]")
 
 if active is not None:
     run_progress(active.id)
