@@ -36,6 +36,7 @@ RUN_STATUS = {  # label, badge colour, icon
     "abandoned": ("Abandoned", "red", ":material/report:"),
 }
 PREVIEW_STATUS = {"succeeded": "Preview ready", "partly_failed": "Preview found problems", "failed": "Preview failed"}
+PREVIEW_RESULT = {"failed": "Would fail", "created": "Would create", "updated": "Would update", "skipped": "Would skip"}
 PREVIEW_BANNER = "Nothing was written: this shows what a sync would do."
 RUN_KIND = {"accounting_sync": "Accounting sync", "customer_import": "Customer import",
             "invoice_import": "Invoice import"}

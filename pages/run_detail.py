@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from console.state import ACCOUNTING_SYNC, IMPORTS, RECORD_DETAIL, flash, get_engine, require_user, show_flash
-from console.widgets import (CATEGORY, PREVIEW_BANNER, RUN_TRIGGER, STEP, ago, download_csv, empty_state,
+from console.widgets import (CATEGORY, PREVIEW_BANNER, PREVIEW_RESULT, RUN_TRIGGER, STEP, ago, download_csv, empty_state,
                              failure_group_cards, field_label, fields_grid, is_preview, run_badges, run_changes_section,
                              run_link, run_progress, run_title, span, time_columns, local, when)
 from storage.db import read_session, write_session
@@ -19,7 +19,6 @@ from sync_engine.queue import QueueError, cancel_run, retry_failed, run_items
 user = require_user()
 ACTIONS = ["failed", "created", "updated", "skipped"]  # unchanged records are counted, not listed
 RESULT = {a: a.capitalize() for a in ACTIONS}
-PREVIEW_RESULT = {"failed": "Would fail", "created": "Would create", "updated": "Would update", "skipped": "Would skip"}
 
 
 def _act(what: str, run_id: int) -> None:

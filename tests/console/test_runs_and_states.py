@@ -138,3 +138,19 @@ def test_sidebar_says_auto_sync_is_paused_and_the_scheduler_stopped(app_as, db) 
     assert "Paused" in sidebar and "Not running" in sidebar
     assert "Auto-sync is paused" in texts(at)
     assert "Tell your administrator" in texts(at)
+
+
+def test_record_history_marks_preview_activity_and_shows_readable_diffs(app_as, db) -> None:
+    ids = seed_ledger(db)
+    with write_session(db) as session:
+        preview = SyncRun(connection_id=ids["connection"], kind="accounting_sync", status="succeeded",
+                          options={"preview": True}, finished_at=utcnow())
+        session.add(preview)
+        session.flush()
+        session.add(SyncRunItem(run_id=preview.id, step="customers", record_type="customer", record_id=ids["acme"],
+                                label="Customer C-100", action="updated", message="Would update"))
+    at = app_as("viewer", query={"type": "customer", "id": str(ids["acme"])})
+    at.switch_page(state.RECORD_DETAIL).run()
+    activity = next(df.value for df in at.dataframe if "Result" in df.value.columns)
+    assert activity.iloc[0]["Run"].endswith("(preview)") and activity.iloc[0]["Result"] == "Would update"
+    assert activity.iloc[1]["Result"] == "Updated"
