@@ -15,7 +15,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from console.state import (CONNECTION, RECORD_DETAIL, RUN_DETAIL, CurrentUser, credentials_problem, current_user,
+from console.state import (CONNECTION, MAPPING, RECORD_DETAIL, RUN_DETAIL, CurrentUser, credentials_problem, current_user,
                            get_engine, sign_out)
 from storage.db import read_session
 from storage.models import ACTIVE_RUN_STATUSES, IntacctConnection, Role, SyncRun
@@ -206,6 +206,22 @@ def sync_blocker(connection: IntacctConnection, user: CurrentUser, *, blocked: b
     return None, None
 
 
+def setup_checklist(connection: IntacctConnection, mapping_validated: bool, runs: Sequence[SyncRun]) -> None:
+    """First steps until the first real sync has finished: what is done, and a link to the next step."""
+    steps = [(connection.status == "ok", "Connect Intacct and test the connection", CONNECTION),
+             (mapping_validated, "Map the accounts and validate them against Intacct", MAPPING),
+             (any(is_preview(r) and r.finished_at for r in runs), "Preview the first sync (writes nothing)", None),
+             (any(not is_preview(r) and r.finished_at for r in runs), "Run the first sync", None)]
+    with st.container(border=True):
+        st.markdown("**Getting started**")
+        for done, label, page in steps:
+            mark = ":green[:material/check_circle:]" if done else ":gray[:material/radio_button_unchecked:]"
+            if page and not done and (user := current_user()) is not None and user.can(Role.ADMIN):
+                st.page_link(page, label=label, icon=":material/arrow_forward:")
+            else:
+                st.markdown(f"{mark} {label}")
+
+
 def connection_warning(connection: IntacctConnection | None, user: CurrentUser) -> None:
     """A red banner when the last connection test failed: syncs would fail the same way."""
     if connection is not None and connection.status == "failing":
@@ -292,7 +308,8 @@ def _health() -> None:
     else:
         st.badge("Not running", color="red", icon=":material/heart_broken:")
         st.warning("Syncs wait in the queue until it runs again. "
-                   + ("Restart it: `python -m sync_engine.scheduler`." if admin else "Tell your administrator."),
+                   + ((f"{'Restart' if scheduler.last_beat else 'Start'} it: `python -m sync_engine.scheduler`.")
+                      if admin else "Tell your administrator."),
                    icon=":material/warning:")
         st.caption(f"Last heartbeat {ago(scheduler.last_beat)}" if scheduler.last_beat else "It has never run.",
                    help=scheduler.message)

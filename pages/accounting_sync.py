@@ -8,13 +8,13 @@ import streamlit as st
 from console.state import flash, get_engine, require_user, show_flash
 from console.widgets import (activity_chart, ago, connection_warning, credentials_blocked, empty_state,
                              failure_groups_table, is_preview, last_run_summary, needs_connection, run_link,
-                             run_progress, runs_table, sync_blocker, when)
+                             run_progress, runs_table, setup_checklist, sync_blocker, when)
 from storage.db import read_session, write_session
 from storage.models import Role, RunKind
 from sync_engine.heartbeat import scheduler_status
 from sync_engine.history import failure_groups, run_activity
 from sync_engine.queue import active_run, enqueue_run, recent_runs, retry_failed
-from sync_engine.settings import get_connection, get_schedule, set_auto_sync
+from sync_engine.settings import get_connection, get_mapping, get_schedule, set_auto_sync
 
 user = require_user()
 can_run = user.can(Role.ACCOUNTANT)
@@ -52,6 +52,7 @@ st.caption("Keeps Intacct up to date: reads customers and invoices changed there
 with read_session(get_engine()) as session:
     connection = get_connection(session=session)
     schedule = get_schedule(session=session, connection_id=connection.id) if connection else None
+    mapping = get_mapping(session=session, connection_id=connection.id) if connection else None
     scheduler = scheduler_status(session=session)
     active = active_run(session=session, connection_id=connection.id) if connection else None
     runs = recent_runs(session=session, kind=RunKind.ACCOUNTING_SYNC, limit=50)
@@ -105,6 +106,8 @@ finished = [r for r in runs if r.finished_at]
 last = next((r for r in finished if not is_preview(r)), None)
 if last is not None:
     last_run_summary(last)
+else:
+    setup_checklist(connection, bool(mapping and mapping.validated_at), runs)
 
 st.subheader("Recent Syncs")
 if runs:

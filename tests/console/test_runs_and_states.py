@@ -154,3 +154,9 @@ def test_record_history_marks_preview_activity_and_shows_readable_diffs(app_as, 
     activity = next(df.value for df in at.dataframe if "Result" in df.value.columns)
     assert activity.iloc[0]["Run"].endswith("(preview)") and activity.iloc[0]["Result"] == "Would update"
     assert activity.iloc[1]["Result"] == "Updated"
+
+
+def test_getting_started_lists_the_first_steps_until_the_first_sync(app_as, db) -> None:
+    seed_connection(db)
+    at = app_as("accountant")
+    assert "Getting started" in texts(at) and "Preview the first sync (writes nothing)" in texts(at)
