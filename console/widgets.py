@@ -15,14 +15,15 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from console.state import (CONNECTION, RECORD_DETAIL, RUN_DETAIL, CurrentUser, credentials_problem, get_engine,
-                           sign_out)
+from console.state import (CONNECTION, MAPPING, RECORD_DETAIL, RUN_DETAIL, CurrentUser, credentials_problem, current_user,
+                           get_engine, sign_out)
 from storage.db import read_session
 from storage.models import ACTIVE_RUN_STATUSES, IntacctConnection, Role, SyncRun
 from storage.types import utcnow
 from sync_engine.heartbeat import scheduler_status
-from sync_engine.history import AgingBucket, DayActivity, FailureGroup, run_duration
-from sync_engine.settings import get_connection
+from sync_engine.history import (AgingBucket, DayActivity, FailureGroup, FieldChange, RecordChange, RunFailureGroup,
+                                 run_duration)
+from sync_engine.settings import get_connection, get_schedule
 
 RUN_STATUS = {  # label, badge colour, icon
     "queued": ("Queued", "blue", ":material/schedule:"),
@@ -34,6 +35,9 @@ RUN_STATUS = {  # label, badge colour, icon
     "interrupted": ("Interrupted", "orange", ":material/pause_circle:"),
     "abandoned": ("Abandoned", "red", ":material/report:"),
 }
+PREVIEW_STATUS = {"succeeded": "Preview ready", "partly_failed": "Preview found problems", "failed": "Preview failed"}
+PREVIEW_RESULT = {"failed": "Would fail", "created": "Would create", "updated": "Would update", "skipped": "Would skip"}
+PREVIEW_BANNER = "Nothing was written: this shows what a sync would do."
 RUN_KIND = {"accounting_sync": "Accounting sync", "customer_import": "Customer import",
             "invoice_import": "Invoice import"}
 RUN_TRIGGER = {"auto": "Auto-sync", "manual": "Manual", "retry": "Retry of failures"}
@@ -105,8 +109,20 @@ def plural(count: int, word: str) -> str:
     return f"{count:,} {word}" + ("" if count == 1 else "s")
 
 
+def is_preview(run: SyncRun) -> bool:
+    """A preview (dry run) reads Intacct and lists what a sync would do, writing nothing anywhere."""
+    return bool((run.options or {}).get("preview"))
+
+
 def run_title(run: SyncRun) -> str:
-    return f"{RUN_KIND.get(run.kind, run.kind)} #{run.id}"
+    return f"Preview #{run.id}" if is_preview(run) else f"{RUN_KIND.get(run.kind, run.kind)} #{run.id}"
+
+
+def run_status_label(run: SyncRun) -> str:
+    """The status in words; a finished preview says what it found instead of 'succeeded'."""
+    if is_preview(run) and run.status in PREVIEW_STATUS:
+        return PREVIEW_STATUS[run.status]
+    return RUN_STATUS.get(run.status, (run.status,))[0]
 
 
 # --- small pieces ---------------------------------------------------------------------------------------
@@ -115,6 +131,16 @@ def run_title(run: SyncRun) -> str:
 def run_status_badge(status: str) -> None:
     label, color, icon = RUN_STATUS.get(status, (status, "gray", None))
     st.badge(label, color=color, icon=icon)
+
+
+def run_badges(run: SyncRun) -> None:
+    """The run's status badge, and a violet 'Preview' badge when nothing was written."""
+    if is_preview(run):
+        st.badge("Preview · nothing written", color="violet", icon=":material/visibility:")
+        _, color, icon = RUN_STATUS.get(run.status, (run.status, "gray", None))
+        st.badge(run_status_label(run), color=color, icon=icon)
+    else:
+        run_status_badge(run.status)
 
 
 def connection_badge(connection: IntacctConnection | None) -> None:
@@ -158,6 +184,42 @@ def credentials_blocked(connection: IntacctConnection, user: CurrentUser) -> boo
     if user.can(Role.ADMIN):
         st.page_link(CONNECTION, label="Re-enter the credentials", icon=":material/key:")
     return True
+
+
+def sync_blocker(connection: IntacctConnection, user: CurrentUser, *, blocked: bool,
+                 active: SyncRun | None) -> tuple[str | None, tuple[str, str, str] | None]:
+    """Why Sync Now / Preview cannot start right now, and the one link that fixes it (page, label, icon)."""
+    admin = user.can(Role.ADMIN)
+    fix = (CONNECTION, "Fix the connection", ":material/build:") if admin else None
+    if not user.can(Role.ACCOUNTANT):
+        return "Only accountants and administrators can start syncs.", None
+    if blocked:
+        return "The stored Intacct credentials cannot be read: re-enter them first.", fix
+    if connection.status == "failing":
+        return ("Intacct refused the sign-in at the last test, so a sync would fail the same way. "
+                + ("Fix the credentials, then press Test connection." if admin
+                   else "Ask an administrator to fix the connection.")), fix
+    if active is not None:
+        what = "A preview" if is_preview(active) else "A sync"
+        return (f"{what} (run #{active.id}) is already {RUN_STATUS.get(active.status, (active.status,))[0].lower()}: "
+                "wait for it to finish or open it to cancel it."), None
+    return None, None
+
+
+def setup_checklist(connection: IntacctConnection, mapping_validated: bool, runs: Sequence[SyncRun]) -> None:
+    """First steps until the first real sync has finished: what is done, and a link to the next step."""
+    steps = [(connection.status == "ok", "Connect Intacct and test the connection", CONNECTION),
+             (mapping_validated, "Map the accounts and validate them against Intacct", MAPPING),
+             (any(is_preview(r) and r.finished_at for r in runs), "Preview the first sync (writes nothing)", None),
+             (any(not is_preview(r) and r.finished_at for r in runs), "Run the first sync", None)]
+    with st.container(border=True):
+        st.markdown("**Getting started**")
+        for done, label, page in steps:
+            mark = ":green[:material/check_circle:]" if done else ":gray[:material/radio_button_unchecked:]"
+            if page and not done and (user := current_user()) is not None and user.can(Role.ADMIN):
+                st.page_link(page, label=label, icon=":material/arrow_forward:")
+            else:
+                st.markdown(f"{mark} {label}")
 
 
 def connection_warning(connection: IntacctConnection | None, user: CurrentUser) -> None:
@@ -213,20 +275,44 @@ def _health() -> None:
     with read_session(get_engine()) as session:
         connection = get_connection(session=session)
         scheduler = scheduler_status(session=session)
+        schedule = get_schedule(session=session, connection_id=connection.id) if connection else None
+    user = current_user()
+    admin = user is not None and user.can(Role.ADMIN)
     st.caption("Intacct connection")
     connection_badge(connection)
     if connection is not None and connection.status == "failing":
-        st.error(connection.last_test_message or "The last connection test failed.", icon=":material/error:")
+        st.caption(f"Intacct refused the sign-in {ago(connection.last_tested_at)}. Syncs fail until it is fixed.",
+                   help=connection.last_test_message)
+        if admin:
+            st.page_link(CONNECTION, label="Fix the connection", icon=":material/build:")
     elif connection is not None:
         tested = f"tested {ago(connection.last_tested_at)}" if connection.last_tested_at else "never tested"
         st.caption(f"Company {connection.company_id} · {tested}")
+    elif admin:
+        st.page_link(CONNECTION, label="Set up the connection", icon=":material/link:")
+    if connection is not None:
+        st.caption("Auto-sync")
+        if schedule is not None and schedule.paused_reason:
+            st.badge("Paused", color="red", icon=":material/pause_circle:")
+            st.caption("Intacct refused the sign-in, so hourly syncs stopped (to avoid locking the user out). "
+                       "Fix the connection and test it to resume.")
+        elif schedule is not None and schedule.enabled:
+            st.badge("On", color="green", icon=":material/autorenew:")
+            st.caption(f"Next sync {ago(schedule.next_due_at)}", help=when(schedule.next_due_at, with_zone=True))
+        else:
+            st.badge("Off", color="gray", icon=":material/sync_disabled:")
     st.caption("Scheduler")
     if scheduler.alive:
         st.badge("Running", color="green", icon=":material/favorite:")
-        st.caption(scheduler.message)
+        st.caption(f"Last heartbeat {ago(scheduler.last_beat)}", help=scheduler.message)
     else:
-        st.badge("Not running", color="orange", icon=":material/heart_broken:")
-        st.warning(scheduler.message, icon=":material/warning:")
+        st.badge("Not running", color="red", icon=":material/heart_broken:")
+        st.warning("Syncs wait in the queue until it runs again. "
+                   + ((f"{'Restart' if scheduler.last_beat else 'Start'} it: `python -m sync_engine.scheduler`.")
+                      if admin else "Tell your administrator."),
+                   icon=":material/warning:")
+        st.caption(f"Last heartbeat {ago(scheduler.last_beat)}" if scheduler.last_beat else "It has never run.",
+                   help=scheduler.message)
 
 
 # --- runs -----------------------------------------------------------------------------------------------
@@ -242,7 +328,8 @@ def run_progress(run_id: int) -> None:
         st.rerun()
     with st.container(border=True):
         head, badge = st.columns([4, 1])
-        head.markdown(f"**{run_title(run)}** · requested by {run.requested_by or 'auto-sync'} {ago(run.queued_at)}")
+        head.markdown(f"**{run_title(run)}** · requested by {run.requested_by or 'auto-sync'} {ago(run.queued_at)}"
+                      + (" · a preview: nothing will be written" if is_preview(run) else ""))
         with badge:
             run_status_badge(run.status)
         if run.status == "queued":
@@ -266,29 +353,62 @@ def run_progress(run_id: int) -> None:
                    + (" · stopping after the current record…" if run.cancel_requested else ""))
 
 
-def runs_frame(runs: Sequence[SyncRun], *, with_kind: bool = False) -> pd.DataFrame:
+def local(moment: datetime | None) -> pd.Timestamp | None:
+    """A timestamp in the reader's zone for a datetime column (sortable, unlike pre-formatted text)."""
+    return None if moment is None else pd.Timestamp(moment.astimezone(_zone()))
+
+
+def time_columns(name: str = "When") -> dict:
+    """Column configs for a '5 minutes ago' column and its exact-time twin '<name> (exact)'."""
+    return {name: st.column_config.DatetimeColumn(name, format="distance",
+                                                  help="How long ago; the exact time is in the next column."),
+            f"{name} (exact)": st.column_config.DatetimeColumn(f"{name} (exact)", format="YYYY-MM-DD HH:mm")}
+
+
+def runs_frame(runs: Sequence[SyncRun]) -> pd.DataFrame:
     rows = []
     for run in runs:
-        row = {"Run": f"#{run.id}", "When": when(run.queued_at)}
-        if with_kind:
-            row["What"] = RUN_KIND.get(run.kind, run.kind)
-        row |= {"Trigger": RUN_TRIGGER.get(run.trigger, run.trigger), "Who": run.requested_by or "scheduler",
-                "Status": RUN_STATUS.get(run.status, (run.status,))[0], "Duration": span(run_duration(run)),
-                "Created": run.created_count, "Updated": run.updated_count, "Unchanged": run.unchanged_count,
-                "Skipped": run.skipped_count, "Failed": run.failed_count, "Problem": run.error_message or ""}
-        rows.append(row)
+        what = "Preview (nothing written)" if is_preview(run) else RUN_KIND.get(run.kind, run.kind)
+        who = run.requested_by or "Auto-sync"
+        if run.trigger == "retry":
+            who += " (retry)"
+        rows.append({"Run": f"#{run.id}", "What": what, "When": local(run.queued_at),
+                     "When (exact)": local(run.queued_at), "Status": run_status_label(run),
+                     "Failed": run.failed_count, "Created": run.created_count, "Updated": run.updated_count,
+                     "Started by": who, "Duration": span(run_duration(run)), "Problem": run.error_message or ""})
     return pd.DataFrame(rows)
 
 
-def runs_table(runs: Sequence[SyncRun], *, key: str, with_kind: bool = False) -> None:
-    """Recent runs; selecting a row opens its detail page."""
-    frame = runs_frame(runs, with_kind=with_kind)
+def runs_table(runs: Sequence[SyncRun], *, key: str) -> None:
+    """Recent runs (previews marked as such); selecting a row opens its detail page."""
+    frame = runs_frame(runs)
     event = st.dataframe(frame, hide_index=True, key=key, on_select="rerun", selection_mode="single-row",
-                         column_config={"Problem": st.column_config.TextColumn(width="large"),
-                                        "Failed": st.column_config.NumberColumn(help="Records Intacct refused")})
+                         column_config={**time_columns(), "Problem": st.column_config.TextColumn(width="large"),
+                                        "Created": st.column_config.NumberColumn(format="localized"),
+                                        "Updated": st.column_config.NumberColumn(format="localized"),
+                                        "Failed": st.column_config.NumberColumn(
+                                            format="localized", help="Records that failed (in a preview: would fail)")})
     st.caption("Select a row to see every record the run touched.")
     if event and event.selection.rows:
         st.switch_page(RUN_DETAIL, query_params={"run": str(runs[event.selection.rows[0]].id)})
+
+
+def last_run_summary(run: SyncRun) -> None:
+    """One line saying how the last finished sync went, with a link to it: the first thing people look for."""
+    label, color, icon = RUN_STATUS.get(run.status, (run.status, "gray", None))
+    counts = [f"{n:,} {w}" for n, w in ((run.created_count, "created"), (run.updated_count, "updated"),
+                                        (run.failed_count, "failed")) if n]
+    with st.container(border=True):
+        text, link = st.columns([4, 1], vertical_alignment="center")
+        quiet = "nothing needed changing" if run.status == "succeeded" else "no record was changed"
+        problem = run.error_message if run.error_message and run.error_category != "authentication" else None
+        text.markdown(f"{icon} **Last sync :{color}[{label.lower()}]** {ago(run.finished_at)} · "
+                      + (", ".join(counts) if counts else quiet)
+                      + (f" · {plain(problem)}" if problem else "")
+                      + (" · Intacct refused the sign-in" if run.error_category == "authentication" else ""),
+                      help=f"Finished {when(run.finished_at, with_zone=True)}")
+        with link:
+            run_link(run.id, "Open it")
 
 
 OUTCOME_COLORS = {"succeeded": "#2e7d32", "partly failed": "#ef8f00", "failed": "#c62828", "stopped": "#9e9e9e"}
@@ -379,3 +499,90 @@ def ledger_table(frame: pd.DataFrame, ids: Sequence[int], *, record_type: str, k
     st.caption(f"{len(frame):,} shown. Select a row to see the record and its change history.")
     if event and event.selection.rows:
         st.switch_page(RECORD_DETAIL, query_params={"type": record_type, "id": str(ids[event.selection.rows[0]])})
+
+
+# --- field diffs and failure groups ---------------------------------------------------------------------
+
+FIELD_LABELS = {"intacct_recordno": "Intacct key", "intacct_customer_id": "Intacct customer ID",
+                "intacct_modified_at": "Modified in Intacct", "intacct_state": "Intacct state",
+                "customer_id": "Customer (ledger id)", "po_number": "PO number", "postal_code": "Postal code",
+                "address1": "Address", "amount_paid": "Paid"}
+MONEY_FIELDS = {"total", "amount_paid", "balance", "amount"}
+CATEGORY = {"transient": "Will retry on the next sync", "ambiguous": "Will be checked with Intacct on the next sync",
+            "authentication": "Sign-in refused", "record": "Needs attention", "validation": "Needs attention",
+            "configuration": "Needs attention"}
+
+
+def field_label(name: str) -> str:
+    return FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def _diff_value(name: str, value: str | None) -> str:
+    if value in (None, ""):
+        return "—"
+    if name in MONEY_FIELDS:
+        try:
+            return money(Decimal(value))
+        except ArithmeticError:
+            return value
+    return value
+
+
+def diff_frame(changes: Sequence[FieldChange]) -> pd.DataFrame:
+    """Field / Before / After rows of one version, with readable field names and amounts."""
+    return pd.DataFrame([{"Field": field_label(c.field), "Before": _diff_value(c.field, c.old),
+                          "After": _diff_value(c.field, c.new)} for c in changes],
+                        columns=["Field", "Before", "After"])
+
+
+def run_changes_section(changes: Sequence[RecordChange], *, shown: int = 30) -> None:
+    """Each record a run updated, as an expander with its field-by-field diff and a link to its history."""
+    updates = [c for c in changes if not c.created]
+    created = len(changes) - len(updates)
+    if not updates:
+        st.caption("No existing record was changed." + (f" {plural(created, 'record')} were created: see the "
+                                                          "table below." if created else ""))
+        return
+    st.caption(f"{plural(len(updates), 'record')} changed" + (f", {created:,} created" if created else "")
+               + ". Open one to see each field before and after this run.")
+    for change in updates[:shown]:
+        names = ", ".join(field_label(c.field).lower() for c in change.changes[:4])
+        more = f" +{len(change.changes) - 4}" if len(change.changes) > 4 else ""
+        with st.expander(f"{change.label} · {names}{more}", expanded=len(updates) <= 3):
+            st.dataframe(diff_frame(change.changes), hide_index=True, width="stretch")
+            record_link(change.record_type, change.record_id, "Whole history of this record")
+    if len(updates) > shown:
+        st.caption(f"{len(updates) - shown:,} more changed records: pick 'Updated' in the table below.")
+
+
+def failure_group_cards(groups: Sequence[RunFailureGroup], *, shown_links: int = 6) -> None:
+    """A run's failures grouped by cause: Intacct's number, message and fix, whether it retries by itself,
+    and links to the records."""
+    attention = sum(len(g.items) for g in groups if g.needs_attention)
+    retry = sum(len(g.items) for g in groups) - attention
+    parts = ([f":red[**{plural(attention, 'record')} need{'s' if attention == 1 else ''} attention**]"]
+             if attention else []) + ([f"{plural(retry, 'record')} will retry on the next sync"] if retry else [])
+    st.markdown(" · ".join(parts))
+    for group in groups:
+        with st.container(border=True):
+            head, tag = st.columns([4, 1.3], vertical_alignment="center")
+            source = (f"Intacct error `{group.errorno}`" if group.errorno
+                      else "found before sending to Intacct" if group.category == "validation" else "")
+            head.markdown(f"**{plural(len(group.items), 'record')}**" + (f" · {source}" if source else ""))
+            with tag:
+                if group.needs_attention:
+                    st.badge(CATEGORY.get(group.category or "", "Needs attention"), color="red",
+                             icon=":material/build:")
+                else:
+                    st.badge(CATEGORY.get(group.category or "", "Will retry"), color="blue",
+                             icon=":material/autorenew:")
+            st.markdown(plain(group.message))
+            if group.correction and group.correction not in group.message:
+                st.caption(f"What to do: {group.correction}")
+            links = [i for i in group.items if i.record_id][:shown_links]
+            cols = st.columns(3)
+            for n, item in enumerate(links):
+                with cols[n % 3]:
+                    record_link(item.record_type, item.record_id, item.label)
+            if len(group.items) > len(links):
+                st.caption(f"and {len(group.items) - len(links):,} more in the table below.")

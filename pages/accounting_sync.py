@@ -1,27 +1,36 @@
-"""Accounting sync page: Enable/Disable Auto-Sync, Sync Now (queued for the scheduler, never run here), the
-live progress of the active run, Recent Syncs, runs over time and the records still failing by cause."""
+"""Accounting sync page: Enable/Disable Auto-Sync, Sync Now and Preview next sync (queued for the scheduler,
+never run here), the live progress of the active run, the last sync at a glance, Recent Syncs, runs over time
+and the records still failing by cause."""
 from __future__ import annotations
 
 import streamlit as st
 
-from console.state import get_engine, require_user
-from console.widgets import (activity_chart, ago, connection_warning, credentials_blocked, empty_state, failure_groups_table,
-                             needs_connection, run_progress, runs_table, when)
+from console.state import flash, get_engine, require_user, show_flash
+from console.widgets import (activity_chart, ago, connection_warning, credentials_blocked, empty_state,
+                             failure_groups_table, is_preview, last_run_summary, needs_connection, run_link,
+                             run_progress, runs_table, setup_checklist, sync_blocker, when)
 from storage.db import read_session, write_session
 from storage.models import Role, RunKind
+from sync_engine.heartbeat import scheduler_status
 from sync_engine.history import failure_groups, run_activity
 from sync_engine.queue import active_run, enqueue_run, recent_runs, retry_failed
-from sync_engine.settings import get_connection, get_schedule, set_auto_sync
+from sync_engine.settings import get_connection, get_mapping, get_schedule, set_auto_sync
 
 user = require_user()
 can_run = user.can(Role.ACCOUNTANT)
 
 
-def _sync_now(connection_id: int) -> None:
+def _start(connection_id: int, preview: bool) -> None:
     with write_session(get_engine()) as session:
         run = enqueue_run(session=session, connection_id=connection_id, kind=RunKind.ACCOUNTING_SYNC,
-                          requested_by=user.username)
-    st.toast(f"Sync #{run.id} is queued; progress shows below.", icon=":material/schedule:")
+                          requested_by=user.username, options={"preview": True} if preview else None)
+    if is_preview(run) != preview or run.requested_by != user.username:
+        # enqueue_run hands back the run already queued or running instead of starting a second one
+        flash("warning", f"Nothing new was started: run #{run.id} ({'a preview' if is_preview(run) else 'a sync'}) "
+                         f"is already {run.status}. Try again when it has finished.")
+        return
+    what = "Preview" if preview else "Sync"
+    st.toast(f"{what} #{run.id} is queued; progress shows below.", icon=":material/schedule:")
 
 
 def _toggle_auto(connection_id: int) -> None:
@@ -43,6 +52,8 @@ st.caption("Keeps Intacct up to date: reads customers and invoices changed there
 with read_session(get_engine()) as session:
     connection = get_connection(session=session)
     schedule = get_schedule(session=session, connection_id=connection.id) if connection else None
+    mapping = get_mapping(session=session, connection_id=connection.id) if connection else None
+    scheduler = scheduler_status(session=session)
     active = active_run(session=session, connection_id=connection.id) if connection else None
     runs = recent_runs(session=session, kind=RunKind.ACCOUNTING_SYNC, limit=50)
     activity = run_activity(session=session, days=14, kinds=(RunKind.ACCOUNTING_SYNC,))
@@ -52,7 +63,7 @@ if needs_connection(connection, user):
     st.stop()
 blocked = credentials_blocked(connection, user)
 connection_warning(connection, user)
-failing = connection.status == "failing"
+show_flash()
 
 with st.container(border=True):
     left, right = st.columns([3, 2], vertical_alignment="center")
@@ -61,30 +72,49 @@ with st.container(border=True):
         st.toggle("Auto-Sync (hourly)", value=enabled, key="auto_sync", on_change=_toggle_auto,
                   args=(connection.id,), disabled=not can_run)
         if schedule and schedule.paused_reason:
-            st.warning(f"Auto-sync is paused: {schedule.paused_reason}", icon=":material/pause_circle:")
+            st.warning("**Auto-sync is paused** because Intacct refused the sign-in; hourly retries with a wrong "
+                       "password could lock the user out. It resumes once the connection is fixed and tests "
+                       "successfully.", icon=":material/pause_circle:")
         elif enabled:
-            st.caption(f"Next sync due {when(schedule.next_due_at)} ({ago(schedule.next_due_at)}).")
+            st.caption(f"Next sync due {ago(schedule.next_due_at)} ({when(schedule.next_due_at)}).")
         else:
             st.caption("Auto-sync is off: syncs only run when someone presses Sync Now.")
     with right:
-        why = ("Only accountants and administrators can start syncs." if not can_run
-               else f"Run #{active.id} is already {active.status}." if active
-               else "Fix the connection first: the last test failed." if failing
-               else "Re-enter the Intacct credentials first." if blocked else None)
-        st.button("Sync Now", type="primary", icon=":material/sync:", on_click=_sync_now, args=(connection.id,),
-                  disabled=why is not None, help=why or "Queues a sync; the scheduler starts it within seconds.")
+        why, fix = sync_blocker(connection, user, blocked=blocked, active=active)
+        now_col, preview_col = st.columns(2)
+        now_col.button("Sync Now", type="primary", icon=":material/sync:", on_click=_start, args=(connection.id, False),
+                       disabled=why is not None, width="stretch",
+                       help=why or "Queues a sync; the scheduler starts it within seconds.")
+        preview_col.button("Preview next sync", icon=":material/visibility:", on_click=_start,
+                           args=(connection.id, True), disabled=why is not None, width="stretch",
+                           help=why or "Reads Intacct and lists what a sync would create, change and send, "
+                                       "with any validation problems. Writes nothing.")
         if why:
             st.caption(why)
+            if fix and connection.status != "failing":  # the red banner above already links the fix
+                st.page_link(fix[0], label=fix[1], icon=fix[2])
+        if active is not None:
+            run_link(active.id, f"Open run #{active.id}")
+        elif not why and not scheduler.alive:
+            st.caption(":orange[:material/heart_broken: The scheduler is not running: a sync started now waits "
+                       "in the queue until it runs again.]")
 
 if active is not None:
     run_progress(active.id)
+
+finished = [r for r in runs if r.finished_at]
+last = next((r for r in finished if not is_preview(r)), None)
+if last is not None:
+    last_run_summary(last)
+else:
+    setup_checklist(connection, bool(mapping and mapping.validated_at), runs)
 
 st.subheader("Recent Syncs")
 if runs:
     runs_table(runs, key="recent_syncs")
 else:
-    empty_state("No syncs yet", "Press Sync Now or turn on Auto-Sync; each run appears here with what it "
-                                "created, updated and failed.")
+    empty_state("No syncs yet", "Press Preview next sync to see what would happen without writing anything, or "
+                                "Sync Now to do it. Each run appears here with what it created, updated and failed.")
 
 if activity:
     st.subheader("Last 14 days")
@@ -97,5 +127,5 @@ if groups:
     if can_run:
         st.button(f"Retry {sum(g.count for g in groups):,} failed records now", icon=":material/replay:",
                   on_click=_retry, args=(max(g.last_run_id for g in groups),), disabled=active is not None)
-elif any(r.finished_at for r in runs):
+elif finished:
     st.success("No record is failing.", icon=":material/task_alt:")

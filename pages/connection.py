@@ -60,7 +60,10 @@ def _test() -> None:
     except Exception as exc:  # noqa: BLE001 - a person pressed a button: show what went wrong, not a traceback
         flash("error", f"The connection test could not run: {exc}")
         return
-    flash("success" if check.ok else "error", check.message)
+    if check.ok:  # the status banner below shows the result; a toast confirms the click
+        st.toast("Connection works.", icon=":material/check_circle:")
+    else:
+        st.toast("Intacct refused the sign-in: see the message on the page.", icon=":material/error:")
 
 
 with read_session(get_engine()) as session:
@@ -76,9 +79,12 @@ st.caption("The web services user the console signs in as. Use a dedicated web s
 show_flash()
 if connection is not None:
     if connection.status == "failing":
-        st.error(f"Last test {ago(connection.last_tested_at)}: {connection.last_test_message}", icon=":material/error:")
+        st.error(f"**Sign-in failing** (tested {ago(connection.last_tested_at)}): {connection.last_test_message}\n\n"
+                 "Correct the values below (leave a password blank to keep the stored one), **Save**, then "
+                 "**Test connection**. A successful test resumes a paused auto-sync.", icon=":material/error:")
     elif connection.status == "ok":
-        st.success(f"Last test {ago(connection.last_tested_at)}: {connection.last_test_message}")
+        st.success(f"Tested {ago(connection.last_tested_at)}: {connection.last_test_message}",
+                   icon=":material/check_circle:")
     else:
         st.info("Not tested since the last change: press **Test connection**.", icon=":material/help:")
     problem = credentials_problem(connection)

@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from console.state import CONNECTION, IMPORTS, get_engine, require_user
-from console.widgets import (ORIGIN, SYNC_STATE, choice, empty_state, ledger_table, money, money_column,
-                             summary_metrics, when)
+from console.widgets import (ORIGIN, SYNC_STATE, choice, empty_state, ledger_table, local, money, money_column,
+                             summary_metrics, time_columns)
 from storage.db import read_session
 from storage.models import Role
 from sync_engine.history import ledger_counts, list_customers
@@ -54,7 +54,8 @@ frame = pd.DataFrame([{
     "Number": c.number, "Name": c.name, "Email": c.email or "", "Currency": c.currency,
     "Balance": money(c.balance), "Active": c.active, "Origin": ORIGIN.get(c.origin, c.origin),
     "Sync": SYNC_STATE.get(c.sync_state, c.sync_state), "Intacct ID": c.intacct_customer_id or "",
-    "Updated": when(c.updated_at), "Sync error": c.sync_error or "",
+    "Updated": local(c.updated_at), "Updated (exact)": local(c.updated_at), "Sync error": c.sync_error or "",
 } for c in customers])
 ledger_table(frame, [c.id for c in customers], record_type="customer", key="customers_table",
-             column_config={"Balance": money_column(), "Sync error": st.column_config.TextColumn(width="large")})
+             column_config={"Balance": money_column(), "Sync error": st.column_config.TextColumn(width="large"),
+                            **time_columns("Updated")})

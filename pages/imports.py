@@ -74,7 +74,7 @@ for run in active.values():
 
 st.subheader("Last imports")
 if imports:
-    runs_table(imports, key="last_imports", with_kind=True)
+    runs_table(imports, key="last_imports")
 else:
     empty_state("No imports yet", "Start a customer import first, then the outstanding invoices; imported "
                                   "records appear under Customers and Invoices.")

@@ -6,10 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from console.state import CUSTOMERS, INVOICES, PAYMENTS, get_engine, require_user
-from console.widgets import ORIGIN, SYNC_STATE, ago, empty_state, fields_grid, money, money_column, run_link, when
+from console.state import CUSTOMERS, INVOICES, PAYMENTS, RUN_DETAIL, get_engine, require_user
+from console.widgets import (ORIGIN, PREVIEW_RESULT, SYNC_STATE, ago, diff_frame, empty_state, fields_grid, local, money, money_column,
+                             run_link, time_columns, when)
 from storage.db import read_session
-from sync_engine.history import RECORD_MODELS, invoice_lines, load_record, record_activity, record_history
+from sync_engine.history import (RECORD_MODELS, invoice_lines, load_record, preview_run_ids, record_activity,
+                                 record_history)
 
 user = require_user()
 LIST_PAGE = {"customer": CUSTOMERS, "invoice": INVOICES, "payment": PAYMENTS}
@@ -22,6 +24,7 @@ with read_session(get_engine()) as session:
         history = record_history(session=session, record_type=kind, record_id=record.id)
         activity = record_activity(session=session, record_type=kind, record_id=record.id)
         lines = invoice_lines(session=session, invoice_id=record.id) if kind == "invoice" else []
+        previews = preview_run_ids(session=session)
 if record is None:
     st.title("Record not found")
     what = kind if kind in RECORD_MODELS else "record"
@@ -37,7 +40,8 @@ if kind == "customer":
               "Intacct customer ID": record.intacct_customer_id, "Intacct record no.": record.intacct_recordno}
 elif kind == "invoice":
     title = f"Invoice {record.number}"
-    fields = {"Date": record.invoice_date, "Due": record.due_date, "Status": record.status,
+    fields = {"Date": record.invoice_date, "Due": record.due_date,
+              "Status": record.status.replace("_", " ").capitalize(),
               "Total": money(record.total, record.currency), "Paid": money(record.amount_paid, record.currency),
               "Balance": money(record.balance, record.currency), "PO number": record.po_number,
               "Description": record.description, "Intacct key": record.intacct_recordno,
@@ -69,19 +73,31 @@ if not history:
     st.caption("No change recorded yet: versions appear when an import or an edit changes this record.")
 for version in history:
     with st.container(border=True):
-        st.markdown(f"**Version {version.version}** · {when(version.changed_at)} · "
-                    f"{SOURCE.get(version.source, version.source)}"
-                    + (f" by {version.changed_by}" if version.changed_by else ""))
+        head, link = st.columns([4, 1], vertical_alignment="center")
+        head.markdown(f"**Version {version.version}** · {ago(version.changed_at)} ({when(version.changed_at)}) · "
+                      f"{SOURCE.get(version.source, version.source)}"
+                      + (f" by {version.changed_by}" if version.changed_by else ""))
         if version.run_id:
-            run_link(version.run_id, f"Run #{version.run_id}")
-        if version.changes:
-            st.dataframe(pd.DataFrame([{"Field": c.field.replace("_", " ").capitalize(), "Before": c.old or "—",
-                                        "After": c.new or "—"} for c in version.changes]), hide_index=True)
+            with link:
+                run_link(version.run_id, f"Run #{version.run_id}")
+        if version.version == 1 and version.changes:
+            with st.expander(f"First seen: {len(version.changes)} fields as they arrived"):
+                st.dataframe(diff_frame(version.changes), hide_index=True)
+        elif version.changes:
+            st.dataframe(diff_frame(version.changes), hide_index=True)
         else:
             st.caption("Stored without field changes (first snapshot).")
 
 if activity:
     st.subheader("Sync activity")
-    st.dataframe(pd.DataFrame([{"When": when(i.at), "Run": f"#{i.run_id}", "Result": i.action.capitalize(),
-                                "Intacct error": i.errorno or "", "Message": i.message or ""} for i in activity]),
-                 hide_index=True)
+    st.caption("What each sync did to this record. Previews are marked: nothing was written by them. Select a row "
+               "to open the run.")
+    event = st.dataframe(pd.DataFrame([{
+        "When": local(i.at), "When (exact)": local(i.at),
+        "Run": f"#{i.run_id}" + (" (preview)" if i.run_id in previews else ""),
+        "Result": PREVIEW_RESULT.get(i.action, i.action) if i.run_id in previews else i.action.capitalize(),
+        "Intacct error": i.errorno or "", "Message": i.message or ""} for i in activity]),
+        hide_index=True, key="record_activity", on_select="rerun", selection_mode="single-row",
+        column_config={**time_columns(), "Message": st.column_config.TextColumn(width="large")})
+    if event and event.selection.rows:
+        st.switch_page(RUN_DETAIL, query_params={"run": str(activity[event.selection.rows[0]].run_id)})

@@ -15,10 +15,9 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, SQLModel, func, select
 
-from storage.models import (Customer, Invoice, InvoiceLine, Payment, PaymentApplication, RecordVersion,
-                            SyncRun, SyncRunItem)
+from storage.models import (Customer, Invoice, InvoiceLine, ItemAction, Payment, PaymentApplication,
+                            RecordVersion, SyncRun, SyncRunItem)
 from storage.types import utcnow
-from sync_engine.queue import open_failures
 
 RECORD_MODELS: dict[str, type[SQLModel]] = {"customer": Customer, "invoice": Invoice, "payment": Payment}
 OPEN_INVOICE_STATUSES = ("open", "partially_paid")
@@ -168,14 +167,8 @@ def record_history(*, session: Session, record_type: str, record_id: int) -> lis
     versions = session.exec(select(RecordVersion).where(RecordVersion.record_type == record_type,
                                                         RecordVersion.record_id == record_id)
                             .order_by(RecordVersion.version.desc())).all()
-    diffs = []
-    for v in versions:
-        changes = []
-        for name, pair in sorted((v.changes or {}).items()):
-            old, new = (list(pair) + [None, None])[:2] if isinstance(pair, (list, tuple)) else (None, pair)
-            changes.append(FieldChange(name, None if old is None else str(old), None if new is None else str(new)))
-        diffs.append(VersionDiff(v.version, v.changed_at, v.source, v.run_id, v.changed_by, changes))
-    return diffs
+    return [VersionDiff(v.version, v.changed_at, v.source, v.run_id, v.changed_by, _field_changes(v.changes))
+            for v in versions]
 
 
 def record_activity(*, session: Session, record_type: str, record_id: int, limit: int = 50) -> list[SyncRunItem]:
@@ -212,6 +205,8 @@ def run_activity(*, session: Session, days: int = 14, kinds: tuple[str, ...] = (
         query = query.where(SyncRun.kind.in_(kinds))
     grouped: dict[tuple[date, str], list[int]] = defaultdict(lambda: [0, 0])
     for run in session.exec(query):
+        if (run.options or {}).get("preview"):
+            continue  # a preview is not a sync: it would make the chart say more syncs ran than did
         outcome = {"succeeded": "succeeded", "partly_failed": "partly failed", "failed": "failed"}.get(
             run.status, "stopped")
         cell = grouped[(run.queued_at.date(), outcome)]
@@ -230,6 +225,24 @@ class FailureGroup:
     records: list[str]
     last_at: datetime
     last_run_id: int
+
+
+def preview_run_ids(*, session: Session) -> set[int]:
+    """Ids of preview (dry-run) runs: what they report never happened, so it is no record's real outcome."""
+    return {run_id for run_id, options in session.exec(select(SyncRun.id, SyncRun.options))
+            if (options or {}).get("preview")}
+
+
+def open_failures(*, session: Session, limit: int = 500) -> list[SyncRunItem]:
+    """The latest real outcome of each record when it is a failure (previews left out), newest first."""
+    previews = preview_run_ids(session=session)
+    real = select(SyncRunItem.record_type, SyncRunItem.label, func.max(SyncRunItem.id).label("last_id"))
+    if previews:
+        real = real.where(SyncRunItem.run_id.notin_(previews))
+    latest = real.group_by(SyncRunItem.record_type, SyncRunItem.label).subquery()
+    query = (select(SyncRunItem).join(latest, SyncRunItem.id == latest.c.last_id)
+             .where(SyncRunItem.action == ItemAction.FAILED).order_by(SyncRunItem.id.desc()).limit(limit))
+    return list(session.exec(query).all())
 
 
 def failure_groups(*, session: Session) -> list[FailureGroup]:
@@ -254,3 +267,81 @@ def ledger_counts(*, session: Session) -> dict[str, int]:
     """How many customers, invoices and payments the ledger holds (for empty states and the sidebar)."""
     return {name: int(session.exec(select(func.count()).select_from(model)).one())
             for name, model in RECORD_MODELS.items()}
+
+
+# --- one run: what it changed, and its failures by cause -------------------------------------------------
+
+# Failures a person has to fix (the record or the mapping is wrong) versus ones the next sync retries by itself.
+NEEDS_ATTENTION = ("record", "validation", "configuration")
+WILL_RETRY = ("transient", "ambiguous")
+
+
+def needs_attention(category: str | None) -> bool:
+    """True when a failure will not clear by itself: record and validation errors (and unknown ones)."""
+    return category not in WILL_RETRY
+
+
+@dataclass
+class RecordChange:
+    """What one run changed on one ledger record: the fields it set (old → new)."""
+
+    record_type: str
+    record_id: int
+    label: str
+    version: int
+    created: bool
+    changed_at: datetime
+    changes: list[FieldChange] = field(default_factory=list)
+
+
+def _field_changes(raw: dict | None) -> list[FieldChange]:
+    changes = []
+    for name, pair in sorted((raw or {}).items()):
+        old, new = (list(pair) + [None, None])[:2] if isinstance(pair, (list, tuple)) else (None, pair)
+        changes.append(FieldChange(name, None if old is None else str(old), None if new is None else str(new)))
+    return changes
+
+
+def run_changes(*, session: Session, run_id: int, limit: int = 2000) -> list[RecordChange]:
+    """The record versions a run wrote, updates first, each with its field-by-field diff and the record's label.
+
+    A first version (the run created the record) is marked `created`; its diff is every field from empty.
+    """
+    labels = {(i.record_type, i.record_id): i.label for i in session.exec(
+        select(SyncRunItem).where(SyncRunItem.run_id == run_id, SyncRunItem.record_id.is_not(None)))}
+    versions = session.exec(select(RecordVersion).where(RecordVersion.run_id == run_id)
+                            .order_by(RecordVersion.id).limit(limit)).all()
+    out = []
+    for v in versions:
+        label = labels.get((v.record_type, v.record_id)) or f"{v.record_type.capitalize()} #{v.record_id}"
+        out.append(RecordChange(v.record_type, v.record_id, label, v.version, v.version == 1, v.changed_at,
+                                _field_changes(v.changes)))
+    return sorted(out, key=lambda c: (c.created, c.label))
+
+
+@dataclass
+class RunFailureGroup:
+    """The failed records of one run that share Intacct's error (number and message)."""
+
+    message: str
+    errorno: str | None
+    category: str | None
+    correction: str | None
+    items: list[SyncRunItem] = field(default_factory=list)
+
+    @property
+    def needs_attention(self) -> bool:
+        return needs_attention(self.category)
+
+
+def group_run_failures(items: list[SyncRunItem]) -> list[RunFailureGroup]:
+    """A run's failed items grouped by error number and message; groups needing attention first, biggest first."""
+    groups: dict[tuple[str | None, str], RunFailureGroup] = {}
+    for item in items:
+        if item.action != "failed":
+            continue
+        message = (item.message or "Intacct gave no message.").strip()
+        group = groups.setdefault((item.errorno, message), RunFailureGroup(message, item.errorno, item.error_category,
+                                                                           item.correction))
+        group.items.append(item)
+    return sorted(groups.values(), key=lambda g: (not g.needs_attention, -len(g.items), g.message))

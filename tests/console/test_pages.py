@@ -111,11 +111,11 @@ def test_run_detail_shows_the_failed_record_first_with_intacct_error(app_as, db)
     at.switch_page(state.RUN_DETAIL).run()
     assert not at.exception
     assert "Accounting sync #" in at.title[0].value
-    items = at.dataframe[0].value
+    items = next(df.value for df in at.dataframe if "Record" in df.value.columns)
     assert items.iloc[0]["Record"] == "Invoice INV-2001"
     assert items.iloc[0]["Intacct error"] == "BL03000018"
     assert "not valid for account 4000" in items.iloc[0]["Message"]
-    _button(at, "Retry the failed record").click().run()
+    _button(at, "Retry the 1 failed record").click().run()
     retry = _runs(db)[-1]
     assert retry.trigger == "retry" and retry.options["retry_of"] == ids["bad_run"]
 
