@@ -40,6 +40,8 @@ sections: dict[str, list] = {
                st.Page(state.INVOICES, title="Invoices", icon=":material/request_quote:"),
                st.Page(state.PAYMENTS, title="Payments", icon=":material/payments:")],
 }
+if user.can(Role.ACCOUNTANT):
+    sections["Ledger"].append(st.Page(state.UPLOAD, title="Upload CSV", icon=":material/upload_file:"))
 if user.can(Role.ADMIN):
     sections["Admin"] = [st.Page(state.SETTINGS, title="Settings & users", icon=":material/settings:")]
 sections["Ledger"] += [

@@ -31,8 +31,9 @@ PAYMENTS = "pages/payments.py"
 SETTINGS = "pages/settings.py"
 RUN_DETAIL = "pages/run_detail.py"
 RECORD_DETAIL = "pages/record_detail.py"
+UPLOAD = "pages/ledger_upload.py"
 ROUTED_PAGES = (ACCOUNTING_SYNC, IMPORTS, CONNECTION, MAPPING, CUSTOMERS, INVOICES, PAYMENTS, SETTINGS, RUN_DETAIL,
-                RECORD_DETAIL)
+                RECORD_DETAIL, UPLOAD)
 
 _RANK = {Role.VIEWER: 0, Role.ACCOUNTANT: 1, Role.ADMIN: 2}
 
@@ -81,12 +82,27 @@ def current_user() -> CurrentUser | None:
     return CurrentUser(**data) if data else None
 
 
+def _route_through_app() -> None:
+    """Send a page that Streamlit ran on its own back through app.py's router.
+
+    Until some session has called st.navigation, Streamlit treats a `pages/` folder as the old multipage
+    layout and runs a page file straight from its URL (an emailed run link, right after a restart), skipping
+    the sign-in gate. Leaving that mode and rerunning lets app.py route the same URL.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def require_user(role: str = Role.VIEWER) -> CurrentUser:
     """The signed-in user, stopping the page unless they have at least `role`.
 
     app.py already leaves pages out of the menu by role; this second check matters because Streamlit still
     runs a `pages/` file directly when its URL is the first request a fresh server process receives.
     """
+    _route_through_app()
     user = current_user()
     if user is None:
         st.warning("Please sign in first: reload the console's home page.", icon=":material/login:")

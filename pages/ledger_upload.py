@@ -64,7 +64,7 @@ def _show_result(kind: str) -> None:
         st.warning(f"{len(value.problems)} problem(s): the {label} below were not added. Fix the rows and upload "
                    "the corrected file; nothing else needs to be uploaded again.", icon=":material/warning:")
         st.dataframe(pd.DataFrame([{"Row": p.row, "Column": p.column, "Value": p.value, "Problem": p.message}
-                                   for p in value.problems]), hide_index=True, use_container_width=True)
+                                   for p in value.problems]), hide_index=True, width="stretch")
         st.download_button("Download the rejected rows (CSV)", value.rejected_csv, file_name=f"rejected_{kind}.csv",
                            mime="text/csv", icon=":material/download:", key=f"rejected_{kind}")
     if not (value.created or value.skipped or value.problems):

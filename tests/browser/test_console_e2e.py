@@ -95,6 +95,15 @@ def _shot(page, tmp_path: Path, name: str) -> None:  # type: ignore[no-untyped-d
         shutil.copy(path, Path(os.environ["SCREENSHOT_DIR"]) / path.name)
 
 
+def test_a_deep_link_as_the_first_request_still_meets_the_sign_in_gate(console_url: str, page) -> None:  # type: ignore[no-untyped-def]
+    """Right after a restart, an emailed run link must not run the page file on its own (this test runs first)."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{console_url}/run_detail?run=1")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_text("Please sign in first")).to_have_count(0)
+
+
 def test_sign_in_connect_and_sync_now(console_url: str, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
@@ -137,3 +146,35 @@ def test_sign_in_connect_and_sync_now(console_url: str, page, tmp_path: Path) ->
     page.get_by_role("button", name="Cancel this run").click()
     expect(page.get_by_text("Cancelled.", exact=True)).to_be_visible()
     _shot(page, tmp_path, "04-run-cancelled")
+
+
+def _choose_file(page, path: Path) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.locator("input[type=file]").first.set_input_files(str(path))
+    expect(page.get_by_test_id("stFileUploader").first.get_by_text(path.name)).to_be_visible()
+    # The chip shows when the upload ends; the widget's new value reaches the server just after.
+    page.wait_for_timeout(1000)
+
+
+def test_upload_ledger_invoices_from_csv(console_url: str, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto(console_url)
+    _sign_in(page)
+    _open(page, "Upload CSV")
+    expect(page.get_by_role("heading", name="Upload to the ledger")).to_be_visible()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("invoice_number,customer_number,customer_name,invoice_date,amount\n"
+                   "X-1,N-1,New Co,2026-13-01,10.00\n")
+    _choose_file(page, bad)
+    page.get_by_role("button", name="Check and add invoices").click()
+    expect(page.get_by_text("1 problem(s)")).to_be_visible()
+    expect(page.get_by_role("button", name="Download the rejected rows (CSV)")).to_be_visible()
+
+    _choose_file(page, ROOT / "samples" / "ledger_invoices.csv")
+    page.get_by_role("button", name="Check and add invoices").click()
+    expect(page.get_by_text("Added 3 invoices: AR-2001, AR-2002, AR-2003")).to_be_visible()
+    _shot(page, tmp_path, "05-upload")
+    _open(page, "Invoices")
+    expect(page.get_by_text("AR-2002").first).to_be_attached()
