@@ -47,9 +47,9 @@ def mapping_problems(ctx: RunContext, labels: set[str]) -> dict[str, str]:
         state = _exists(ctx, obj, id_field, values)
         for value in values:
             if value not in state:
-                problems[value] = f"{what} '{value}' does not exist in Intacct: fix it in Account mapping."
+                problems[value] = f"{what} '{value}' does not exist in Intacct"
             elif not state[value]:
-                problems[value] = f"{what} '{value}' is inactive in Intacct: choose an active one in Account mapping."
+                problems[value] = f"{what} '{value}' is inactive in Intacct"
     return problems
 
 
@@ -121,6 +121,20 @@ def _invoice_spec(ctx: RunContext, invoice: Invoice, customer: Customer, lines: 
                      confirmed_values=lambda key: {"intacct_recordno": key, "intacct_state": "Posted"})
 
 
+def _first_problem(ctx: RunContext, lines: list[InvoiceLine], problems: dict[str, str]) -> str | None:
+    """The first mapping problem this invoice would hit, with where to fix it."""
+    mapped = (ctx.mapping.item_account_label, ctx.mapping.location_id, ctx.mapping.department_id)
+    for value in mapped:
+        if value and value in problems and (value != ctx.mapping.item_account_label
+                                            or any(not line.account_label for line in lines)):
+            return f"{problems[value]}: fix it in Account mapping."
+    for line in lines:
+        if line.account_label and line.account_label in problems:
+            return (f"{problems[line.account_label]}: line {line.line_no} of this invoice names it; correct the "
+                    "line's account label, or clear it to use the mapped one.")
+    return None
+
+
 def _fail_without_call(ctx: RunContext, invoice: Invoice, message: str, category: str = "validation") -> None:
     with write_session(ctx.engine) as session:
         row = session.get(Invoice, invoice.id)
@@ -154,9 +168,7 @@ def write_invoices(ctx: RunContext) -> None:
             if missing_label:
                 _fail_without_call(ctx, invoice, "No item account label is mapped: set one in Account mapping.")
                 continue
-            used = {line.account_label or ctx.mapping.item_account_label for line in lines}
-            used |= {ctx.mapping.location_id, ctx.mapping.department_id}
-            problem = next((problems[value] for value in used if value in problems), None)
+            problem = _first_problem(ctx, lines, problems)
             if problem:
                 _fail_without_call(ctx, invoice, problem)
                 continue

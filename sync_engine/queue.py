@@ -53,7 +53,7 @@ def retry_failed(*, session: Session, run_id: int, requested_by: str | None) -> 
         raise QueueError(f"Run {run_id} does not exist.")
     return enqueue_run(session=session, connection_id=original.connection_id, kind=original.kind,
                        requested_by=requested_by, trigger=RunTrigger.RETRY,
-                       options={**original.options, "retry_of": run_id})
+                       options={**{k: v for k, v in original.options.items() if k != "preview"}, "retry_of": run_id})
 
 
 def cancel_run(*, session: Session, run_id: int) -> SyncRun:

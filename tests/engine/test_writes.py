@@ -56,7 +56,7 @@ def test_bad_record_fails_alone_with_a_clear_message(engine, sandbox) -> None:
     with Session(engine) as session:
         failed = session.exec(select(SyncRunItem).where(SyncRunItem.run_id == run.id, SyncRunItem.action == "failed")).all()
         assert [(f.label, f.error_category) for f in failed] == [("Invoice BAD-1", "validation")]
-        assert "No Such Label" in failed[0].message and "Account mapping" in failed[0].message
+        assert "No Such Label" in failed[0].message and "line 1 of this invoice" in failed[0].message
     assert _sandbox_invoices(sandbox, "BAD-1") == []
     assert len(_sandbox_invoices(sandbox, "GOOD-1")) == len(_sandbox_invoices(sandbox, "GOOD-2")) == 1
 
@@ -174,3 +174,14 @@ def test_offline_service_is_retried_then_reported(engine, sandbox) -> None:
     if run.status != RunStatus.SUCCEEDED:
         assert run_now(engine, connection_id, "accounting_sync").status == RunStatus.SUCCEEDED
     assert len(_sandbox_invoices(sandbox, "OFF-1")) == 1
+
+
+def test_a_bad_mapped_label_points_to_account_mapping(engine, sandbox) -> None:
+    with Session(engine) as session:
+        connection_id = connect(session, sandbox, item_account_label="Retired Label", **WRITES_ONLY)
+        ledger_invoice(session, customer_number="L-M", invoice_number="MAP-1", amounts=["10.00"])
+    run = run_now(engine, connection_id, "accounting_sync")
+    with Session(engine) as session:
+        [item] = session.exec(select(SyncRunItem).where(SyncRunItem.run_id == run.id, SyncRunItem.action == "failed")).all()
+    assert item.message == "Account label 'Retired Label' does not exist in Intacct: fix it in Account mapping."
+    assert _sandbox_invoices(sandbox, "MAP-1") == []
