@@ -34,6 +34,7 @@ from sqlmodel import Session, col, select
 from storage.db import read_session, write_session
 from storage.models import ItemAction, NotificationSettings, RunKind, RunStatus, RunTrigger, SyncRun, SyncRunItem
 from storage.secrets import SecretBox, SecretKeyMismatch
+from sync_engine.history import preview_run_ids
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,7 @@ def new_failures(*, session: Session, run: SyncRun, failures: list[SyncRunItem] 
     if not failures:
         return []
     labels = sorted({f.label for f in failures})
+    previews = preview_run_ids(session=session)
     previous: dict[tuple[str, str], SyncRunItem] = {}
     for start in range(0, len(labels), 500):  # stay far below SQLite's bound-parameter limit
         rows = session.exec(
@@ -135,7 +137,8 @@ def new_failures(*, session: Session, run: SyncRun, failures: list[SyncRunItem] 
             .order_by(col(SyncRunItem.id))
         ).all()
         for row in rows:
-            previous[(row.record_type, row.label)] = row  # ordered by id: the last one wins
+            if row.run_id not in previews:  # a preview emails nothing, so it reported nothing
+                previous[(row.record_type, row.label)] = row  # ordered by id: the last one wins
     fresh = []
     for item in failures:
         before = previous.get((item.record_type, item.label))
@@ -145,11 +148,13 @@ def new_failures(*, session: Session, run: SyncRun, failures: list[SyncRunItem] 
 
 
 def previous_completed_run(*, session: Session, run: SyncRun) -> SyncRun | None:
-    return session.exec(
+    """The last real (not preview) run of the same kind that ran to an end before `run`."""
+    earlier = session.exec(
         select(SyncRun).where(SyncRun.connection_id == run.connection_id, SyncRun.kind == run.kind,
                               col(SyncRun.id) < run.id, col(SyncRun.status).in_(COMPLETED_STATUSES))
         .order_by(col(SyncRun.id).desc())
-    ).first()
+    )
+    return next((r for r in earlier if not (r.options or {}).get("preview")), None)
 
 
 def _run_error_is_new(*, session: Session, run: SyncRun) -> bool:
@@ -372,8 +377,8 @@ def notify_run_finished(*, engine: Engine, run_id: int, box: SecretBox | None = 
     """
     with read_session(engine) as session:
         run = session.get(SyncRun, run_id)
-        if run is None or run.status not in REPORTED_STATUSES:
-            return None
+        if run is None or run.status not in REPORTED_STATUSES or (run.options or {}).get("preview"):
+            return None  # a preview is watched on screen by the person who asked for it
         config: SmtpConfig | None = None
         config_error: str | None = None
         try:

@@ -94,6 +94,19 @@ def test_digest_lists_only_new_errors_and_is_not_repeated(engine, smtp_server: I
     assert "Department D1 is inactive" in fourth_text and "Payment PAY-7" not in fourth_text.split("New errors")[1]
 
 
+def test_a_preview_mails_nothing_and_does_not_hide_a_real_new_error(engine, smtp_server: Inbox) -> None:
+    connection = add_connection(engine)
+    configure_email(engine, smtp_server.port)
+    broken = failure("Invoice INV-5", "Account label 'Old' does not exist in Intacct")
+    preview = finished_run(engine, connection, trigger=RunTrigger.MANUAL, items=[broken], failed_count=1,
+                           options={"preview": True})
+    assert notify_run_finished(engine=engine, run_id=preview) is None
+    real = finished_run(engine, connection, items=[broken], failed_count=1)
+    assert notify_run_finished(engine=engine, run_id=real).startswith("sent to ")
+    [digest] = smtp_server.messages
+    assert "Invoice INV-5" in _parts(digest)[0]
+
+
 def test_a_clean_sync_sends_nothing(engine, smtp_server: Inbox) -> None:
     connection = add_connection(engine)
     configure_email(engine, smtp_server.port)
