@@ -83,6 +83,26 @@ def _customer_spec(ctx: RunContext, customer: Customer) -> WriteSpec:
                      confirmed_values=lambda key: {"intacct_recordno": key, "intacct_customer_id": customer.number})
 
 
+def link_existing_customers(ctx: RunContext, customers: list[Customer]) -> list[Customer]:
+    """Link ledger customers whose number Intacct already has (e.g. customers never imported); return the rest."""
+    found: dict[str, str] = {}
+    for start in range(0, len(customers), 500):
+        numbers = [c.number for c in customers[start:start + 500]]
+        for record in ctx.client.iter_records("CUSTOMER", ["RECORDNO", "CUSTOMERID"],
+                                              filter=filters.in_("CUSTOMERID", numbers)):
+            found[record["CUSTOMERID"]] = record["RECORDNO"]
+    if found and not ctx.preview:
+        with write_session(ctx.engine) as session:
+            for customer in customers:
+                if customer.number in found:
+                    row = session.get(Customer, customer.id)
+                    assert row is not None
+                    row.intacct_customer_id, row.intacct_recordno = row.number, found[row.number]
+                    row.sync_state, row.sync_error, row.updated_at = SyncState.SYNCED, None, utcnow()
+                    session.add(row)
+    return [c for c in customers if c.number not in found]
+
+
 # --- invoices -------------------------------------------------------------------------------------------
 
 
@@ -177,6 +197,7 @@ def write_invoices(ctx: RunContext) -> None:
         needing_customer = [customers[inv.customer_id] for inv in ready if not customers[inv.customer_id].intacct_customer_id]
         unique_customers = list({c.id: c for c in needing_customer}.values())
         if unique_customers:
+            unique_customers = link_existing_customers(ctx, unique_customers)
             write_all(ctx, [_customer_spec(ctx, c) for c in unique_customers])
             with Session(ctx.engine) as session:
                 customers = {c.id: c for c in session.exec(select(Customer).where(

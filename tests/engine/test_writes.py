@@ -185,3 +185,18 @@ def test_a_bad_mapped_label_points_to_account_mapping(engine, sandbox) -> None:
         [item] = session.exec(select(SyncRunItem).where(SyncRunItem.run_id == run.id, SyncRunItem.action == "failed")).all()
     assert item.message == "Account label 'Retired Label' does not exist in Intacct: fix it in Account mapping."
     assert _sandbox_invoices(sandbox, "MAP-1") == []
+
+
+def test_a_ledger_customer_already_in_intacct_is_linked_not_created_again(engine, sandbox) -> None:
+    existing = sandbox_query(sandbox, "CUSTOMER", ["RECORDNO", "CUSTOMERID"])[0]
+    with Session(engine) as session:
+        connection_id = connect(session, sandbox, **WRITES_ONLY)
+        ledger_invoice(session, customer_number=existing["CUSTOMERID"], invoice_number="LINK-1", amounts=["25.00"])
+    run = run_now(engine, connection_id, "accounting_sync")
+    assert run.status == RunStatus.SUCCEEDED, run.error_message
+    assert run.created_count == 1  # the invoice only
+    [remote] = _sandbox_invoices(sandbox, "LINK-1")
+    assert remote["CUSTOMERID"] == existing["CUSTOMERID"]
+    with Session(engine) as session:
+        customer = session.exec(select(Customer).where(Customer.number == existing["CUSTOMERID"])).one()
+        assert customer.intacct_recordno == existing["RECORDNO"]
