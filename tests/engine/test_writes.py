@@ -200,3 +200,41 @@ def test_a_ledger_customer_already_in_intacct_is_linked_not_created_again(engine
     with Session(engine) as session:
         customer = session.exec(select(Customer).where(Customer.number == existing["CUSTOMERID"])).one()
         assert customer.intacct_recordno == existing["RECORDNO"]
+
+
+def _connect_multi_entity(session: Session, sandbox, location: str | None) -> int:  # type: ignore[no-untyped-def]
+    from sync_engine import settings
+
+    connection = settings.save_connection(session=session, actor="tester", form=settings.ConnectionForm(
+        endpoint_url=sandbox.url, company_id="DEMO-ME", user_id=sandbox.user_id, user_password=sandbox.user_password,
+        sender_id=sandbox.sender_id, sender_password=sandbox.sender_password))
+    settings.save_mapping(session=session, connection_id=connection.id, actor="tester", form=settings.MappingForm(
+        item_account_label="Services Revenue", undeposited_funds_account="1210", location_id=location or "",
+        read_customers=False, read_invoices=False))
+    return connection.id  # type: ignore[return-value]
+
+
+def test_multi_entity_company_needs_a_location_and_takes_it_from_the_mapping(engine, sandbox) -> None:
+    with Session(engine) as session:
+        connection_id = _connect_multi_entity(session, sandbox, location=None)
+        ledger_invoice(session, customer_number="ME-1", invoice_number="ME-INV-1", amounts=["30.00"])
+    refused = run_now(engine, connection_id, "accounting_sync")
+    assert refused.status == RunStatus.PARTLY_FAILED
+    with Session(engine) as session:
+        [item] = session.exec(select(SyncRunItem).where(SyncRunItem.run_id == refused.id,
+                                                        SyncRunItem.label == "Invoice ME-INV-1")).all()
+        assert "Location" in item.message and item.errorno == "BL01001973"
+        from sync_engine import settings
+
+        mapping = settings.get_mapping(session=session, connection_id=connection_id)
+        form = settings.MappingForm(item_account_label="Services Revenue", undeposited_funds_account="1210",
+                                    location_id="US-EAST", read_customers=False, read_invoices=False)
+        settings.save_mapping(session=session, connection_id=mapping.connection_id, form=form, actor="tester")
+    fixed = run_now(engine, connection_id, "accounting_sync")
+    assert fixed.status == RunStatus.SUCCEEDED, fixed.error_message
+    reply = sandbox.call('<function controlid="q"><query><object>ARINVOICEITEM</object><select><field>LOCATIONID</field>'
+                         '<field>RECORDKEY</field></select><filter><equalto><field>LOCATIONID</field><value>US-EAST</value>'
+                         '</equalto></filter><options><showprivate>true</showprivate></options></query></function>',
+                         company_id="DEMO-ME")
+    assert reply.findtext(".//result/status") == "success"
+    assert int(reply.find(".//result/data").get("count")) >= 1
