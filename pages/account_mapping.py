@@ -7,7 +7,7 @@ import streamlit as st
 
 from console.state import flash, get_engine, require_user, show_flash
 from console.widgets import ago, credentials_blocked, needs_connection, when
-from storage.db import read_session
+from storage.db import read_session, write_session
 from storage.models import Role
 from sync_engine.audit import audit_trail
 from sync_engine.settings import MappingForm, SettingsError, get_connection, get_mapping, save_mapping
@@ -24,7 +24,7 @@ def _save(connection_id: int) -> None:
     form = MappingForm(**{f: st.session_state.get(k, "") for f, k in TEXT.items()},
                        **{f: bool(st.session_state.get(k)) for f, k in FLAGS.items()})
     try:
-        with read_session(get_engine()) as session:
+        with write_session(get_engine()) as session:
             save_mapping(session=session, connection_id=connection_id, form=form, actor=user.username)
     except SettingsError as exc:
         flash("error", f"Not saved: {exc}")

@@ -34,7 +34,7 @@ def _start(connection_id: int, preview: bool) -> None:
 
 
 def _toggle_auto(connection_id: int) -> None:
-    with read_session(get_engine()) as session:
+    with write_session(get_engine()) as session:
         schedule = set_auto_sync(session=session, connection_id=connection_id, enabled=st.session_state["auto_sync"],
                                  actor=user.username)
     st.toast("Auto-sync is on: the first sync starts within a minute." if schedule.enabled else "Auto-sync is off.")

@@ -9,7 +9,7 @@ import streamlit as st
 
 from console.state import credentials_problem, flash, get_engine, require_user, show_flash
 from console.widgets import ago, connection_badge, when
-from storage.db import read_session
+from storage.db import read_session, write_session
 from storage.models import Role
 from storage.secrets import SecretKeyInvalid
 from sync_engine.audit import audit_trail
@@ -35,7 +35,7 @@ def _save() -> None:
     form = ConnectionForm(**{f: st.session_state.get(k, "") for f, k in FIELDS.items()},
                           **{f: st.session_state.get(k, "") for f, k in SECRETS.items()})
     try:
-        with read_session(get_engine()) as session:
+        with write_session(get_engine()) as session:
             save_connection(session=session, form=form, actor=user.username)
     except (SettingsError, SecretKeyInvalid) as exc:
         flash("error", f"Not saved: {exc}")

@@ -7,7 +7,7 @@ import streamlit as st
 
 from console.state import flash, get_engine, require_user, show_flash
 from console.widgets import ago, when
-from storage.db import read_session
+from storage.db import read_session, write_session
 from storage.models import Role
 from storage.secrets import SecretKeyInvalid
 from sync_engine.audit import audit_trail
@@ -22,7 +22,7 @@ EMAIL = ("enabled", "smtp_host", "smtp_port", "security", "smtp_user", "smtp_pas
 
 def _save_email() -> None:
     try:
-        with read_session(get_engine()) as session:
+        with write_session(get_engine()) as session:
             save_notification_settings(session=session, actor=user.username,
                                        **{f: ss.get(f"mail_{f}", "") for f in EMAIL})
     except (SettingsError, SecretKeyInvalid, ValueError) as exc:
@@ -34,7 +34,7 @@ def _save_email() -> None:
 
 def _add_user() -> None:
     try:
-        with read_session(get_engine()) as session:
+        with write_session(get_engine()) as session:
             new = create_user(session=session, username=ss.get("new_username", ""), password=ss.get("new_password", ""),
                               role=ss.get("new_role", Role.VIEWER), display_name=ss.get("new_name", ""),
                               email=ss.get("new_email", ""), actor=user.username)
@@ -48,7 +48,7 @@ def _add_user() -> None:
 
 def _update_user(username: str) -> None:
     try:
-        with read_session(get_engine()) as session:
+        with write_session(get_engine()) as session:
             changed = update_user(session=session, username=username, actor=user.username,
                                   role=ss[f"edit_role_{username}"], active=ss[f"edit_active_{username}"],
                                   password=ss.get(f"edit_password_{username}"))

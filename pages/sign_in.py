@@ -4,14 +4,14 @@ from __future__ import annotations
 import streamlit as st
 
 from console.state import flash, get_engine, show_flash, sign_in
-from storage.db import read_session
+from storage.db import read_session, write_session
 from storage.models import Role
 from sync_engine.users import MIN_PASSWORD_LENGTH, UserError, authenticate, count_users, create_user
 
 
 def _sign_in() -> None:
     password = st.session_state.pop("login_password", "")  # don't keep it in the session afterwards
-    with read_session(get_engine()) as session:
+    with write_session(get_engine()) as session:
         user = authenticate(session=session, username=st.session_state.get("login_user", ""), password=password)
     if user is None:
         flash("error", "Wrong user name or password, or the account is disabled. Check Caps Lock and try again; "
