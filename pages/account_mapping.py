@@ -10,6 +10,7 @@ from console.widgets import ago, credentials_blocked, needs_connection, when
 from storage.db import read_session, write_session
 from storage.models import Role
 from sync_engine.audit import audit_trail
+from sync_engine.exports import pending_write_summary
 from sync_engine.settings import MappingForm, SettingsError, get_connection, get_mapping, save_mapping
 
 user = require_user(Role.ADMIN)
@@ -58,6 +59,7 @@ with read_session(get_engine()) as session:
     connection = get_connection(session=session)
     mapping = get_mapping(session=session, connection_id=connection.id) if connection else None
     history = audit_trail(session=session, entity="account_mapping", limit=100)
+    waiting = pending_write_summary(session=session, item_account_label=mapping.item_account_label if mapping else None)
 if needs_connection(connection, user):
     st.stop()
 blocked = credentials_blocked(connection, user)
@@ -91,6 +93,12 @@ with st.form("mapping"):
     b.toggle("Write our invoices to Intacct", key="map_write_invoices")
     b.toggle("Write our payments to Intacct", key="map_write_payments")
     st.form_submit_button("Save", type="primary", icon=":material/save:", on_click=_save, args=(connection.id,))
+if waiting["invoices"] or waiting["payments"]:
+    label = mapping.item_account_label or "(no label mapped yet)"
+    st.info(f"Waiting for the next sync: {waiting['invoices']:,} invoice(s) and {waiting['payments']:,} payment(s). "
+            f"{waiting['lines_on_mapped_label']:,} invoice line(s) will post to **{label}**"
+            + (f"; {waiting['lines_with_own_label']:,} name their own account label." if waiting["lines_with_own_label"]
+               else ".") + " Payments go to the undeposited funds account above.", icon=":material/pending_actions:")
 st.button("Validate against Intacct", icon=":material/fact_check:", on_click=_validate, disabled=blocked,
           help="Checks that each account, location and department exists and is active in Intacct.")
 

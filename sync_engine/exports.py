@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from storage.db import write_session
-from storage.models import Customer, Invoice, InvoiceLine, ItemAction, Origin, SyncState
+from storage.models import Customer, Invoice, InvoiceLine, ItemAction, Origin, Payment, SyncState
 from storage.types import utcnow
 from sync_engine.intacct import filters, functions
 from sync_engine.journal import WriteSpec, write_all
@@ -240,3 +240,17 @@ def reverse_voided_invoices(ctx: RunContext) -> None:
             Invoice.reversed_in_intacct.is_(False), Invoice.sync_state != SyncState.SKIPPED)))
     if voided:
         write_all(ctx, [_reverse_spec(ctx, invoice) for invoice in voided])
+
+
+def pending_write_summary(*, session: Session, item_account_label: str | None) -> dict[str, int]:
+    """What the next sync would write and where its lines post: shown beside the mapping before it is changed."""
+    invoices = list(session.exec(select(Invoice).where(
+        Invoice.origin == Origin.LEDGER, Invoice.intacct_recordno.is_(None),
+        Invoice.status.notin_(["draft", "voided"]), Invoice.sync_state != SyncState.SKIPPED)))
+    lines = list(session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id.in_([i.id for i in invoices])))) if invoices else []
+    own_label = sum(1 for line in lines if line.account_label and line.account_label != item_account_label)
+    payments = session.exec(select(func.count()).select_from(Payment).where(
+        Payment.origin == Origin.LEDGER, Payment.intacct_recordno.is_(None), Payment.voided.is_(False),
+        Payment.sync_state != SyncState.SKIPPED)).one()
+    return {"invoices": len(invoices), "lines_on_mapped_label": len(lines) - own_label, "lines_with_own_label": own_label,
+            "payments": int(payments)}

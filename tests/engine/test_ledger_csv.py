@@ -106,3 +106,15 @@ def test_uploaded_invoices_and_payments_reach_intacct(engine, sandbox) -> None:
     assert {k: (Decimal(v["TOTALDUE"]), v["STATE"]) for k, v in remote.items()} == {
         "AR-2001": (Decimal("0"), "Paid"), "AR-2002": (Decimal("480"), "Partially Paid"),
         "AR-2003": (Decimal("450"), "Posted")}
+
+
+def test_the_mapping_page_summary_counts_what_waits(engine) -> None:
+    from sync_engine.exports import pending_write_summary
+
+    with Session(engine) as session:
+        session.add(Customer(number="C-00001", name="Acme Tools Inc."))
+        session.commit()
+        import_invoices_csv(session=session, data=(SAMPLES / "ledger_invoices.csv").read_bytes(), actor="ann")
+        import_payments_csv(session=session, data=(SAMPLES / "ledger_payments.csv").read_bytes(), actor="ann")
+        summary = pending_write_summary(session=session, item_account_label="Services Revenue")
+    assert summary == {"invoices": 3, "lines_on_mapped_label": 3, "lines_with_own_label": 1, "payments": 2}
