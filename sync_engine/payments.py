@@ -90,9 +90,10 @@ def write_payments(ctx: RunContext) -> None:
                                        f"({', '.join(METHODS)}).", failed=True)
         elif sum((amount for _, amount in applications), Decimal("0")) > payment.amount:
             _skip(ctx, payment, label, "The amounts applied to invoices exceed the payment.", failed=True)
-        elif not customer.intacct_customer_id:
+        elif not customer.intacct_customer_id and not ctx.would_exist("customer", f"Customer {customer.number}"):
             _skip(ctx, payment, label, f"Waiting for customer {customer.number} to reach Intacct.")
-        elif waiting := [inv.number for inv, _ in applications if not inv.intacct_recordno]:
+        elif waiting := [inv.number for inv, _ in applications
+                         if not inv.intacct_recordno and not ctx.would_exist("invoice", f"Invoice {inv.number}")]:
             _skip(ctx, payment, label, f"Waiting for invoice {', '.join(waiting)} to reach Intacct.")
         else:
             specs.append(_spec(ctx, payment, customer, applications))

@@ -56,6 +56,10 @@ class RunContext:
         """A preview computes what the run would do and writes nothing to the ledger or to Intacct."""
         return bool(self.options.get("preview"))
 
+    def would_exist(self, record_type: str, label: str) -> bool:
+        """In a preview: was this record already listed as created earlier in the run?"""
+        return self.preview and (record_type, label) in self._previewed
+
     @contextmanager
     def ledger_session(self) -> Iterator[Session]:
         """The session for ledger changes: committed normally, rolled back in a preview."""

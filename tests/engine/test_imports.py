@@ -128,11 +128,12 @@ def test_payment_made_in_intacct_reaches_the_ledger_invoice(engine, sandbox) -> 
 
 
 def test_preview_changes_nothing_and_lists_what_would_happen(engine, sandbox) -> None:
-    from tests.engine.helpers import ledger_invoice, sandbox_query
+    from tests.engine.helpers import ledger_invoice, ledger_payment, sandbox_query
 
     with Session(engine) as session:
         connection_id = connect(session, sandbox)
-        ledger_invoice(session, customer_number="P-1", invoice_number="PREVIEW-1", amounts=["12.00"])
+        invoice = ledger_invoice(session, customer_number="P-1", invoice_number="PREVIEW-1", amounts=["12.00"])
+        ledger_payment(session, invoice, "12.00", "PREVIEW-PAY")
     run = run_now(engine, connection_id, "accounting_sync", preview=True)
     assert run.status == RunStatus.SUCCEEDED, run.error_message
     assert run.created_count > 2
@@ -141,6 +142,7 @@ def test_preview_changes_nothing_and_lists_what_would_happen(engine, sandbox) ->
         assert session.exec(select(func.count()).select_from(RecordVersion)).one() == 0
         labels = {i.label: i.message for i in session.exec(select(SyncRunItem).where(SyncRunItem.run_id == run.id))}
         assert "Would send create_invoice" in labels["Invoice PREVIEW-1"]
+        assert "Would send create_payment" in labels["Payment PREVIEW-PAY (P-1)"]  # its invoice would exist by then
     assert sandbox_query(sandbox, "ARINVOICE", ["RECORDNO"], "RECORDID = 'PREVIEW-1'") == []
     real = run_now(engine, connection_id, "accounting_sync")
     assert real.status == RunStatus.SUCCEEDED and real.created_count == run.created_count
