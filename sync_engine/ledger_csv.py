@@ -139,14 +139,14 @@ def _rejected(header: list[str], groups: list[tuple[str, list[dict[str, str]]]],
     """Every row of every rejected invoice or payment, each with its own problem or why it was held back."""
     by_row: dict[int, list[str]] = {}
     for problem in problems:
-        by_row.setdefault(problem.row, []).append(str(problem).split(": ", 1)[-1])
+        by_row.setdefault(problem.row, []).append(problem.message)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([*header, "problem"])
     for what, rows in groups:
         for row in rows:
-            problem = "; ".join(by_row.get(int(row["_row"]), [])) or f"held back with the other rows of {what}"
-            writer.writerow([row.get(c, "") for c in header] + [problem])
+            reason = "; ".join(by_row.get(int(row["_row"]), [])) or f"held back with the other rows of {what}"
+            writer.writerow([row.get(c, "") for c in header] + [reason])
     return out.getvalue()
 
 
