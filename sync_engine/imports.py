@@ -9,7 +9,7 @@ Intacct owns (balances, payment state, keys) are taken from Intacct.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import islice
 from typing import Any
@@ -92,11 +92,51 @@ def _note_window(ctx: RunContext, window_from: datetime | None, window_to: datet
         session.add(run)
 
 
+MAX_AMOUNT = Decimal("1e15")  # what our Numeric(18, 2) columns hold, with room to add up
+
+
+class UnreadableRecord(ValueError):
+    """Intacct sent a record we cannot take as it is (a missing key, a value that is not what its field holds)."""
+
+
+def _amount(record: dict[str, Any], field: str) -> Decimal:
+    try:
+        value = parse_decimal(record.get(field)) or ZERO
+    except ValueError:
+        raise UnreadableRecord(f"{field} is {record.get(field)!r}, not an amount") from None
+    if abs(value) >= MAX_AMOUNT:
+        raise UnreadableRecord(f"{field} is {record.get(field)!r}, too large to be a real amount")
+    return value
+
+
+def _required(record: dict[str, Any], *fields: str) -> None:
+    missing = [field for field in fields if not (record.get(field) or "").strip()]
+    if missing:
+        raise UnreadableRecord(f"{', '.join(missing)} missing")
+
+
+def _date_of(record: dict[str, Any], field: str) -> date | None:
+    try:
+        return parse_date(record.get(field))
+    except ValueError:
+        raise UnreadableRecord(f"{field} is {record.get(field)!r}, not a date") from None
+
+
+def _unreadable(session: Session, ctx: RunContext, record_type: str, record: dict[str, Any], exc: ValueError) -> None:
+    key = record.get("RECORDNO") or "?"
+    ident = record.get("CUSTOMERID" if record_type == "customer" else "RECORDID") or f"#{key}"
+    ctx.item(session, record_type=record_type, label=f"{record_type.title()} {ident}", action=ItemAction.FAILED,
+             intacct_key=record.get("RECORDNO"), category="record",
+             message=f"Intacct sent this {record_type} in a form we cannot read ({exc}); it was left out and "
+                     "the rest of the run went on. Check the record in Intacct.")
+
+
 # --- customers ------------------------------------------------------------------------------------------
 
 
 def customer_values(record: dict[str, Any]) -> dict[str, Any]:
-    """Ledger fields of a customer from an Intacct CUSTOMER record."""
+    """Ledger fields of a customer from an Intacct CUSTOMER record (UnreadableRecord if it cannot be taken)."""
+    _required(record, "RECORDNO", "CUSTOMERID")
     status = (record.get("STATUS") or "active").lower()
     return {
         "number": record["CUSTOMERID"],
@@ -111,7 +151,7 @@ def customer_values(record: dict[str, Any]) -> dict[str, Any]:
         "currency": record.get("CURRENCY") or "USD",
         "payment_terms": record.get("TERMNAME"),
         "active": status in ("active", "t", "true"),
-        "balance": parse_decimal(record.get("TOTALDUE")) or ZERO,
+        "balance": _amount(record, "TOTALDUE"),
         "intacct_customer_id": record["CUSTOMERID"],
         "intacct_recordno": record["RECORDNO"],
     }
@@ -167,14 +207,17 @@ def _store_customers(ctx: RunContext, records: list[dict[str, Any]], session: Se
         with ctx.ledger_session() as own:
             _store_customers(ctx, records, own)
         return
-    keys = [r["RECORDNO"] for r in records]
+    keys = [r.get("RECORDNO") for r in records]
     known = {c.intacct_recordno: c for c in session.exec(select(Customer).where(
         Customer.connection_id == ctx.connection_id, Customer.intacct_recordno.in_(keys)))}
     by_number = {c.number: c for c in session.exec(select(Customer).where(
-        Customer.number.in_([r["CUSTOMERID"] for r in records])))}
+        Customer.number.in_([r.get("CUSTOMERID") for r in records])))}
     created: list[tuple[Customer, dict[str, Any]]] = []
     for record in records:
-        _upsert_customer(session, ctx, record, known.get(record["RECORDNO"]), by_number, created)
+        try:
+            _upsert_customer(session, ctx, record, known.get(record.get("RECORDNO")), by_number, created)
+        except UnreadableRecord as exc:
+            _unreadable(session, ctx, "customer", record, exc)
     session.flush()  # one flush gives every new customer its id
     for customer, values in created:
         snap = snapshot("customer", values)
@@ -229,17 +272,19 @@ def _lines_text(lines: list[dict[str, Any]]) -> str:
 
 
 def invoice_values(record: dict[str, Any], customer_id: int) -> dict[str, Any]:
+    """Ledger fields of an invoice from an Intacct ARINVOICE record (UnreadableRecord if it cannot be taken)."""
+    _required(record, "RECORDNO", "WHENCREATED")
     return {
         "number": record.get("RECORDID") or f"INTACCT-{record['RECORDNO']}",
         "customer_id": customer_id,
-        "invoice_date": parse_date(record.get("WHENCREATED")),
-        "due_date": parse_date(record.get("WHENDUE")),
+        "invoice_date": _date_of(record, "WHENCREATED"),
+        "due_date": _date_of(record, "WHENDUE"),
         "currency": record.get("CURRENCY") or "USD",
         "description": record.get("DESCRIPTION"),
         "po_number": record.get("DOCNUMBER"),
-        "total": parse_decimal(record.get("TOTALENTERED")) or ZERO,
-        "amount_paid": parse_decimal(record.get("TOTALPAID")) or ZERO,
-        "balance": parse_decimal(record.get("TOTALDUE")) or ZERO,
+        "total": _amount(record, "TOTALENTERED"),
+        "amount_paid": _amount(record, "TOTALPAID"),
+        "balance": _amount(record, "TOTALDUE"),
         "status": _status(record.get("STATE")),
         "intacct_state": record.get("STATE"),
         "intacct_recordno": record["RECORDNO"],
@@ -247,9 +292,9 @@ def invoice_values(record: dict[str, Any], customer_id: int) -> dict[str, Any]:
 
 
 def line_values(record: dict[str, Any]) -> dict[str, Any]:
-    amount = parse_decimal(record.get("AMOUNT")) or ZERO
+    amount = _amount(record, "AMOUNT")
     return {
-        "line_no": int(record.get("LINE_NO") or 0),
+        "line_no": int(record["LINE_NO"]) if (record.get("LINE_NO") or "").isdigit() else 0,
         "description": record.get("ENTRYDESCRIPTION"),
         "quantity": Decimal("1"),
         "unit_price": amount,
@@ -262,11 +307,15 @@ def line_values(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _fetch_lines(ctx: RunContext, invoice_keys: list[str]) -> dict[str, list[dict[str, Any]]]:
+def _fetch_lines(ctx: RunContext, invoice_keys: list[str], bad_lines: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Lines per invoice key; an unreadable line is noted in `bad_lines` so its invoice is left out whole."""
     lines: dict[str, list[dict[str, Any]]] = {key: [] for key in invoice_keys}
     for record in ctx.client.iter_records(objects.AR_INVOICE_ITEM.name, list(objects.AR_INVOICE_ITEM.fields),
                                           filter=filters.in_("RECORDKEY", invoice_keys)):
-        lines.setdefault(record["RECORDKEY"], []).append(line_values(record))
+        try:
+            lines.setdefault(record["RECORDKEY"], []).append(line_values(record))
+        except UnreadableRecord as exc:
+            bad_lines[record["RECORDKEY"]] = f"line {record.get('LINE_NO') or record.get('RECORDNO')}: {exc}"
     for key in lines:
         lines[key].sort(key=lambda line: line["line_no"])
         for position, line in enumerate(lines[key], start=1):
@@ -287,6 +336,7 @@ def _upsert_invoice(
     by_number: dict[str, Invoice], created: list[tuple[Invoice, dict[str, Any], list[dict[str, Any]]]],
 ) -> None:
     """Update a known invoice in place (with a version when it changed) or stage a new one in `created`."""
+    _required(record, "RECORDNO", "CUSTOMERID")
     customer = customers.get(record["CUSTOMERID"])
     label = f"Invoice {record.get('RECORDID') or record['RECORDNO']}"
     if customer is None:
@@ -341,14 +391,15 @@ def _upsert_invoice(
 
 
 def _store_invoices(ctx: RunContext, records: list[dict[str, Any]], outstanding_only: bool) -> None:
-    customer_ids = {r["CUSTOMERID"] for r in records}
-    keys = [r["RECORDNO"] for r in records]
+    customer_ids = {r["CUSTOMERID"] for r in records if r.get("CUSTOMERID")}
+    keys = [r["RECORDNO"] for r in records if r.get("RECORDNO")]
     with Session(ctx.engine) as session:
         known = set(session.exec(select(Customer.intacct_customer_id).where(
             Customer.intacct_customer_id.in_(customer_ids))))
     # Intacct reads happen before the ledger transaction opens, so no lock is held across HTTP calls.
     missing_customers = _read_customers(ctx, customer_ids - known) if customer_ids - known else []
-    lines = _fetch_lines(ctx, keys)
+    bad_lines: dict[str, str] = {}
+    lines = _fetch_lines(ctx, keys, bad_lines)
     with ctx.ledger_session() as session:
         if missing_customers:
             _store_customers(ctx, missing_customers, session)
@@ -357,12 +408,17 @@ def _store_invoices(ctx: RunContext, records: list[dict[str, Any]], outstanding_
             Customer.intacct_customer_id.in_(customer_ids)))}
         existing = {i.intacct_recordno: i for i in session.exec(select(Invoice).where(
             Invoice.connection_id == ctx.connection_id, Invoice.intacct_recordno.in_(keys)))}
-        numbers = [r.get("RECORDID") or f"INTACCT-{r['RECORDNO']}" for r in records]
+        numbers = [r.get("RECORDID") or f"INTACCT-{r.get('RECORDNO')}" for r in records]
         by_number = {i.number: i for i in session.exec(select(Invoice).where(Invoice.number.in_(numbers)))}
         created: list[tuple[Invoice, dict[str, Any], list[dict[str, Any]]]] = []
         for record in records:
-            _upsert_invoice(session, ctx, record, existing.get(record["RECORDNO"]), customers,
-                            lines.get(record["RECORDNO"], []), outstanding_only, by_number, created)
+            try:
+                if record.get("RECORDNO") in bad_lines:
+                    raise UnreadableRecord(bad_lines[record["RECORDNO"]])
+                _upsert_invoice(session, ctx, record, existing.get(record.get("RECORDNO")), customers,
+                                lines.get(record.get("RECORDNO"), []), outstanding_only, by_number, created)
+            except UnreadableRecord as exc:
+                _unreadable(session, ctx, "invoice", record, exc)
         session.flush()  # one flush gives every new invoice its id
         for invoice, values, invoice_lines in created:
             session.add_all([InvoiceLine(invoice_id=invoice.id, **line) for line in invoice_lines])  # type: ignore[arg-type]
