@@ -131,6 +131,49 @@ def invoice_aging(*, session: Session, today: date | None = None) -> list[AgingB
             for currency in sorted({c for c, _ in totals}) for bucket in AGING_BUCKETS]
 
 
+@dataclass
+class BalanceDrift:
+    """A customer whose open invoices in our ledger do not add up to the balance last read from Intacct."""
+
+    customer: Customer
+    currency: str
+    ledger_open: Decimal  # sum of Invoice.balance over the customer's open invoices in this currency
+    intacct_balance: Decimal  # Customer.balance: Intacct's TOTALDUE at the last read
+    open_invoices: int
+
+    @property
+    def difference(self) -> Decimal:
+        """Ledger minus Intacct: positive when our ledger says more is owed than Intacct does."""
+        return self.ledger_open - self.intacct_balance
+
+
+def balance_drift(*, session: Session) -> list[BalanceDrift]:
+    """Customers known in Intacct whose ledger open-invoice total differs from Intacct's balance, biggest first.
+
+    Compared per currency: Intacct's balance is in the customer's currency, so open invoices in another currency
+    are a difference of their own (Intacct's side counted as zero there), never converted.
+    """
+    customers = {c.id: c for c in session.exec(select(Customer).where(Customer.intacct_customer_id.is_not(None)))}
+    if not customers:
+        return []
+    totals: dict[tuple[int, str], list] = {}
+    for customer_id, currency, balance in session.exec(
+            select(Invoice.customer_id, Invoice.currency, Invoice.balance)
+            .where(Invoice.customer_id.in_(customers), Invoice.status.in_(OPEN_INVOICE_STATUSES))):
+        cell = totals.setdefault((customer_id, currency), [Decimal("0.00"), 0])
+        cell[0] += balance
+        cell[1] += 1
+    for customer in customers.values():
+        totals.setdefault((customer.id, customer.currency), [Decimal("0.00"), 0])  # type: ignore[arg-type]
+    drift = []
+    for (customer_id, currency), (ledger_open, count) in totals.items():
+        customer = customers[customer_id]
+        intacct = customer.balance if currency == customer.currency else Decimal("0.00")
+        if ledger_open != intacct:
+            drift.append(BalanceDrift(customer, currency, ledger_open, intacct, count))
+    return sorted(drift, key=lambda d: (-abs(d.difference), d.customer.name, d.currency))
+
+
 # --- one record and its history -------------------------------------------------------------------------
 
 
