@@ -1,6 +1,7 @@
 """Settings → Email → Send a test email: read back from a real SMTP server, and plain reasons when it fails."""
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session
 
 from console import state
@@ -32,6 +33,7 @@ def test_a_typed_address_replaces_the_recipients(engine, smtp_server: Inbox) -> 
     assert [e.rcpt_tos for e in smtp_server.envelopes] == [["me@example.test"]]
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_failures_are_plain_and_never_show_the_password(engine, auth_smtp_server: Inbox) -> None:
     configure_email(engine, auth_smtp_server.port, user=SMTP_USER, password="wrong-" + SMTP_PASSWORD)
     with Session(engine) as session:
