@@ -506,7 +506,7 @@ def ledger_table(frame: pd.DataFrame, ids: Sequence[int], *, record_type: str, k
 FIELD_LABELS = {"intacct_recordno": "Intacct key", "intacct_customer_id": "Intacct customer ID",
                 "intacct_modified_at": "Modified in Intacct", "intacct_state": "Intacct state",
                 "customer_id": "Customer (ledger id)", "po_number": "PO number", "postal_code": "Postal code",
-                "address1": "Address", "amount_paid": "Paid"}
+                "address1": "Address", "amount_paid": "Paid", "sync_state": "Sync"}
 MONEY_FIELDS = {"total", "amount_paid", "balance", "amount"}
 CATEGORY = {"transient": "Will retry on the next sync", "ambiguous": "Will be checked with Intacct on the next sync",
             "authentication": "Sign-in refused", "record": "Needs attention", "validation": "Needs attention",
@@ -520,6 +520,8 @@ def field_label(name: str) -> str:
 def _diff_value(name: str, value: str | None) -> str:
     if value in (None, ""):
         return "—"
+    if name == "sync_state":
+        return SYNC_STATE.get(value, value)
     if name in MONEY_FIELDS:
         try:
             return money(Decimal(value))

@@ -1,6 +1,6 @@
 """Accounting sync page: Enable/Disable Auto-Sync, Sync Now and Preview next sync (queued for the scheduler,
 never run here), the live progress of the active run, the last sync at a glance, Recent Syncs, runs over time
-and the records still failing by cause."""
+and the records still failing by cause, a whole cause markable "don't sync" with a reason."""
 from __future__ import annotations
 
 import streamlit as st
@@ -14,6 +14,7 @@ from storage.models import Role, RunKind
 from sync_engine.heartbeat import scheduler_status
 from sync_engine.history import failure_groups, run_activity
 from sync_engine.queue import active_run, enqueue_run, recent_runs, retry_failed
+from sync_engine.record_actions import RecordActionError, skip_records
 from sync_engine.settings import get_connection, get_mapping, get_schedule, set_auto_sync
 
 user = require_user()
@@ -44,6 +45,23 @@ def _retry(run_id: int) -> None:
     with write_session(get_engine()) as session:
         run = retry_failed(session=session, run_id=run_id, requested_by=user.username)
     st.toast(f"Retry queued as run #{run.id}.", icon=":material/replay:")
+
+
+def _skip_group(keys: list[tuple[str, int]]) -> None:
+    try:
+        with write_session(get_engine()) as session:
+            result = skip_records(session=session, records=keys, reason=st.session_state.get("group_reason", ""),
+                                  actor=user.username)
+    except RecordActionError as exc:
+        flash("error", str(exc))
+        return
+    st.session_state["group_reason"] = ""
+    refused = "".join(f"\n- {line}" for line in result.refused)
+    if result.skipped:
+        flash("success" if not refused else "warning",
+              f"{len(result.skipped):,} marked don't sync." + (f" Not marked:{refused}" if refused else ""))
+    else:
+        flash("error", f"Nothing was marked:{refused}")
 
 
 st.title("Accounting sync")
@@ -127,5 +145,14 @@ if groups:
     if can_run:
         st.button(f"Retry {sum(g.count for g in groups):,} failed records now", icon=":material/replay:",
                   on_click=_retry, args=(max(g.last_run_id for g in groups),), disabled=active is not None)
+        with st.expander("Don't sync a group"):
+            st.caption("For records that should never reach Intacct (duplicates, test entries). Only ledger records "
+                       "not yet in Intacct can be marked; each keeps the reason in its history, and Sync again on "
+                       "its page sends it later.")
+            index = st.selectbox("Group", range(len(groups)), key="group_pick",
+                                 format_func=lambda i: f"{groups[i].count:,} × {groups[i].message[:90]}")
+            st.text_input("Reason (required)", key="group_reason", max_chars=500)
+            st.button(f"Don't sync these {groups[index].count:,}", icon=":material/block:", on_click=_skip_group,
+                      args=(groups[index].keys,), disabled=active is not None)
 elif finished:
     st.success("No record is failing.", icon=":material/task_alt:")

@@ -1,5 +1,6 @@
 """Customers page: the ledger's customers, searchable and filterable, with origin, sync state, Intacct ID and
-open balance; a row opens the customer's change history."""
+open balance; a row opens the customer's change history. "Balances vs Intacct" lists customers whose open
+invoices in our ledger do not add up to the balance last read from Intacct."""
 from __future__ import annotations
 
 import pandas as pd
@@ -10,7 +11,7 @@ from console.widgets import (ORIGIN, SYNC_STATE, choice, empty_state, ledger_tab
                              summary_metrics, time_columns)
 from storage.db import read_session
 from storage.models import Role
-from sync_engine.history import ledger_counts, list_customers
+from sync_engine.history import balance_drift, ledger_counts, list_customers
 from sync_engine.settings import get_connection
 
 user = require_user()
@@ -44,18 +45,35 @@ with read_session(get_engine()) as session:
                                active_only=active_only)
 if not customers:
     empty_state("No customer matches these filters", "Clear the search or pick 'All' in the filters.")
-    st.stop()
+else:
+    summary_metrics("Customers shown", len(customers), total, "Open balance",
+                    [(c.currency, c.balance) for c in customers],
+                    ("Failing to sync", sum(1 for c in customers if c.sync_state == "failed")))
 
-summary_metrics("Customers shown", len(customers), total, "Open balance",
-                [(c.currency, c.balance) for c in customers],
-                ("Failing to sync", sum(1 for c in customers if c.sync_state == "failed")))
+    frame = pd.DataFrame([{
+        "Number": c.number, "Name": c.name, "Email": c.email or "", "Currency": c.currency,
+        "Balance": money(c.balance), "Active": c.active, "Origin": ORIGIN.get(c.origin, c.origin),
+        "Sync": SYNC_STATE.get(c.sync_state, c.sync_state), "Intacct ID": c.intacct_customer_id or "",
+        "Updated": local(c.updated_at), "Updated (exact)": local(c.updated_at), "Sync error": c.sync_error or "",
+    } for c in customers])
+    ledger_table(frame, [c.id for c in customers], record_type="customer", key="customers_table",
+                 column_config={"Balance": money_column(), "Sync error": st.column_config.TextColumn(width="large"),
+                                **time_columns("Updated")})
 
-frame = pd.DataFrame([{
-    "Number": c.number, "Name": c.name, "Email": c.email or "", "Currency": c.currency,
-    "Balance": money(c.balance), "Active": c.active, "Origin": ORIGIN.get(c.origin, c.origin),
-    "Sync": SYNC_STATE.get(c.sync_state, c.sync_state), "Intacct ID": c.intacct_customer_id or "",
-    "Updated": local(c.updated_at), "Updated (exact)": local(c.updated_at), "Sync error": c.sync_error or "",
-} for c in customers])
-ledger_table(frame, [c.id for c in customers], record_type="customer", key="customers_table",
-             column_config={"Balance": money_column(), "Sync error": st.column_config.TextColumn(width="large"),
-                            **time_columns("Updated")})
+st.subheader("Balances vs Intacct")
+st.caption("Customers known in Intacct whose open invoices in our ledger add up to a different amount than the "
+           "balance last read from Intacct (its total due), per currency. A payment posted in our ledger but not "
+           "yet synced shows as drift until the next sync has written it and read the balance back; so does an "
+           "invoice waiting to be sent or marked don't sync. Select a row to open the customer.")
+with read_session(get_engine()) as session:
+    drift = balance_drift(session=session)
+if drift:
+    ledger_table(pd.DataFrame([{
+        "Number": d.customer.number, "Name": d.customer.name, "Currency": d.currency,
+        "Open in our ledger": money(d.ledger_open), "Balance in Intacct": money(d.intacct_balance),
+        "Difference": money(d.difference), "Open invoices": d.open_invoices,
+    } for d in drift]), [d.customer.id for d in drift], record_type="customer", key="drift_table",
+        column_config={name: money_column() for name in ("Open in our ledger", "Balance in Intacct", "Difference")})
+else:
+    st.success("Every customer known in Intacct matches: open invoices add up to the balance Intacct reported.",
+               icon=":material/task_alt:")

@@ -1,21 +1,37 @@
 """Record history (hidden page, `?type=customer|invoice|payment&id=N`): the record as it is now, then each
 stored version as a field-by-field diff (field, before, after, the run that changed it), then what syncs did
-to it."""
+to it. Accountants can mark a ledger record not yet in Intacct "Don't sync" (or "Sync again"), with a reason
+that stays in its history."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from console.state import CUSTOMERS, INVOICES, PAYMENTS, RUN_DETAIL, get_engine, require_user
-from console.widgets import (ORIGIN, PREVIEW_RESULT, SYNC_STATE, ago, diff_frame, empty_state, fields_grid, local, money, money_column,
-                             run_link, time_columns, when)
-from storage.db import read_session
+from console.state import CUSTOMERS, INVOICES, PAYMENTS, RUN_DETAIL, flash, get_engine, require_user, show_flash
+from console.widgets import (ORIGIN, PREVIEW_RESULT, SYNC_STATE, ago, diff_frame, empty_state, fields_grid, local, money,
+                             money_column, plain, run_link, time_columns, when)
+from storage.db import read_session, write_session
+from storage.models import Origin, Role, SyncState
 from sync_engine.history import (RECORD_MODELS, invoice_lines, load_record, preview_run_ids, record_activity,
                                  record_history)
+from sync_engine.record_actions import RecordActionError, resume_record, skip_record, sync_actions
 
 user = require_user()
 LIST_PAGE = {"customer": CUSTOMERS, "invoice": INVOICES, "payment": PAYMENTS}
 SOURCE = {"import": "Imported from Intacct", "edit": "Edited in our ledger", "export": "Written to Intacct"}
+
+
+def _change_sync(record_type: str, record_id: int, skip: bool) -> None:
+    action = skip_record if skip else resume_record
+    try:
+        with write_session(get_engine()) as session:
+            message = action(session=session, record_type=record_type, record_id=record_id,
+                             reason=st.session_state.get("sync_reason", ""), actor=user.username)
+    except RecordActionError as exc:
+        flash("error", str(exc))
+        return
+    st.session_state["sync_reason"] = ""
+    flash("success", message)
 
 kind, raw = st.query_params.get("type", ""), st.query_params.get("id", "")
 with read_session(get_engine()) as session:
@@ -25,6 +41,7 @@ with read_session(get_engine()) as session:
         activity = record_activity(session=session, record_type=kind, record_id=record.id)
         lines = invoice_lines(session=session, invoice_id=record.id) if kind == "invoice" else []
         previews = preview_run_ids(session=session)
+        actions = sync_actions(session=session, record_type=kind, record_id=record.id)
 if record is None:
     st.title("Record not found")
     what = kind if kind in RECORD_MODELS else "record"
@@ -58,7 +75,26 @@ if record.sync_error:
     st.error(f"Last sync failed: {record.sync_error}", icon=":material/error:")
 
 st.page_link(LIST_PAGE[kind], label=f"All {kind}s", icon=":material/arrow_back:")
+show_flash()
+if record.sync_state == SyncState.SKIPPED and actions:
+    st.info(f"**Marked don't sync** by {actions[0].actor} {ago(actions[0].at)} ({when(actions[0].at)}): "
+            f"{plain(actions[0].note or '')}", icon=":material/block:")
 fields_grid(fields)
+
+# Only a ledger record that has not reached Intacct can be held back; anything else is voided or reversed instead.
+if user.can(Role.ACCOUNTANT) and record.origin == Origin.LEDGER and not record.intacct_recordno:
+    with st.container(border=True):
+        skipped = record.sync_state == SyncState.SKIPPED
+        st.markdown("**Sync to Intacct**")
+        st.caption("Sync again puts it back in line for the next sync." if skipped else
+                   "Don't sync keeps this record out of every sync until someone chooses Sync again (payments "
+                   "and invoices that need it wait too). The reason is kept in the history below.")
+        reason_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+        reason_col.text_input("Reason (required)", key="sync_reason", max_chars=500,
+                              placeholder="e.g. duplicate of INV-1001, entered by mistake")
+        button_col.button("Sync again" if skipped else "Don't sync",
+                          icon=":material/sync:" if skipped else ":material/block:", on_click=_change_sync,
+                          args=(kind, record.id, not skipped), width="stretch")
 if lines:
     st.markdown("**Lines**")
     st.dataframe(pd.DataFrame([{"#": ln.line_no, "Description": ln.description or "", "Quantity": str(ln.quantity),
@@ -87,6 +123,14 @@ for version in history:
             st.dataframe(diff_frame(version.changes), hide_index=True)
         else:
             st.caption("Stored without field changes (first snapshot).")
+
+if actions:
+    st.subheader("Don't sync / Sync again")
+    st.dataframe(pd.DataFrame([{"When": local(a.at), "When (exact)": local(a.at), "Who": a.actor,
+                                "Change": f"{SYNC_STATE.get(a.old_value, a.old_value)} → "
+                                          f"{SYNC_STATE.get(a.new_value, a.new_value)}",
+                                "Reason": a.note or ""} for a in actions]),
+                 hide_index=True, column_config={**time_columns(), "Reason": st.column_config.TextColumn(width="large")})
 
 if activity:
     st.subheader("Sync activity")

@@ -1,5 +1,5 @@
-"""Settings & users (admin): email (SMTP) for import results, the console's users and their roles, and the
-log of every settings change."""
+"""Settings & users (admin): email (SMTP) for import results with a test email, the console's users and their
+roles, and the log of every settings change."""
 from __future__ import annotations
 
 import pandas as pd
@@ -11,6 +11,7 @@ from storage.db import read_session, write_session
 from storage.models import Role
 from storage.secrets import SecretKeyInvalid
 from sync_engine.audit import audit_trail
+from sync_engine.notify import send_test_email
 from sync_engine.settings import SettingsError, get_notification_settings, save_notification_settings
 from sync_engine.users import ROLE_LABELS, UserError, create_user, list_users, update_user
 
@@ -30,6 +31,12 @@ def _save_email() -> None:
         return
     ss["mail_smtp_password"] = ""
     flash("success", "Email settings saved.", key="mail_flash")
+
+
+def _test_email() -> None:
+    with read_session(get_engine()) as session:
+        message = send_test_email(session=session, to=ss.get("mail_test_to", ""))
+    flash("success" if message.startswith("Sent") else "error", message, key="mail_flash")
 
 
 def _add_user() -> None:
@@ -86,6 +93,12 @@ with email_tab:
         b.text_input("Recipients", key="mail_recipients", placeholder="ar-team@example.com, controller@example.com")
         st.text_input("Console address (for links in emails)", key="mail_console_base_url")
         st.form_submit_button("Save email settings", type="primary", icon=":material/save:", on_click=_save_email)
+    with st.container(border=True):
+        st.caption("Check the saved settings (save changes first): sends one short email now, even while emails "
+                   "are off. Leave the address empty to use the saved recipients.")
+        to, send = st.columns([3, 1], vertical_alignment="bottom")
+        to.text_input("Send a test email to (optional)", key="mail_test_to", placeholder="you@example.com")
+        send.button("Send a test email", icon=":material/outgoing_mail:", on_click=_test_email, width="stretch")
 
 with users_tab:
     show_flash("user_flash")

@@ -1,4 +1,5 @@
-"""Sign-in page; on a brand-new installation (no users yet) it creates the first administrator instead."""
+"""Sign-in page (throttled per user name after repeated failures); on a brand-new installation (no users yet) it
+creates the first administrator instead."""
 from __future__ import annotations
 
 import streamlit as st
@@ -6,13 +7,18 @@ import streamlit as st
 from console.state import flash, get_engine, show_flash, sign_in
 from storage.db import read_session, write_session
 from storage.models import Role
-from sync_engine.users import MIN_PASSWORD_LENGTH, UserError, authenticate, count_users, create_user
+from sync_engine.users import (MIN_PASSWORD_LENGTH, SignInThrottled, UserError, authenticate, count_users,
+                               create_user)
 
 
 def _sign_in() -> None:
     password = st.session_state.pop("login_password", "")  # don't keep it in the session afterwards
-    with write_session(get_engine()) as session:
-        user = authenticate(session=session, username=st.session_state.get("login_user", ""), password=password)
+    try:
+        with write_session(get_engine()) as session:
+            user = authenticate(session=session, username=st.session_state.get("login_user", ""), password=password)
+    except SignInThrottled as exc:
+        flash("error", str(exc))
+        return
     if user is None:
         flash("error", "Wrong user name or password, or the account is disabled. Check Caps Lock and try again; "
                        "an administrator can reset your password in Settings.")

@@ -190,6 +190,20 @@ class User(SQLModel, table=True):
     last_login_at: Optional[datetime] = _ts(default=None)
 
 
+class SignInFailure(SQLModel, table=True):
+    """One failed sign-in for a typed user name (lower-cased), known or not: the source of sign-in throttling.
+
+    Keyed by the name as typed rather than by user id, so unknown names are counted exactly like real ones.
+    """
+
+    __tablename__ = "sign_in_failure"
+    __table_args__ = (Index("ix_sign_in_failure_name_at", "username_key", "at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    username_key: str = Field(max_length=100)
+    at: datetime = _ts(default_factory=utcnow, index=True)
+
+
 # --- the ledger -----------------------------------------------------------------------------------------
 
 

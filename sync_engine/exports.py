@@ -165,6 +165,16 @@ def _fail_without_call(ctx: RunContext, invoice: Invoice, message: str, category
                  record_id=invoice.id, category=category, message=message)
 
 
+def _wait_without_call(ctx: RunContext, invoice: Invoice, message: str) -> None:
+    with write_session(ctx.engine) as session:
+        row = session.get(Invoice, invoice.id)
+        assert row is not None
+        row.sync_error = message
+        session.add(row)
+        ctx.item(session, record_type="invoice", label=f"Invoice {invoice.number}", action=ItemAction.SKIPPED,
+                 record_id=invoice.id, message=message)
+
+
 def write_invoices(ctx: RunContext) -> None:
     """Create in Intacct every ledger invoice not yet there (customers first), then reverse voided ones."""
     with Session(ctx.engine) as session:
@@ -181,6 +191,12 @@ def write_invoices(ctx: RunContext) -> None:
         ready: list[Invoice] = []
         for invoice in invoices:
             lines = lines_by_invoice[invoice.id]
+            customer = customers[invoice.customer_id]
+            if customer.sync_state == SyncState.SKIPPED and not customer.intacct_customer_id:
+                # Sending the invoice would create the customer someone chose to keep out of Intacct.
+                _wait_without_call(ctx, invoice, f"Customer {customer.number} is marked don't sync: the invoice "
+                                                 "waits until someone chooses Sync again on the customer.")
+                continue
             if not lines:
                 _fail_without_call(ctx, invoice, "The invoice has no lines: add at least one line.")
                 continue

@@ -16,7 +16,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, SQLModel, func, select
 
 from storage.models import (Customer, Invoice, InvoiceLine, ItemAction, Payment, PaymentApplication,
-                            RecordVersion, SyncRun, SyncRunItem)
+                            RecordVersion, SyncRun, SyncRunItem, SyncState)
 from storage.types import utcnow
 
 RECORD_MODELS: dict[str, type[SQLModel]] = {"customer": Customer, "invoice": Invoice, "payment": Payment}
@@ -131,6 +131,49 @@ def invoice_aging(*, session: Session, today: date | None = None) -> list[AgingB
             for currency in sorted({c for c, _ in totals}) for bucket in AGING_BUCKETS]
 
 
+@dataclass
+class BalanceDrift:
+    """A customer whose open invoices in our ledger do not add up to the balance last read from Intacct."""
+
+    customer: Customer
+    currency: str
+    ledger_open: Decimal  # sum of Invoice.balance over the customer's open invoices in this currency
+    intacct_balance: Decimal  # Customer.balance: Intacct's TOTALDUE at the last read
+    open_invoices: int
+
+    @property
+    def difference(self) -> Decimal:
+        """Ledger minus Intacct: positive when our ledger says more is owed than Intacct does."""
+        return self.ledger_open - self.intacct_balance
+
+
+def balance_drift(*, session: Session) -> list[BalanceDrift]:
+    """Customers known in Intacct whose ledger open-invoice total differs from Intacct's balance, biggest first.
+
+    Compared per currency: Intacct's balance is in the customer's currency, so open invoices in another currency
+    are a difference of their own (Intacct's side counted as zero there), never converted.
+    """
+    customers = {c.id: c for c in session.exec(select(Customer).where(Customer.intacct_customer_id.is_not(None)))}
+    if not customers:
+        return []
+    totals: dict[tuple[int, str], list] = {}
+    for customer_id, currency, balance in session.exec(
+            select(Invoice.customer_id, Invoice.currency, Invoice.balance)
+            .where(Invoice.customer_id.in_(customers), Invoice.status.in_(OPEN_INVOICE_STATUSES))):
+        cell = totals.setdefault((customer_id, currency), [Decimal("0.00"), 0])
+        cell[0] += balance
+        cell[1] += 1
+    for customer in customers.values():
+        totals.setdefault((customer.id, customer.currency), [Decimal("0.00"), 0])  # type: ignore[arg-type]
+    drift = []
+    for (customer_id, currency), (ledger_open, count) in totals.items():
+        customer = customers[customer_id]
+        intacct = customer.balance if currency == customer.currency else Decimal("0.00")
+        if ledger_open != intacct:
+            drift.append(BalanceDrift(customer, currency, ledger_open, intacct, count))
+    return sorted(drift, key=lambda d: (-abs(d.difference), d.customer.name, d.currency))
+
+
 # --- one record and its history -------------------------------------------------------------------------
 
 
@@ -225,6 +268,17 @@ class FailureGroup:
     records: list[str]
     last_at: datetime
     last_run_id: int
+    keys: list[tuple[str, int]] = field(default_factory=list)  # (record_type, record_id) of each record
+
+
+def _skipped_keys(session: Session, items: list[SyncRunItem]) -> set[tuple[str, int]]:
+    skipped: set[tuple[str, int]] = set()
+    for record_type, model in RECORD_MODELS.items():
+        ids = {i.record_id for i in items if i.record_type == record_type and i.record_id is not None}
+        if ids:
+            skipped |= {(record_type, rid) for rid in session.exec(
+                select(model.id).where(model.id.in_(ids), model.sync_state == SyncState.SKIPPED))}  # type: ignore[attr-defined]
+    return skipped
 
 
 def preview_run_ids(*, session: Session) -> set[int]:
@@ -246,20 +300,29 @@ def open_failures(*, session: Session, limit: int = 500) -> list[SyncRunItem]:
 
 
 def failure_groups(*, session: Session) -> list[FailureGroup]:
-    """Records still failing, grouped by Intacct's error (number and message), biggest group first."""
+    """Records still failing, grouped by Intacct's error (number and message), biggest group first.
+
+    Records someone marked "don't sync" since they failed are left out: no sync will try them again.
+    """
     groups: dict[tuple[str | None, str], FailureGroup] = {}
-    for item in open_failures(session=session):
+    items = open_failures(session=session)
+    skipped = _skipped_keys(session, items)
+    for item in items:
+        if (item.record_type, item.record_id) in skipped:
+            continue
         message = (item.message or "No message from Intacct").strip()
         key = (item.errorno, message)
         group = groups.get(key)
         if group is None:
-            groups[key] = FailureGroup(message, item.errorno, item.error_category, item.correction, 1, [item.label],
-                                       item.at, item.run_id)
+            group = groups[key] = FailureGroup(message, item.errorno, item.error_category, item.correction, 1,
+                                               [item.label], item.at, item.run_id)
         else:
             group.count += 1
             group.records.append(item.label)
             if item.at > group.last_at:
                 group.last_at, group.last_run_id = item.at, item.run_id
+        if item.record_id is not None:
+            group.keys.append((item.record_type, item.record_id))
     return sorted(groups.values(), key=lambda g: (-g.count, g.message))
 
 

@@ -33,7 +33,7 @@ from sqlmodel import Session, col, select
 
 from storage.db import read_session, write_session
 from storage.models import ItemAction, NotificationSettings, RunKind, RunStatus, RunTrigger, SyncRun, SyncRunItem
-from storage.secrets import SecretBox, SecretKeyMismatch
+from storage.secrets import SecretBox, SecretKeyInvalid, SecretKeyMismatch
 from sync_engine.history import preview_run_ids
 
 log = logging.getLogger(__name__)
@@ -95,11 +95,15 @@ def smtp_config(*, session: Session, box: SecretBox | None = None) -> SmtpConfig
     recipients = parse_recipients(settings.recipients)
     if not recipients:
         return None
+    return _config(settings, recipients, box)
+
+
+def _config(settings: NotificationSettings, recipients: tuple[str, ...], box: SecretBox | None) -> SmtpConfig:
     password = None
     if settings.smtp_password_enc:
         try:
             password = (box or SecretBox()).decrypt(settings.smtp_password_enc)
-        except SecretKeyMismatch as exc:
+        except (SecretKeyMismatch, SecretKeyInvalid) as exc:
             raise NotifyError(f"the SMTP password cannot be read: {exc}") from exc
     return SmtpConfig(host=settings.smtp_host, port=settings.smtp_port, security=settings.security,
                       user=settings.smtp_user or None, password=password, sender=settings.sender,
@@ -360,6 +364,38 @@ def _refusals(recipients: Refusals) -> str:
 
 def _redact(text: str, config: SmtpConfig) -> str:
     return text.replace(config.password, "••••••") if config.password else text
+
+
+def send_test_email(*, session: Session, to: str | None = None, box: SecretBox | None = None,
+                    timeout: float = SMTP_TIMEOUT_SECONDS) -> str:
+    """Send a short test email with the saved SMTP settings; returns "Sent to …" or "Could not send: …".
+
+    Works while "Send emails" is off, so the settings can be checked before run emails are switched on.
+    `to` (comma separated) replaces the saved recipients for this one email. Never raises for a mail problem.
+    """
+    settings = session.exec(select(NotificationSettings).order_by(col(NotificationSettings.id))).first()
+    if settings is None:
+        return "Could not send: no email settings are saved yet. Fill them in and save first."
+    recipients = parse_recipients(to) if to and to.strip() else parse_recipients(settings.recipients)
+    if not recipients:
+        return "Could not send: there is no recipient. Save at least one in Recipients, or type an address."
+    if bad := [r for r in recipients if "@" not in r]:
+        return f"Could not send: not an email address: {', '.join(bad)}"
+    try:
+        config = _config(settings, recipients, box)
+        message = _new_message(config, "Test email from the Intacct A/R sync console")
+        message.set_content(
+            "This is a test email from the Intacct A/R sync console.\n\n"
+            f"It went through {config.host}:{config.port} (security: {config.security}) from {config.sender}. "
+            "If you can read it, run emails will reach this address.\n")
+        refused = send_email(config, message, timeout=timeout)
+    except NotifyError as exc:
+        return f"Could not send: {exc}"
+    accepted = [r for r in recipients if r not in refused]
+    note = "" if settings.enabled else " Emails are off: turn on Send emails to get run results."
+    if refused:
+        return f"Sent to {', '.join(accepted)}; the server refused {_refusals(refused)}.{note}"
+    return f"Sent to {', '.join(accepted)}.{note}"
 
 
 # --- the entry point -------------------------------------------------------------------------------------

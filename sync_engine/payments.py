@@ -90,6 +90,11 @@ def write_payments(ctx: RunContext) -> None:
                                        f"({', '.join(METHODS)}).", failed=True)
         elif sum((amount for _, amount in applications), Decimal("0")) > payment.amount:
             _skip(ctx, payment, label, "The amounts applied to invoices exceed the payment.", failed=True)
+        elif customer.sync_state == SyncState.SKIPPED and not customer.intacct_customer_id:
+            _skip(ctx, payment, label, f"Customer {customer.number} is marked don't sync: the payment waits for it.")
+        elif held := [inv.number for inv, _ in applications
+                      if inv.sync_state == SyncState.SKIPPED and not inv.intacct_recordno]:
+            _skip(ctx, payment, label, f"Invoice {', '.join(held)} is marked don't sync: the payment waits for it.")
         elif not customer.intacct_customer_id and not ctx.would_exist("customer", f"Customer {customer.number}"):
             _skip(ctx, payment, label, f"Waiting for customer {customer.number} to reach Intacct.")
         elif waiting := [inv.number for inv, _ in applications

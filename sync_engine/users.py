@@ -3,6 +3,10 @@
 Passwords are never stored or logged in clear: `hash_password` gives a self-describing string
 (`scrypt$n$r$p$salt$hash`, base64 parts) so the cost can be raised later without breaking old hashes.
 Every user change is recorded as an AuditEvent, like the other settings.
+
+Sign-in throttling: after MAX_FAILURES failed sign-ins for one typed user name within FAILURE_WINDOW, that
+name is refused for LOCKOUT (even with the right password). Failures are counted per name as typed, whether or
+not such a user exists, so the throttle behaves identically for unknown names and never reveals which exist.
 """
 from __future__ import annotations
 
@@ -11,10 +15,11 @@ import hashlib
 import hmac
 import re
 import secrets
+from datetime import datetime, timedelta
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, delete, func, select
 
-from storage.models import Role, User
+from storage.models import Role, SignInFailure, User
 from storage.types import utcnow
 from sync_engine.audit import record_changes
 
@@ -28,8 +33,24 @@ ROLE_LABELS = {
 }
 
 
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCKOUT = timedelta(minutes=15)
+_KEY_LENGTH = 100
+
+
 class UserError(ValueError):
     """A user change that cannot be made; the message says why."""
+
+
+class SignInThrottled(UserError):
+    """Too many failed sign-ins for this user name lately; `retry_at` says when it may try again."""
+
+    def __init__(self, retry_at: datetime, now: datetime) -> None:
+        minutes = max(1, -(-int((retry_at - now).total_seconds()) // 60))
+        super().__init__(f"Too many failed sign-ins for this user name: try again in {minutes} minute"
+                         f"{'' if minutes == 1 else 's'}, or ask an administrator to reset your password.")
+        self.retry_at = retry_at
 
 
 def _b64(raw: bytes) -> str:
@@ -112,13 +133,54 @@ def create_user(
     return user
 
 
-def authenticate(*, session: Session, username: str, password: str) -> User | None:
-    """The active user with this name and password, or None (same answer and timing for every failure)."""
+def _username_key(username: str) -> str:
+    return username.strip().lower()[:_KEY_LENGTH]
+
+
+def sign_in_locked_until(*, session: Session, username: str, now: datetime | None = None) -> datetime | None:
+    """When this typed name may sign in again, or None when it is not throttled."""
+    now = now or utcnow()
+    key = _username_key(username)
+    if not key:
+        return None
+    times = list(session.exec(select(SignInFailure.at).where(
+        SignInFailure.username_key == key, SignInFailure.at > now - FAILURE_WINDOW - LOCKOUT)
+        .order_by(SignInFailure.at)).all())
+    # Locked for LOCKOUT after the failure that made MAX_FAILURES within one window; refused attempts are not
+    # stored, so the lock neither grows while someone keeps trying nor ends early as old failures age out.
+    until = None
+    for i in range(MAX_FAILURES - 1, len(times)):
+        if times[i] - times[i - MAX_FAILURES + 1] <= FAILURE_WINDOW:
+            until = times[i] + LOCKOUT
+    return until if until is not None and until > now else None
+
+
+def _record_failure(session: Session, key: str, now: datetime) -> None:
+    if not key:
+        return
+    # Pruning here keeps the table small even when someone types thousands of made-up names.
+    session.exec(delete(SignInFailure).where(SignInFailure.at <= now - FAILURE_WINDOW - LOCKOUT))
+    session.add(SignInFailure(username_key=key, at=now))
+    session.commit()
+
+
+def authenticate(*, session: Session, username: str, password: str, now: datetime | None = None) -> User | None:
+    """The active user with this name and password, or None (same answer and timing for every failure).
+
+    Raises SignInThrottled, without checking the password, while the name is locked out (known or not).
+    """
+    now = now or utcnow()
+    locked_until = sign_in_locked_until(session=session, username=username, now=now)
+    if locked_until is not None:
+        raise SignInThrottled(locked_until, now)
+    key = _username_key(username)
     user = get_user(session=session, username=username) if username.strip() else None
     ok = verify_password(password, user.password_hash if user else _DUMMY_HASH)
     if user is None or not ok or not user.active:
+        _record_failure(session, key, now)
         return None
-    user.last_login_at = utcnow()
+    session.exec(delete(SignInFailure).where(SignInFailure.username_key == key))
+    user.last_login_at = now
     session.add(user)
     session.commit()
     session.refresh(user)
@@ -156,6 +218,8 @@ def update_user(*, session: Session, username: str, actor: str, role: str | None
     if password:
         _check_password(password)
         user.password_hash = hash_password(password)
+        # A reset is how a locked-out person gets back in at once, so it lifts the sign-in throttle too.
+        session.exec(delete(SignInFailure).where(SignInFailure.username_key == _username_key(user.username)))
         changed["password"] = True
         secret = frozenset({"password"})
     session.add(user)
