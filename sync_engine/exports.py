@@ -20,10 +20,6 @@ from sync_engine.journal import WriteSpec, write_all
 from sync_engine.run_context import RunContext
 
 
-class MappingProblem(Exception):
-    """A mapped value that Intacct does not have (or has inactive)."""
-
-
 def _exists(ctx: RunContext, obj: str, id_field: str, values: set[str]) -> dict[str, bool]:
     """For each value: does it exist in Intacct and is it active?"""
     found: dict[str, bool] = {}

@@ -5,10 +5,9 @@ process claims it (sync_engine.leases) and runs it (sync_engine.runs). Pages onl
 """
 from __future__ import annotations
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
-from storage.models import (ACTIVE_RUN_STATUSES, ItemAction, RunKind, RunStatus, RunTrigger, SyncRun,
-                            SyncRunItem)
+from storage.models import ACTIVE_RUN_STATUSES, RunKind, RunStatus, RunTrigger, SyncRun, SyncRunItem
 from storage.types import utcnow
 
 
@@ -86,21 +85,4 @@ def run_items(*, session: Session, run_id: int, action: str | None = None, limit
     query = select(SyncRunItem).where(SyncRunItem.run_id == run_id).order_by(SyncRunItem.id).limit(limit)
     if action:
         query = query.where(SyncRunItem.action == action)
-    return list(session.exec(query).all())
-
-
-def open_failures(*, session: Session, limit: int = 500) -> list[SyncRunItem]:
-    """The latest failure of each record whose most recent outcome is still a failure."""
-    latest = (
-        select(SyncRunItem.record_type, SyncRunItem.label, func.max(SyncRunItem.id).label("last_id"))
-        .group_by(SyncRunItem.record_type, SyncRunItem.label)
-        .subquery()
-    )
-    query = (
-        select(SyncRunItem)
-        .join(latest, SyncRunItem.id == latest.c.last_id)
-        .where(SyncRunItem.action == ItemAction.FAILED)
-        .order_by(SyncRunItem.id.desc())
-        .limit(limit)
-    )
     return list(session.exec(query).all())

@@ -7,7 +7,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 DATE_FORMAT = "%m/%d/%Y"
 TIMESTAMP_FORMAT = "%m/%d/%Y %H:%M:%S"
-_CENT = Decimal("0.01")
 
 
 def _blank(text: str | None) -> bool:
@@ -125,8 +124,3 @@ def format_value(value: object) -> str:
     if isinstance(value, date):
         return format_date(value)
     raise TypeError(f"cannot send a {type(value).__name__} to Intacct; use str, int, Decimal, date or datetime")
-
-
-def round_money(value: Decimal) -> Decimal:
-    """Round to cents, half up, as Intacct does for amounts."""
-    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
