@@ -13,13 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import or_
-from sqlmodel import Session, SQLModel, func, select
+from sqlmodel import Session, func, select
 
 from storage.models import (Customer, Invoice, InvoiceLine, ItemAction, Payment, PaymentApplication,
                             RecordVersion, SyncRun, SyncRunItem, SyncState)
 from storage.types import utcnow
+from sync_engine.ledger import RECORD_MODELS
 
-RECORD_MODELS: dict[str, type[SQLModel]] = {"customer": Customer, "invoice": Invoice, "payment": Payment}
 OPEN_INVOICE_STATUSES = ("open", "partially_paid")
 AGING_BUCKETS = ("Not yet due", "1–30 days", "31–60 days", "61–90 days", "Over 90 days")
 

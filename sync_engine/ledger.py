@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, SQLModel, func, select
 
 from storage.models import Customer, Invoice, Payment, RecordVersion
 from storage.types import utcnow
@@ -23,7 +23,8 @@ TRACKED_FIELDS: dict[str, tuple[str, ...]] = {
                 "amount_paid", "balance", "status", "intacct_state", "intacct_recordno", "lines"),
     "payment": ("reference", "received_on", "amount", "method", "currency", "voided", "intacct_recordno"),
 }
-RECORD_TYPE = {Customer: "customer", Invoice: "invoice", Payment: "payment"}
+# The ledger table behind each record type: the one map every module looks record types up in.
+RECORD_MODELS: dict[str, type[SQLModel]] = {"customer": Customer, "invoice": Invoice, "payment": Payment}
 
 
 def as_text(value: Any) -> str | None:

@@ -13,13 +13,11 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from storage.models import (AuditEvent, Customer, Invoice, JournalState, Origin, Payment, RunKind, RunStatus,
-                            SyncRun, SyncState, WriteJournal)
+from storage.models import AuditEvent, JournalState, Origin, RunKind, RunStatus, SyncRun, SyncState, WriteJournal
 from storage.types import utcnow
 from sync_engine.audit import record_changes
-from sync_engine.ledger import TRACKED_FIELDS, as_text, record_version
+from sync_engine.ledger import RECORD_MODELS, TRACKED_FIELDS, as_text, record_version
 
-MODELS: dict[str, type] = {"customer": Customer, "invoice": Invoice, "payment": Payment}
 MAX_REASON = 500
 # What to do instead when the record already reached Intacct.
 ALREADY_IN_INTACCT = {
@@ -41,7 +39,7 @@ def label(record_type: str, record: Any) -> str:
 
 
 def _load(session: Session, record_type: str, record_id: int) -> Any:
-    model = MODELS.get(record_type)
+    model = RECORD_MODELS.get(record_type)
     if model is None:
         raise RecordActionError(f"Unknown record type {record_type!r}: choose customer, invoice or payment.")
     # FOR UPDATE keeps two people (or a person and a scheduler) from changing the state at once on PostgreSQL;
@@ -139,7 +137,7 @@ def skip_records(*, session: Session, records: list[tuple[str, int]], reason: st
                                               reason=reason, actor=actor))
         except RecordActionError as exc:
             session.rollback()
-            record = session.get(MODELS[record_type], record_id) if record_type in MODELS else None
+            record = session.get(RECORD_MODELS[record_type], record_id) if record_type in RECORD_MODELS else None
             name = label(record_type, record) if record is not None else f"{record_type} #{record_id}"
             result.refused.append(f"{name}: {exc}")
     return result
