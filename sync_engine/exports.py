@@ -17,6 +17,7 @@ from storage.models import Customer, Invoice, InvoiceLine, ItemAction, Origin, P
 from storage.types import utcnow
 from sync_engine.intacct import filters, functions
 from sync_engine.journal import WriteSpec, write_all
+from sync_engine.payments import PENDING_PAYMENT
 from sync_engine.run_context import RunContext
 
 
@@ -102,11 +103,13 @@ def link_existing_customers(ctx: RunContext, customers: list[Customer]) -> list[
 # --- invoices -------------------------------------------------------------------------------------------
 
 
-def pending_invoices(session: Session, ctx: RunContext) -> list[Invoice]:
-    return list(session.exec(select(Invoice).where(
-        Invoice.origin == Origin.LEDGER, Invoice.intacct_recordno.is_(None),
-        Invoice.status.notin_(["draft", "voided"]), Invoice.sync_state != SyncState.SKIPPED,
-    ).order_by(Invoice.id)))
+# Ledger invoices the next sync would create: the one definition the writes and the mapping page's summary share.
+PENDING_INVOICE = (Invoice.origin == Origin.LEDGER, Invoice.intacct_recordno.is_(None),
+                   Invoice.status.notin_(["draft", "voided"]), Invoice.sync_state != SyncState.SKIPPED)
+
+
+def pending_invoices(*, session: Session) -> list[Invoice]:
+    return list(session.exec(select(Invoice).where(*PENDING_INVOICE).order_by(Invoice.id)))
 
 
 def _invoice_spec(ctx: RunContext, invoice: Invoice, customer: Customer, lines: list[InvoiceLine]) -> WriteSpec:
@@ -174,7 +177,7 @@ def _wait_without_call(ctx: RunContext, invoice: Invoice, message: str) -> None:
 def write_invoices(ctx: RunContext) -> None:
     """Create in Intacct every ledger invoice not yet there (customers first), then reverse voided ones."""
     with Session(ctx.engine) as session:
-        invoices = pending_invoices(session, ctx)
+        invoices = pending_invoices(session=session)
         lines_by_invoice = {inv.id: list(session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)
                                                        .order_by(InvoiceLine.line_no))) for inv in invoices}
         customers = {c.id: c for c in session.exec(select(Customer).where(
@@ -256,13 +259,15 @@ def reverse_voided_invoices(ctx: RunContext) -> None:
 
 def pending_write_summary(*, session: Session, item_account_label: str | None) -> dict[str, int]:
     """What the next sync would write and where its lines post: shown beside the mapping before it is changed."""
-    invoices = list(session.exec(select(Invoice).where(
-        Invoice.origin == Origin.LEDGER, Invoice.intacct_recordno.is_(None),
-        Invoice.status.notin_(["draft", "voided"]), Invoice.sync_state != SyncState.SKIPPED)))
-    lines = list(session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id.in_([i.id for i in invoices])))) if invoices else []
-    own_label = sum(1 for line in lines if line.account_label and line.account_label != item_account_label)
-    payments = session.exec(select(func.count()).select_from(Payment).where(
-        Payment.origin == Origin.LEDGER, Payment.intacct_recordno.is_(None), Payment.voided.is_(False),
-        Payment.sync_state != SyncState.SKIPPED)).one()
-    return {"invoices": len(invoices), "lines_on_mapped_label": len(lines) - own_label, "lines_with_own_label": own_label,
-            "payments": int(payments)}
+    def count(query: Any) -> int:
+        return int(session.exec(query).one())
+
+    lines = select(func.count()).select_from(InvoiceLine).join(Invoice, Invoice.id == InvoiceLine.invoice_id).where(
+        *PENDING_INVOICE)
+    own = (InvoiceLine.account_label.is_not(None), InvoiceLine.account_label != "")
+    if item_account_label:
+        own += (InvoiceLine.account_label != item_account_label,)
+    all_lines, own_label = count(lines), count(lines.where(*own))
+    return {"invoices": count(select(func.count()).select_from(Invoice).where(*PENDING_INVOICE)),
+            "lines_on_mapped_label": all_lines - own_label, "lines_with_own_label": own_label,
+            "payments": count(select(func.count()).select_from(Payment).where(*PENDING_PAYMENT))}

@@ -21,10 +21,13 @@ from sync_engine.run_context import RunContext
 METHODS = ("Printed Check", "Cash", "EFT", "Credit Card", "Online Charge Card", "Online ACH Debit")
 
 
-def pending_payments(session: Session) -> list[Payment]:
-    return list(session.exec(select(Payment).where(
-        Payment.origin == Origin.LEDGER, Payment.intacct_recordno.is_(None), Payment.voided.is_(False),
-        Payment.sync_state != SyncState.SKIPPED).order_by(Payment.id)))
+# Ledger payments the next sync would write: the one definition the writes and the mapping page's summary share.
+PENDING_PAYMENT = (Payment.origin == Origin.LEDGER, Payment.intacct_recordno.is_(None), Payment.voided.is_(False),
+                   Payment.sync_state != SyncState.SKIPPED)
+
+
+def pending_payments(*, session: Session) -> list[Payment]:
+    return list(session.exec(select(Payment).where(*PENDING_PAYMENT).order_by(Payment.id)))
 
 
 def _spec(ctx: RunContext, payment: Payment, customer: Customer, applications: list[tuple[Invoice, Decimal]]) -> WriteSpec:
@@ -72,7 +75,7 @@ def _skip(ctx: RunContext, payment: Payment, label: str, message: str, *, failed
 def write_payments(ctx: RunContext) -> None:
     """Post every ledger payment not yet in Intacct whose invoices are all there."""
     with Session(ctx.engine) as session:
-        payments = pending_payments(session)
+        payments = pending_payments(session=session)
         plan = []
         for payment in payments:
             customer = session.get(Customer, payment.customer_id)
