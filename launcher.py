@@ -43,7 +43,9 @@ def _wait_for_port(port: int, process: subprocess.Popen, seconds: float = 30) ->
 
 def main() -> int:
     DATA.mkdir(exist_ok=True)
-    env = {**os.environ, **DEMO, "PYTHONUNBUFFERED": "1"}
+    run_sandbox = os.environ.get("RUN_SANDBOX", "1") != "0"
+    # Without the sandbox there is no demo company: the console then offers no "Use the local demo company".
+    env = {**os.environ, **(DEMO if run_sandbox else {}), "PYTHONUNBUFFERED": "1"}
     env.setdefault("CONSOLE_ADMIN_USER", "admin")
     env.setdefault("CONSOLE_ADMIN_PASSWORD", "admin-demo")
     processes: list[tuple[str, subprocess.Popen]] = []
@@ -55,7 +57,7 @@ def main() -> int:
         return process
 
     try:
-        if os.environ.get("RUN_SANDBOX", "1") != "0":
+        if run_sandbox:
             sandbox = start("sandbox", [sys.executable, "-m", "intacct_sandbox", "--host", "127.0.0.1",
                                         "--port", str(SANDBOX_PORT), "--db", str(DATA / "sandbox.db"), "--seed", "demo"])
             if not _wait_for_port(SANDBOX_PORT, sandbox):
