@@ -111,7 +111,7 @@ def plural(count: int, word: str) -> str:
 
 def is_preview(run: SyncRun) -> bool:
     """A preview (dry run) reads Intacct and lists what a sync would do, writing nothing anywhere."""
-    return bool((run.options or {}).get("preview"))
+    return run.is_preview
 
 
 def run_title(run: SyncRun) -> str:

@@ -382,6 +382,11 @@ class SyncRun(SQLModel, table=True):
     notification_status: Optional[str] = Field(default=None, sa_type=Text)
     cancel_requested: bool = False
 
+    @property
+    def is_preview(self) -> bool:
+        """A preview (dry run, `options={"preview": True}`) reads Intacct and writes nothing: no record's real outcome."""
+        return bool((self.options or {}).get("preview"))
+
 
 class SyncRunItem(SQLModel, table=True):
     """One record a run touched, with Intacct's error when it failed."""

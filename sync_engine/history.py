@@ -248,7 +248,7 @@ def run_activity(*, session: Session, days: int = 14, kinds: tuple[str, ...] = (
         query = query.where(SyncRun.kind.in_(kinds))
     grouped: dict[tuple[date, str], list[int]] = defaultdict(lambda: [0, 0])
     for run in session.exec(query):
-        if (run.options or {}).get("preview"):
+        if run.is_preview:
             continue  # a preview is not a sync: it would make the chart say more syncs ran than did
         outcome = {"succeeded": "succeeded", "partly_failed": "partly failed", "failed": "failed"}.get(
             run.status, "stopped")

@@ -158,7 +158,7 @@ def previous_completed_run(*, session: Session, run: SyncRun) -> SyncRun | None:
                               col(SyncRun.id) < run.id, col(SyncRun.status).in_(COMPLETED_STATUSES))
         .order_by(col(SyncRun.id).desc())
     )
-    return next((r for r in earlier if not (r.options or {}).get("preview")), None)
+    return next((r for r in earlier if not r.is_preview), None)
 
 
 def _run_error_is_new(*, session: Session, run: SyncRun) -> bool:
@@ -413,7 +413,7 @@ def notify_run_finished(*, engine: Engine, run_id: int, box: SecretBox | None = 
     """
     with read_session(engine) as session:
         run = session.get(SyncRun, run_id)
-        if run is None or run.status not in REPORTED_STATUSES or (run.options or {}).get("preview"):
+        if run is None or run.status not in REPORTED_STATUSES or run.is_preview:
             return None  # a preview is watched on screen by the person who asked for it
         config: SmtpConfig | None = None
         config_error: str | None = None
