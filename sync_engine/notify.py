@@ -84,12 +84,17 @@ def parse_recipients(text: str) -> tuple[str, ...]:
     return tuple(r.strip() for r in text.replace(";", ",").split(",") if r.strip())
 
 
+def _saved_settings(session: Session) -> NotificationSettings | None:
+    """The saved email settings (read only: unlike settings.get_notification_settings, never creates the row)."""
+    return session.exec(select(NotificationSettings).order_by(col(NotificationSettings.id))).first()
+
+
 def smtp_config(*, session: Session, box: SecretBox | None = None) -> SmtpConfig | None:
     """The SMTP settings, or None when email is off or has no recipients.
 
     Raises NotifyError when the stored password cannot be decrypted with the current key.
     """
-    settings = session.exec(select(NotificationSettings).order_by(col(NotificationSettings.id))).first()
+    settings = _saved_settings(session)
     if settings is None or not settings.enabled:
         return None
     recipients = parse_recipients(settings.recipients)
@@ -373,7 +378,7 @@ def send_test_email(*, session: Session, to: str | None = None, box: SecretBox |
     Works while "Send emails" is off, so the settings can be checked before run emails are switched on.
     `to` (comma separated) replaces the saved recipients for this one email. Never raises for a mail problem.
     """
-    settings = session.exec(select(NotificationSettings).order_by(col(NotificationSettings.id))).first()
+    settings = _saved_settings(session)
     if settings is None:
         return "Could not send: no email settings are saved yet. Fill them in and save first."
     recipients = parse_recipients(to) if to and to.strip() else parse_recipients(settings.recipients)
