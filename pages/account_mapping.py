@@ -10,6 +10,7 @@ from console.widgets import ago, credentials_blocked, needs_connection, when
 from storage.db import read_session, write_session
 from storage.models import Role
 from sync_engine.audit import audit_trail
+from sync_engine.connection import validate_mapping
 from sync_engine.exports import pending_write_summary
 from sync_engine.settings import MappingForm, SettingsError, get_connection, get_mapping, save_mapping
 
@@ -34,11 +35,6 @@ def _save(connection_id: int) -> None:
 
 
 def _validate() -> None:
-    try:
-        from sync_engine.connection import validate_mapping
-    except ImportError as exc:
-        flash("error", f"The mapping cannot be validated: this installation lacks the Intacct client ({exc}).")
-        return
     try:
         with st.spinner("Looking up the accounts in Intacct…"), read_session(get_engine()) as session:
             result = validate_mapping(session=session)

@@ -13,6 +13,7 @@ from storage.db import read_session, write_session
 from storage.models import Role
 from storage.secrets import SecretKeyInvalid
 from sync_engine.audit import audit_trail
+from sync_engine.connection import ConnectionNotConfigured, test_connection
 from sync_engine.settings import ConnectionForm, SettingsError, get_connection, save_connection
 
 user = require_user(Role.ADMIN)
@@ -46,11 +47,6 @@ def _save() -> None:
 
 
 def _test() -> None:
-    try:
-        from sync_engine.connection import ConnectionNotConfigured, test_connection
-    except ImportError as exc:
-        flash("error", f"The connection cannot be tested: this installation lacks the Intacct client ({exc}).")
-        return
     try:
         with st.spinner("Signing in to Intacct…"), read_session(get_engine()) as session:
             check = test_connection(session=session)
