@@ -159,7 +159,8 @@ def balance_drift(*, session: Session) -> list[BalanceDrift]:
     totals: dict[tuple[int, str], list] = {}
     for customer_id, currency, balance in session.exec(
             select(Invoice.customer_id, Invoice.currency, Invoice.balance)
-            .where(Invoice.customer_id.in_(customers), Invoice.status.in_(OPEN_INVOICE_STATUSES))):
+            .join(Customer, Customer.id == Invoice.customer_id)  # a join, not an IN list: no parameter limit
+            .where(Customer.intacct_customer_id.is_not(None), Invoice.status.in_(OPEN_INVOICE_STATUSES))):
         cell = totals.setdefault((customer_id, currency), [Decimal("0.00"), 0])
         cell[0] += balance
         cell[1] += 1

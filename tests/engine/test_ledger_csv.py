@@ -35,6 +35,14 @@ def test_sample_files_land_and_a_second_upload_creates_nothing(engine) -> None:
         assert paid.ok and paid.created == ["C-00001/CHK-88121", "NEW-100/WIRE-5531"]
         session.refresh(invoice)
         assert (invoice.balance, invoice.status) == (Decimal("0.00"), "paid")
+        from storage.models import RecordVersion
+
+        latest = session.exec(select(RecordVersion).where(RecordVersion.record_type == "invoice",
+                                                          RecordVersion.record_id == invoice.id)
+                              .order_by(RecordVersion.version.desc())).first()
+        assert latest.version == 2 and latest.changed_by == "ann"
+        assert latest.changes == {"amount_paid": ["0.00", "1740.50"], "balance": ["1740.50", "0.00"],
+                                  "status": ["open", "paid"]}
         partly = session.exec(select(Invoice).where(Invoice.number == "AR-2002")).one()
         assert (partly.balance, partly.status) == (Decimal("480.00"), "partially_paid")
         assert import_payments_csv(session=session, data=(SAMPLES / "ledger_payments.csv").read_bytes(),
