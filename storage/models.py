@@ -11,7 +11,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, event
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 from storage.types import Money, Quantity, UTCDateTime, utcnow
@@ -382,10 +383,18 @@ class SyncRun(SQLModel, table=True):
     notification_status: Optional[str] = Field(default=None, sa_type=Text)
     cancel_requested: bool = False
 
+    # Copied from options["preview"] on insert (see _mark_preview) so history queries can filter on an index.
+    preview: bool = Field(default=False, index=True, sa_column_kwargs={"server_default": sa_false()})
+
     @property
     def is_preview(self) -> bool:
         """A preview (dry run, `options={"preview": True}`) reads Intacct and writes nothing: no record's real outcome."""
-        return bool((self.options or {}).get("preview"))
+        return bool(self.preview or (self.options or {}).get("preview"))
+
+
+@event.listens_for(SyncRun, "before_insert")
+def _mark_preview(_mapper, _connection, run: SyncRun) -> None:  # type: ignore[no-untyped-def]
+    run.preview = bool((run.options or {}).get("preview"))
 
 
 class SyncRunItem(SQLModel, table=True):

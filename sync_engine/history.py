@@ -284,8 +284,7 @@ def _skipped_keys(session: Session, items: list[SyncRunItem]) -> set[tuple[str, 
 
 def preview_run_ids(*, session: Session) -> set[int]:
     """Ids of preview (dry-run) runs: what they report never happened, so it is no record's real outcome."""
-    return {run_id for run_id, options in session.exec(select(SyncRun.id, SyncRun.options))
-            if (options or {}).get("preview")}
+    return set(session.exec(select(SyncRun.id).where(SyncRun.preview == True)))  # noqa: E712
 
 
 def open_failures(*, session: Session, limit: int = 500) -> list[SyncRunItem]:
