@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from .context import Context
-from .db import by_key, insert, next_sequence, update
+from .db import insert, next_sequence, update
 from .errors import bl, could_not
 from .invoices import LineInput, line_row
-from .ledger import (ADJUSTMENT, ADJUSTMENT_LINE, active_customer, apply_to_invoice, invoice_state, money,
+from .ledger import (record_by_key, ADJUSTMENT, ADJUSTMENT_LINE, active_customer, apply_to_invoice, invoice_state, money,
                      open_invoice, refresh_customer)
 
 LABEL = "Adjustment"
@@ -76,15 +76,8 @@ def create_adjustment(ctx: Context, data: AdjustmentInput) -> int:
 
 
 def find_adjustment(ctx: Context, key: str | None, verb: str) -> dict:
-    try:
-        recordno = int(key or "")
-    except ValueError:
-        recordno = -1
-    row = by_key(ctx.conn, ADJUSTMENT, ctx.company_id, recordno)
-    if row is None:
-        raise could_not(verb, LABEL, bl(f"Cannot find aradjustment with key '{key}' to {verb}.",
-                                        "Use the RECORDNO of an existing AR adjustment."))
-    return row
+    return record_by_key(ctx, ADJUSTMENT, key, verb=verb, label=LABEL, missing=f"Cannot find aradjustment with key '{key}' to {verb}.",
+                         hint="Use the RECORDNO of an existing AR adjustment.")
 
 
 def delete_adjustment(ctx: Context, adjustment: dict) -> None:

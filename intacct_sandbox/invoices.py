@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from .context import Context
-from .db import by_key, fetch_all, insert, next_sequence, update
+from .db import fetch_all, insert, next_sequence, update
 from .errors import ErrorEntry, bl, could_not
-from .ledger import (AR_ACCOUNT, DEPARTMENT, INVOICE, LINE, LOCATION, active_customer, active_gl, active_label,
+from .ledger import (record_by_key, AR_ACCOUNT, DEPARTMENT, INVOICE, LINE, LOCATION, active_customer, active_gl, active_label,
                      dimension, refresh_customer)
 from .seed import TERMS
 
@@ -131,15 +131,8 @@ def _insert_lines(ctx: Context, key: int, lines: list[dict], header: dict) -> No
 
 
 def find_invoice(ctx: Context, key: str | None, verb: str) -> dict:
-    try:
-        recordno = int(key or "")
-    except ValueError:
-        recordno = -1
-    row = by_key(ctx.conn, INVOICE, ctx.company_id, recordno)
-    if row is None:
-        raise could_not(verb, LABEL, bl(f"Cannot find arinvoice with key '{key}' to {verb}.",
-                                        "Use the RECORDNO of an existing AR invoice."))
-    return row
+    return record_by_key(ctx, INVOICE, key, verb=verb, label=LABEL, missing=f"Cannot find arinvoice with key '{key}' to {verb}.",
+                         hint="Use the RECORDNO of an existing AR invoice.")
 
 
 def _unpaid(invoice: dict, verb: str) -> None:

@@ -23,6 +23,18 @@ ADJUSTMENT = OBJECTS["ARADJUSTMENT"]
 ADJUSTMENT_LINE = OBJECTS["ARADJUSTMENTITEM"]
 
 OPEN_STATES = ("Posted", "Partially Paid")
+
+
+def record_by_key(ctx: Context, obj, key: str | None, *, verb: str, label, missing: str, hint: str) -> dict:  # type: ignore[no-untyped-def]
+    """The record of `obj` whose RECORDNO is `key`, or the function fails with `missing` (BL01001973)."""
+    try:
+        recordno = int(key or "")
+    except ValueError:
+        recordno = -1
+    row = by_key(ctx.conn, obj, ctx.company_id, recordno)
+    if row is None:
+        raise could_not(verb, label, bl(missing, hint))
+    return row
 AR_ACCOUNT = "1200"
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from .context import Context
 from .db import by_key, fetch_all, insert, update
 from .errors import bl, could_not
-from .ledger import (DETAIL, INVOICE, PAYMENT, active_customer, active_gl, apply_to_invoice, money, open_invoice,
+from .ledger import (record_by_key, DETAIL, INVOICE, PAYMENT, active_customer, active_gl, apply_to_invoice, money, open_invoice,
                      select_on_invoice, unapply_details)
 
 PAYMENT_METHODS = {"Printed Check", "Cash", "EFT", "Credit Card", "Online Charge Card", "Online ACH Debit",
@@ -148,15 +148,9 @@ def delete_draft(ctx: Context, payment: dict) -> None:
 
 
 def find_payment(ctx: Context, key: str | None, verb: str) -> dict:
-    try:
-        recordno = int(key or "")
-    except ValueError:
-        recordno = -1
-    row = by_key(ctx.conn, PAYMENT, ctx.company_id, recordno)
-    if row is None:
-        raise could_not(verb, LABEL, bl(f"Invalid AR payment key '{key}': no such payment.",
-                                        "Use the RECORDNO of an existing AR payment."))
-    return row
+    return record_by_key(ctx, PAYMENT, key, verb=verb, label=LABEL,
+                         missing=f"Invalid AR payment key '{key}': no such payment.",
+                         hint="Use the RECORDNO of an existing AR payment.")
 
 
 def apply_unapplied(ctx: Context, payment: dict, applications: list[Application], pay_date: str) -> None:
