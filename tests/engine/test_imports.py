@@ -90,7 +90,8 @@ def test_failed_invoice_import_step_keeps_the_watermark(engine, sandbox) -> None
     failed = run_now(engine, connection_id, "accounting_sync")
     sandbox.clear_faults()
     assert failed.status == RunStatus.FAILED
-    assert "could not" in (failed.error_message or "").lower() or failed.error_message
+    assert failed.error_message.startswith("customers: The Intacct gateway is temporarily unavailable (HTTP 503)")
+    assert failed.error_category == "transient"
     with Session(engine) as session:
         after = {c.object_name: c.watermark for c in session.exec(select(SyncCursor))}
     assert after == before
