@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent
 DATA = ROOT / "data"
 SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8765"))
 CONSOLE_PORT = int(os.environ.get("CONSOLE_PORT", "8501"))
+SANDBOX_DB = Path(os.environ.get("SANDBOX_DB", str(DATA / "sandbox.db")))
 DEMO = {
     "INTACCT_DEMO_URL": f"http://127.0.0.1:{SANDBOX_PORT}/ia/xml/xmlgw.phtml",
     "INTACCT_DEMO_SENDER_ID": os.environ.get("INTACCT_SANDBOX_SENDER_ID", "ar-console-sender"),
@@ -41,7 +42,13 @@ def _wait_for_port(port: int, process: subprocess.Popen, seconds: float = 30) ->
     return False
 
 
+def _stop_on_sigterm(_signum, _frame) -> None:  # type: ignore[no-untyped-def]
+    # Python ends on SIGTERM without running `finally`; turn it into the same clean stop as Ctrl-C.
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     DATA.mkdir(exist_ok=True)
     run_sandbox = os.environ.get("RUN_SANDBOX", "1") != "0"
     # Without the sandbox there is no demo company: the console then offers no "Use the local demo company".
@@ -59,9 +66,10 @@ def main() -> int:
     try:
         if run_sandbox:
             sandbox = start("sandbox", [sys.executable, "-m", "intacct_sandbox", "--host", "127.0.0.1",
-                                        "--port", str(SANDBOX_PORT), "--db", str(DATA / "sandbox.db"), "--seed", "demo"])
+                                        "--port", str(SANDBOX_PORT), "--db", str(SANDBOX_DB), "--seed", "demo"])
             if not _wait_for_port(SANDBOX_PORT, sandbox):
-                print("[launcher] the sandbox did not start; see its output above", flush=True)
+                print(f"[launcher] the sandbox did not start; see its output above (is port {SANDBOX_PORT} taken? "
+                      "set SANDBOX_PORT to another port)", flush=True)
                 return 1
         start("scheduler", [sys.executable, "-m", "sync_engine.scheduler"])
         start("console", [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(CONSOLE_PORT),
