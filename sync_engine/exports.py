@@ -178,6 +178,8 @@ def write_invoices(ctx: RunContext) -> None:
     """Create in Intacct every ledger invoice not yet there (customers first), then reverse voided ones."""
     with Session(ctx.engine) as session:
         invoices = pending_invoices(session=session)
+        if (chosen := ctx.only("invoice")) is not None:
+            invoices = [inv for inv in invoices if inv.id in chosen]
         lines_by_invoice = {inv.id: list(session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)
                                                        .order_by(InvoiceLine.line_no))) for inv in invoices}
         customers = {c.id: c for c in session.exec(select(Customer).where(
@@ -227,7 +229,8 @@ def write_invoices(ctx: RunContext) -> None:
                 continue
             specs.append(_invoice_spec(ctx, invoice, customer, lines_by_invoice[invoice.id]))
         write_all(ctx, specs)
-    reverse_voided_invoices(ctx)
+    if ctx.only("invoice") is None:
+        reverse_voided_invoices(ctx)
 
 
 def _reverse_spec(ctx: RunContext, invoice: Invoice) -> WriteSpec:

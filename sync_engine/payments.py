@@ -76,6 +76,8 @@ def write_payments(ctx: RunContext) -> None:
     """Post every ledger payment not yet in Intacct whose invoices are all there."""
     with Session(ctx.engine) as session:
         payments = pending_payments(session=session)
+        if (chosen := ctx.only("payment")) is not None:
+            payments = [p for p in payments if p.id in chosen]
         plan = []
         for payment in payments:
             customer = session.get(Customer, payment.customer_id)
