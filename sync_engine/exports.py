@@ -19,6 +19,7 @@ from sync_engine.intacct import filters, functions
 from sync_engine.journal import WriteSpec, write_all
 from sync_engine.payments import PENDING_PAYMENT
 from sync_engine.run_context import RunContext
+from sync_engine.write_rules import item_overrides, resolve_line_account
 
 
 def _exists(ctx: RunContext, obj: str, id_field: str, values: set[str]) -> dict[str, bool]:
@@ -184,6 +185,12 @@ def write_invoices(ctx: RunContext) -> None:
                                                        .order_by(InvoiceLine.line_no))) for inv in invoices}
         customers = {c.id: c for c in session.exec(select(Customer).where(
             Customer.id.in_({inv.customer_id for inv in invoices})))}
+        overrides = item_overrides(session=session, connection_id=ctx.connection_id)
+    for lines in lines_by_invoice.values():  # a line without its own label takes its item's override (not saved)
+        for line in lines:
+            if not line.account_label and line.item_code in overrides:
+                line.account_label = resolve_line_account(line_label=None, item_code=line.item_code,
+                                                          overrides=overrides, mapping=ctx.mapping)
     ctx.begin_step("invoice_writes", total=len(invoices))
     if invoices:
         labels = {line.account_label or ctx.mapping.item_account_label or "" for lines in lines_by_invoice.values()

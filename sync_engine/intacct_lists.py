@@ -1,5 +1,5 @@
 """Intacct's lists the console picks from: A/R account labels, G/L accounts, locations and departments, read
-from Intacct and cached in the database (`IntacctListItem`), plus Intacct's fixed payment methods.
+from Intacct and cached in the database (`IntacctListItem`), (Intacct's fixed payment methods are `write_rules.METHODS`).
 
 A refresh is a short call a person asks for ("Refresh from Intacct", like Test connection): a few `query`
 pages per list. Pickers and checks read the cache only; the time of the last refresh is shown beside them.
@@ -17,7 +17,6 @@ from storage.models import IntacctListItem
 from storage.types import utcnow
 from sync_engine.connection import ConnectionNotConfigured, client_for
 from sync_engine.intacct.client import IntacctClient
-from sync_engine.payments import METHODS
 from sync_engine.settings import get_connection
 
 
@@ -37,7 +36,6 @@ LISTS: dict[str, ListSpec] = {s.name: s for s in (
     ListSpec("locations", "Location", "LOCATION", "LOCATIONID", "NAME"),
     ListSpec("departments", "Department", "DEPARTMENT", "DEPARTMENTID", "TITLE"),
 )}
-PAYMENT_METHODS = METHODS  # Intacct's fixed list for create_arpayment: nothing to read
 
 
 @dataclass(frozen=True)

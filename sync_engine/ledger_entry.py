@@ -199,7 +199,7 @@ def add_payment(*, session: Session, entry: PaymentEntry, actor: str, checked: b
         invoice = session.get(Invoice, invoice_id)
         assert invoice is not None
         session.add(PaymentApplication(payment_id=payment.id, invoice_id=invoice.id, amount=applied))  # type: ignore[arg-type]
-        _apply(session, invoice, applied, actor)
+        apply_to_invoice(session, invoice, applied, actor)
     snap = snapshot("payment", payment.model_dump())
     record_version(session=session, record_type="payment", record_id=payment.id, run_id=None, source="edit",  # type: ignore[arg-type]
                    changed_by=actor, changes={k: [None, v] for k, v in snap.items() if v is not None},
@@ -207,7 +207,7 @@ def add_payment(*, session: Session, entry: PaymentEntry, actor: str, checked: b
     return payment
 
 
-def _apply(session: Session, invoice: Invoice, amount: Decimal, actor: str) -> None:
+def apply_to_invoice(session: Session, invoice: Invoice, amount: Decimal, actor: str) -> None:
     """Move `amount` onto (or, negative, off) an invoice's paid amount, with a version of the change."""
     before = snapshot("invoice", invoice.model_dump())
     invoice.amount_paid += amount
