@@ -5,6 +5,7 @@ process claims it (sync_engine.leases) and runs it (sync_engine.runs). Pages onl
 """
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from storage.models import ACTIVE_RUN_STATUSES, RunKind, RunStatus, RunTrigger, SyncRun, SyncRunItem
@@ -28,21 +29,36 @@ def enqueue_run(
     *, session: Session, connection_id: int, kind: str, requested_by: str | None,
     trigger: str = RunTrigger.MANUAL, options: dict | None = None,
 ) -> SyncRun:
-    """Queue a run for the scheduler. A second click while the same kind is queued or running returns that run."""
+    """Queue a run for the scheduler. A second click while the same kind is queued or running returns that run.
+
+    The database holds the rule (a unique index over connection and kind for queued and running runs), so
+    simultaneous requests from several browsers or machines queue one run and all get that one back.
+    """
     if kind not in set(RunKind):
         raise QueueError(f"Unknown run kind {kind!r}.")
-    existing = session.exec(
-        select(SyncRun).where(SyncRun.connection_id == connection_id, SyncRun.kind == kind,
-                              SyncRun.status.in_(ACTIVE_RUN_STATUSES))
-    ).first()
+    existing = _active_of_kind(session, connection_id, kind)
     if existing is not None:
         return existing
     run = SyncRun(connection_id=connection_id, kind=kind, trigger=trigger, requested_by=requested_by,
                   options=dict(options or {}))
     session.add(run)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = _active_of_kind(session, connection_id, kind)
+        if existing is None:  # the other run already finished: the index did not refuse us for that reason
+            raise
+        return existing
     session.refresh(run)
     return run
+
+
+def _active_of_kind(session: Session, connection_id: int, kind: str) -> SyncRun | None:
+    return session.exec(
+        select(SyncRun).where(SyncRun.connection_id == connection_id, SyncRun.kind == kind,
+                              SyncRun.status.in_(ACTIVE_RUN_STATUSES))
+    ).first()
 
 
 def retry_failed(*, session: Session, run_id: int, requested_by: str | None) -> SyncRun:
