@@ -269,6 +269,11 @@ def update_user(*, session: Session, username: str, actor: str, role: str | None
         session.exec(delete(SignInFailure).where(SignInFailure.username_key == _username_key(user.username)))
         changed["password"] = True
         secret = frozenset({"password"})
+    if not new_active or password:
+        # Deactivation and a password reset end the user's open sessions everywhere, at once.
+        from sync_engine.sessions import end_user_sessions
+
+        end_user_sessions(session=session, user_id=user.id)  # type: ignore[arg-type]
     session.add(user)
     record_changes(session=session, actor=actor, entity="user", entity_id=user.id, old=old, new=changed,
                    secret_fields=secret)
