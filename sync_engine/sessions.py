@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select, update
+from sqlmodel import Session, delete, select, update
 
 from storage.models import ConsoleSession, User
 from storage.types import utcnow
@@ -64,6 +64,8 @@ def start_session(*, session: Session, user_id: int, rules: SessionRules | None 
     rules = rules or SessionRules.from_environment()
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
+    # Sessions past their lifetime can never come back: pruning them keeps the table small.
+    session.exec(delete(ConsoleSession).where(ConsoleSession.expires_at < now - timedelta(days=1)))  # type: ignore[call-overload]
     row = ConsoleSession(token_hash=token_hash(token), user_id=user_id, created_at=now, last_seen_at=now,
                          expires_at=now + rules.lifetime)
     session.add(row)
