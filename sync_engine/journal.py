@@ -22,6 +22,7 @@ from storage.types import utcnow
 from sync_engine.intacct.errors import (AmbiguousWriteError, DuplicateControlIdError, IntacctError, RecordError,
                                         RequestError, TransientError)
 from sync_engine.intacct.functions import Function
+from sync_engine.leases import check_fence
 from sync_engine.run_context import RunContext
 
 IN_FLIGHT = (JournalState.PENDING, JournalState.SENT, JournalState.UNCERTAIN)
@@ -157,6 +158,9 @@ def _prepare(ctx: RunContext, spec: WriteSpec) -> tuple[int, str] | None:
                 payload_hash=payload_hash(spec.payload),
             )
         assert entry is not None
+        # Fencing: the lease is checked in the transaction that journals the send, so a scheduler that lost it
+        # (frozen, cut off) stops here instead of writing behind the back of the one that took over.
+        check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id)
         entry.state, entry.run_id, entry.updated_at = JournalState.SENT, ctx.run_id, utcnow()
         session.add(entry)
         session.flush()
@@ -172,6 +176,9 @@ def _resolve_uncertain(ctx: RunContext, spec: WriteSpec, entry_id: int, controli
         session.add(entry)
     try:
         key = spec.lookup()
+        if not key:
+            with write_session(ctx.engine) as session:
+                check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id)  # before sending again
         if key:
             _confirm(ctx, spec, entry_id, key, recovered=True)
             return
