@@ -30,8 +30,8 @@ from .errors import (
 )
 from .filters import Filter
 from .paging import DEFAULT_PAGER, Pager
-from .records import Value, nested_record, record_elements
-from .response import MalformedResponse, Response, Result, gateway_error_details, parse_response
+from .records import Value
+from .response import MalformedResponse, Response, Result, gateway_error_details, parse_chunks
 from .retry import RetryPolicy, run_with_retry
 from .session import DEFAULT_REFRESH_MARGIN, Session, SessionInfo, session_from_response
 from .transport import DEFAULT_MAX_RESPONSE_BYTES, Transport, limiter_for
@@ -196,17 +196,18 @@ class IntacctClient:
         """One POST and its classification; raises the classified error of any non-result failure."""
         host = self._host(url)
         body = build_request(self._creds, auth, functions, uniqueid=is_write)
-        reply = self._transport.post(url, body, is_write=is_write)
+        try:
+            reply = self._transport.post(url, body, is_write=is_write, on_success=parse_chunks)
+        except MalformedResponse as exc:
+            raise classify(level="format", message=str(exc), is_write=is_write, http_status=200, host=host) from None
         if reply.status != 200:
             raise classify(
                 level="http", http_status=reply.status, details=gateway_error_details(reply.body, reply.content_type),
                 is_write=is_write, retry_after=reply.retry_after, retry_statuses=self._policy.retry_statuses,
                 host=host, via_session=session is not None,
             )
-        try:
-            resp = parse_response(reply.body, reply.content_type)
-        except MalformedResponse as exc:
-            raise classify(level="format", message=str(exc), is_write=is_write, http_status=200, host=host) from None
+        resp = reply.parsed
+        assert isinstance(resp, Response)
         if resp.control_status != "success":
             raise classify(level="control", details=resp.control_errors, retry_after=reply.retry_after, host=host)
         auth_block = resp.authentication
@@ -218,6 +219,10 @@ class IntacctClient:
                            retry_after=reply.retry_after, host=host)
         if session is not None:
             session.slide(auth_block.session_timeout)
+        if not resp.results and resp.operation_errors:
+            # The operation itself was refused after a good sign-in (allowed by the response DTD): keep Intacct's
+            # own error details instead of reporting missing results.
+            raise classify(level="operation", details=resp.operation_errors, is_write=is_write, host=host)
         missing = self._align(functions, resp)
         if missing:
             raise classify(level="format", is_write=is_write, host=host,
@@ -294,7 +299,7 @@ class IntacctClient:
 
     @staticmethod
     def _to_function_result(func: fn.Function, res: Result, error: RecordError | None) -> FunctionResult:
-        records = [nested_record(el) for el in record_elements(res.data)] if error is None else []
+        records = res.records if error is None else []
         key = res.key
         if key is None and error is None and func.name in ("create", "update") and records:
             recno = records[0].get("RECORDNO")

@@ -20,7 +20,7 @@ from typing import Literal
 import requests
 import urllib3.exceptions
 
-Level = Literal["transport", "http", "format", "control", "authentication", "result"]
+Level = Literal["transport", "http", "format", "control", "authentication", "operation", "result"]
 
 DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504, 524})
 
@@ -316,6 +316,21 @@ def classify(
         return RequestError(
             f"control failure: {summary}", details=details,
             user_message="Intacct refused the request: " + (_first_text(details) or "no reason given") + ".",
+        )
+
+    if level == "operation":
+        # Signed in, then the operation as a whole was refused with an error block and no results.
+        if _is_transient_text(details) and not is_write:
+            return TransientError(
+                f"operation failure: {summary}", details=details, retry_after=retry_after,
+                user_message="Intacct is temporarily unavailable: " + (_first_text(details) or "please try again later."),
+            )
+        if is_write:
+            return _ambiguous(f"the operation was refused without per-function results ({summary})", details=details)
+        return RequestError(
+            f"operation failure: {summary}", details=details,
+            user_message="Intacct refused the request: " + (_first_text(details) or "no reason given")
+            + (f" {_first_correction(details)}" if _first_correction(details) else "") + ".",
         )
 
     if level == "result":
