@@ -64,7 +64,8 @@ class KeysetQueryPager:
                                    page_size=page_size))
             rows, result.records = result.records, []  # the page replaces the parsed rows, not joins them
             page: Page = []
-            for row in rows:
+            for i, row in enumerate(rows):
+                rows[i] = None  # type: ignore[call-overload]  # free each parsed row as its page row is made
                 rec = flat_from_nested(row, select)
                 raw = rec.get(self.key) if self.key in rec else next(
                     (v for k, v in rec.items() if k.upper() == self.key), None)
@@ -76,7 +77,7 @@ class KeysetQueryPager:
                     raise ResponseFormatError(
                         f"{object}: {self.key} {keyval} not after {last}; the gateway ignored the ordering/filter")
                 last = keyval
-                page.append({f: rec[f] for f in fields})
+                page.append(rec if len(select) == len(fields) else {f: rec[f] for f in fields})
             if page:
                 yield page
             remaining = _attr_int(result, "numremaining")
