@@ -17,7 +17,7 @@ from lxml import etree
 from . import idempotency
 from .auth import Registry, Session, SessionStore
 from .clock import Clock, iso
-from .config import (INVALID_SESSION_TEXT, MAX_STORED_RESULT_SETS, OFFLINE_ERRORNO, RATE_LIMIT_TEXT,
+from .config import (VALIDATE_REQUESTS, INVALID_SESSION_TEXT, MAX_STORED_RESULT_SETS, OFFLINE_ERRORNO, RATE_LIMIT_TEXT,
                      UNIQUEID_DEFAULT_WHEN_ABSENT, SandboxConfig)
 from .context import Context
 from .db import Store, savepoint
@@ -25,7 +25,8 @@ from .envelope import (Control, FunctionResult, Request, control_block, error_bl
                        parse_request, read_control, schema_error, support_id)
 from .errors import AuthError, ControlError, ErrorEntry, FunctionError, rollback_entry
 from .faults import FaultInjector
-from .functions.registry import GENERIC_OBJECT_WRITES, HANDLERS, VALIDATORS, WRITE_FUNCTIONS
+from .functions.registry import GENERIC_OBJECT_WRITES, HANDLERS, WRITE_FUNCTIONS
+from .requestrules import check_request
 from .resultsets import ResultSets
 from .stats import Stats
 from .xmlio import Node, leaf, parse, parse_leniently, render
@@ -88,10 +89,9 @@ class Gateway:
             self.s.stats.request([])
             return self._control_failure(read_control(parse_leniently(body)), [self._parse_error(exc)])
         try:
+            if VALIDATE_REQUESTS:
+                check_request(root)
             request = parse_request(root)
-            for call in request.functions:
-                if call.name in VALIDATORS:
-                    VALIDATORS[call.name](call.name, call.element)
         except ControlError as exc:
             self.s.stats.request([])
             return self._control_failure(read_control(root), exc.errors)
