@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -270,7 +270,8 @@ class IntacctClient:
 
     # ------------------------------------------------------------ functions
 
-    def _run(self, functions: Sequence[fn.Function]) -> list[tuple[Result, RecordError | None]]:
+    def _run(self, functions: Sequence[fn.Function],
+             repeats: Collection[str] = ()) -> list[tuple[Result, RecordError | None]]:
         """Run one request's functions; functions failing with a retry-later message are re-sent alone."""
         is_write = any(f.is_write for f in functions)
         outcome: dict[str, tuple[Result, RecordError | None]] = {}
@@ -283,7 +284,8 @@ class IntacctClient:
                 error = None
                 if not res.ok:
                     err = classify(level="result", details=res.errors, function=res.function or func.name,
-                                   controlid=res.controlid or func.controlid)
+                                   controlid=res.controlid or func.controlid,
+                                   repeated=func.is_write and func.controlid in repeats)
                     if not isinstance(err, RecordError):
                         raise err
                     error = err
@@ -314,8 +316,12 @@ class IntacctClient:
             raw_data_attrs=res.data_attrs,
         )
 
-    def execute(self, functions: Sequence[fn.Function]) -> list[FunctionResult]:
+    def execute(self, functions: Sequence[fn.Function], *, repeats: Collection[str] = ()) -> list[FunctionResult]:
         """Run ``functions`` (split into requests of at most 100), each outcome reported on its own.
+
+        ``repeats`` names the controlids of writes sent again after an earlier attempt whose outcome was lost:
+        any refusal of one of them comes back as :class:`DuplicateControlIdError` (look the record up), whatever
+        Intacct's error number says.
 
         A request holding any write is sent with ``uniqueid=true`` and under the write rules: it is
         never re-sent after an outcome that may have reached the server (``AmbiguousWriteError``).
@@ -327,7 +333,7 @@ class IntacctClient:
         for start in range(0, len(functions), MAX_FUNCTIONS_PER_REQUEST):
             chunk = list(functions[start:start + MAX_FUNCTIONS_PER_REQUEST])
             try:
-                ran = self._run(chunk)
+                ran = self._run(chunk, repeats)
             except IntacctError as exc:
                 # Earlier requests' outcomes (e.g. keys of created records) must not be lost with the error.
                 exc.partial_results = list(out)
@@ -337,9 +343,9 @@ class IntacctClient:
                 out.append(self._to_function_result(func, res, error))
         return out
 
-    def call(self, function: fn.Function) -> FunctionResult:
-        """Run a single function; raise its :class:`RecordError` if it failed."""
-        result = self.execute([function])[0]
+    def call(self, function: fn.Function, *, repeat: bool = False) -> FunctionResult:
+        """Run a single function; raise its :class:`RecordError` if it failed (``repeat``: see ``execute``)."""
+        result = self.execute([function], repeats=(function.controlid,) if repeat else ())[0]
         if result.error is not None:
             raise result.error
         return result
