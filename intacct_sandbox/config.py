@@ -67,3 +67,4 @@ class SandboxConfig:
     quiet: bool = False
     tls_cert: str | None = None
     tls_key: str | None = None
+    timezone: str = "UTC"  # the companies' time zone (IANA name): record timestamps and session offsets

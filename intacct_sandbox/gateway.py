@@ -10,13 +10,13 @@ import logging
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from lxml import etree
 
-from . import idempotency
+from . import idempotency, zone
 from .auth import Registry, Session, SessionStore
-from .clock import Clock, iso
+from .clock import Clock
 from .config import (VALIDATE_REQUESTS, INVALID_SESSION_TEXT, MAX_STORED_RESULT_SETS, OFFLINE_ERRORNO, RATE_LIMIT_TEXT,
                      UNIQUEID_DEFAULT_WHEN_ABSENT, SandboxConfig)
 from .context import Context
@@ -48,6 +48,7 @@ class Services:
     resultsets: ResultSets
     faults: FaultInjector
     stats: Stats
+    zone: tzinfo = timezone.utc
 
 
 @dataclass
@@ -74,6 +75,7 @@ def build_services(config: SandboxConfig, store: Store) -> Services:
         config=config, store=store, clock=clock, registry=Registry.from_credentials(config.credentials),
         sessions=SessionStore(store, clock, config.session_seconds),
         resultsets=ResultSets(config.result_set_ttl, MAX_STORED_RESULT_SETS), faults=faults, stats=Stats(),
+        zone=zone.named(config.timezone),
     )
 
 
@@ -116,7 +118,8 @@ class Gateway:
                 time.sleep(decision.delay_seconds)
             if decision.expire_sessions:
                 self.s.sessions.expire_all()
-            reply = self._process(request, endpoint, offline=decision.outcome == "offline")
+            with zone.serving(self.s.zone):
+                reply = self._process(request, endpoint, offline=decision.outcome == "offline")
         finally:
             self.s.faults.leave(company_key)
             self.s.sessions.flush()
@@ -199,7 +202,8 @@ class Gateway:
             expiry = datetime.fromtimestamp(self.s.sessions.touch(session), timezone.utc)
         node = Node("authentication").add(
             leaf("status", "success"), leaf("userid", user_id), leaf("companyid", company.company_id),
-            leaf("locationid", entity), leaf("sessiontimestamp", iso(now)), leaf("sessiontimeout", iso(expiry)),
+            leaf("locationid", entity), leaf("sessiontimestamp", zone.iso(now)),
+            leaf("sessiontimeout", zone.iso(expiry)),
         )
         return node, {"company": company, "user_id": user_id, "entity": entity, "session": session,
                       "sender_id": control.senderid}
