@@ -31,10 +31,11 @@ def enqueue_run(
     """Queue a run for the scheduler. A second click while the same kind is queued or running returns that run."""
     if kind not in set(RunKind):
         raise QueueError(f"Unknown run kind {kind!r}.")
-    existing = session.exec(
+    # A run for chosen records only ("Retry this record") does not stand in for a whole sync.
+    existing = next((run for run in session.exec(
         select(SyncRun).where(SyncRun.connection_id == connection_id, SyncRun.kind == kind,
-                              SyncRun.status.in_(ACTIVE_RUN_STATUSES))
-    ).first()
+                              SyncRun.status.in_(ACTIVE_RUN_STATUSES)).order_by(SyncRun.id)
+    ) if run.options.get("only") is None), None)
     if existing is not None:
         return existing
     run = SyncRun(connection_id=connection_id, kind=kind, trigger=trigger, requested_by=requested_by,
@@ -53,6 +54,37 @@ def retry_failed(*, session: Session, run_id: int, requested_by: str | None) -> 
     return enqueue_run(session=session, connection_id=original.connection_id, kind=original.kind,
                        requested_by=requested_by, trigger=RunTrigger.RETRY,
                        options={**{k: v for k, v in original.options.items() if k != "preview"}, "retry_of": run_id})
+
+
+def retry_records(*, session: Session, connection_id: int, records: list[tuple[str, int]],
+                  requested_by: str | None) -> SyncRun:
+    """Queue an accounting sync that writes only these ledger records (invoices, payments): "Retry this record".
+
+    A queued retry of records takes the new ones in too; a full sync already queued or running covers them.
+    """
+    wanted = sorted({(str(t), int(i)) for t, i in records if t in ("invoice", "payment")})
+    if not wanted:
+        raise QueueError("Only invoices and payments from our ledger can be retried on their own.")
+    syncs = session.exec(select(SyncRun).where(
+        SyncRun.connection_id == connection_id, SyncRun.kind == RunKind.ACCOUNTING_SYNC,
+        SyncRun.status.in_(ACTIVE_RUN_STATUSES), SyncRun.preview == False)).all()  # noqa: E712
+    for existing in syncs:
+        only = existing.options.get("only")
+        if only is None:
+            return existing  # a full sync writes these records too
+        if existing.status == RunStatus.QUEUED:
+            existing.options = {**existing.options,
+                                "only": [list(r) for r in sorted({(t, int(i)) for t, i in only} | set(wanted))]}
+            session.add(existing)
+            session.commit()
+            session.refresh(existing)
+            return existing
+    run = SyncRun(connection_id=connection_id, kind=RunKind.ACCOUNTING_SYNC, trigger=RunTrigger.RETRY,
+                  requested_by=requested_by, options={"only": [list(r) for r in wanted]})
+    session.add(run)
+    session.commit()
+    session.refresh(run)
+    return run
 
 
 def cancel_run(*, session: Session, run_id: int) -> SyncRun:
