@@ -14,11 +14,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from storage.db import write_session
 from storage.models import AccountMapping, IntacctConnection, ItemAction, SyncRun, SyncRunItem
+from storage.types import utcnow
 from sync_engine.intacct.client import IntacctClient
 from sync_engine.intacct.errors import IntacctError
 
@@ -121,6 +123,24 @@ class RunContext:
             self._preview_items.append(row)  # the ledger session will be rolled back
         else:
             session.add(row)
+
+    def add_items(self, session: Session, items: list[dict]) -> None:
+        """Many records' outcomes at once (the keywords of `item`), written with one executemany."""
+        if self.preview:
+            for item in items:
+                self.item(session, **item)
+            return
+        now = utcnow()
+        rows = []
+        for item in items:
+            self.counts[item["action"]] += 1
+            if item["action"] != ItemAction.UNCHANGED:
+                rows.append({"run_id": self.run_id, "step": self.step, "record_type": item["record_type"],
+                             "record_id": item.get("record_id"), "intacct_key": item.get("intacct_key"),
+                             "label": item["label"], "action": item["action"], "error_category": item.get("category"),
+                             "message": item.get("message"), "at": now})
+        if rows:
+            session.execute(insert(SyncRunItem.__table__), rows)  # type: ignore[attr-defined]
 
     def begin_step(self, step: str, total: int | None = None) -> None:
         self.step, self.done, self.total = step, 0, total
