@@ -29,8 +29,10 @@ def git_label(root: Path) -> str:
 
 
 def import_line(r: dict) -> str:
+    sandbox = f", sandbox CPU {r['sandbox_cpu_seconds']:.1f} s" if "sandbox_cpu_seconds" in r else ""
     return (f"{r['records']:,} records ({r['lines']:,} lines) in {r['seconds']:.1f} s = "
-            f"{r['records'] / r['seconds']:,.0f} records/s, {r['requests']} requests, peak RSS {r['rss_mib']:.0f} MiB")
+            f"{r['records'] / r['seconds']:,.0f} records/s, {r['requests']} requests, peak RSS {r['rss_mib']:.0f} MiB"
+            f"{sandbox}")
 
 
 def _get(results: dict, *path: str) -> Any:
@@ -64,7 +66,8 @@ Row = tuple[str, str, Callable[[dict], Any], Callable[[Any, dict], str], Callabl
 def _import_fmt(key: str) -> Callable[[Any, dict], str]:
     def fmt(value: Any, res: dict) -> str:
         r = res[key]
-        return f"{value:,.0f} records/s ({r['seconds']:.1f} s; {r['requests']} requests)"
+        sandbox = f"; sandbox CPU {r['sandbox_cpu_seconds']:.1f} s" if "sandbox_cpu_seconds" in r else ""
+        return f"{value:,.0f} records/s ({r['seconds']:.1f} s; {r['requests']} requests{sandbox})"
     return fmt
 
 

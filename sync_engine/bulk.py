@@ -16,7 +16,6 @@ from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
 from storage.models import RecordVersion
-from storage.types import utcnow
 
 
 def column_defaults(model: type[SQLModel]) -> dict[str, Any]:
@@ -70,12 +69,22 @@ def insert_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
            f"VALUES ({', '.join([marker] * len(names))})")
     value_names = names[1:] if returning_ids else names
+    value_processors = processors[1:] if returning_ids else processors
+    # A value left to its default is the same in every row: process it once.
+    processed_defaults = {n: (d if p is None or d is None else p(d))
+                          for n, p, d in zip(value_names, value_processors, (defaults[n] for n in value_names))}
+    plan = [(n, p, processed_defaults[n]) for n, p in zip(value_names, value_processors)]
+    missing = object()
     params = []
     for index, row in enumerate(rows):
-        values = [row[n] if n in row else defaults[n] for n in value_names]
-        if returning_ids:
-            values.insert(0, ids[index])
-        params.append(tuple(v if p is None or v is None else p(v) for p, v in zip(processors, values)))
+        values = [ids[index]] if returning_ids else []
+        for name, process, default in plan:
+            value = row.get(name, missing)
+            if value is missing:
+                values.append(default)
+            else:
+                values.append(value if process is None or value is None else process(value))
+        params.append(tuple(values))
     connection.exec_driver_sql(sql, params)
     return ids
 
@@ -85,7 +94,7 @@ def first_versions(session: Session, *, record_type: str, record_ids: Sequence[i
     """Version 1 of records a run just created, summarised: the run and time are kept (every record's history
     still says which run created it), the snapshot is not copied, because at creation it is the record itself
     and every later version keeps the old value of each field it changes."""
-    now = utcnow()
+    # changed_at (now), changes and snapshot ({}) are the model's defaults: the same for every row.
     insert_rows(session, RecordVersion, [
-        {"record_type": record_type, "record_id": rid, "version": 1, "run_id": run_id, "source": source,
-         "changed_at": now, "changes": {}, "snapshot": {}} for rid in record_ids], returning_ids=False)
+        {"record_type": record_type, "record_id": rid, "version": 1, "run_id": run_id, "source": source}
+        for rid in record_ids], returning_ids=False)

@@ -14,13 +14,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from storage.db import write_session
 from storage.models import AccountMapping, IntacctConnection, ItemAction, SyncRun, SyncRunItem
-from storage.types import utcnow
+from sync_engine.bulk import insert_rows
 from sync_engine.intacct.client import IntacctClient
 from sync_engine.intacct.errors import IntacctError
 
@@ -130,7 +129,6 @@ class RunContext:
             for item in items:
                 self.item(session, **item)
             return
-        now = utcnow()
         rows = []
         for item in items:
             self.counts[item["action"]] += 1
@@ -138,9 +136,8 @@ class RunContext:
                 rows.append({"run_id": self.run_id, "step": self.step, "record_type": item["record_type"],
                              "record_id": item.get("record_id"), "intacct_key": item.get("intacct_key"),
                              "label": item["label"], "action": item["action"], "error_category": item.get("category"),
-                             "message": item.get("message"), "at": now})
-        if rows:
-            session.execute(insert(SyncRunItem.__table__), rows)  # type: ignore[attr-defined]
+                             "message": item.get("message")})
+        insert_rows(session, SyncRunItem, rows, returning_ids=False)  # `at`: the model's default, now
 
     def begin_step(self, step: str, total: int | None = None) -> None:
         self.step, self.done, self.total = step, 0, total
