@@ -23,7 +23,7 @@ from storage.models import Customer, Invoice, InvoiceLine, ItemAction, Origin, S
 from storage.types import utcnow
 from sync_engine import amounts, bulk, objects, windows
 from sync_engine.intacct import filters
-from sync_engine.intacct.pipeline import Prefetcher
+from sync_engine.intacct.pipeline import Prefetcher, ordered_map
 from sync_engine.intacct.values import parse_date, parse_decimal, parse_timestamp
 from sync_engine.journal import adopt_in_flight
 from sync_engine.ledger import diff, record_version, snapshot
@@ -224,7 +224,7 @@ def import_customers(ctx: RunContext, *, incremental: bool, active_only: bool = 
     """Read customers (all, or modified in the window) and upsert them into the ledger."""
     extra = filters.eq("STATUS", "active") if active_only else None
     records, mark = windows.read_since(ctx, objects.CUSTOMER, incremental=incremental, extra=extra,
-                                       step="customers", count_first=not incremental)
+                                       step="customers")
     with Prefetcher(_batches(records, BATCH), ahead=2) as pages:  # the next pages are read while one is written
         for batch in pages:
             ctx.check_stop()
@@ -560,14 +560,15 @@ def import_invoices(ctx: RunContext, *, incremental: bool) -> None:
     watermark alone: it read outstanding invoices only, not the ones we hold that were paid meanwhile."""
     extra = None if incremental and windows.watermark(ctx, objects.AR_INVOICE) else filters.gt("TOTALDUE", 0)
     records, mark = windows.read_since(ctx, objects.AR_INVOICE, incremental=incremental, extra=extra,
-                                       step="invoices", count_first=not incremental)
-    # Two readers ahead of the writer: one pages through the invoices, the other reads each page's customers and
-    # lines, so at most two requests are in flight (the client's limit) while the previous page is written.
-    pages = Prefetcher(_batches(records, INVOICE_PAGE), ahead=1)
-    with pages, Prefetcher(((batch, read_invoice_page(ctx, batch, True)) for batch in pages), ahead=1) as ready:
-        for batch, reads in ready:
+                                       step="invoices")
+    # Readers ahead of the writer: one pages through the invoices, two read pages' customers and lines at once,
+    # so both of the connection's request slots stay busy while the previous page is written.
+    pages = Prefetcher(_batches(records, INVOICE_PAGE), ahead=2)
+    reads = ordered_map(lambda batch: (batch, read_invoice_page(ctx, batch, True)), pages, workers=2)
+    with pages, Prefetcher(reads, ahead=1) as ready:
+        for batch, page_reads in ready:
             ctx.check_stop()
-            store_invoices(ctx, batch, outstanding_only=True, reads=reads)
+            store_invoices(ctx, batch, outstanding_only=True, reads=page_reads)
             ctx.flush()
     windows.advance(ctx, objects.AR_INVOICE, mark, only_if_unset=not incremental)
     if not incremental:

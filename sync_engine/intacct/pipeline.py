@@ -13,7 +13,8 @@ transaction either way. We stay at ``MAX_FUNCTIONS_PER_REQUEST`` (100) functions
 keeps one write request to a few seconds of server work and ~100 KB.
 
 ``Prefetcher`` is the read side: it runs a producer (e.g. "read page N+1 and its line look-ups") ahead of
-the consumer, one item at a time, so reading overlaps with writing the previous page.
+the consumer, so reading overlaps with writing the previous page; ``ordered_map`` runs two such reads at once
+(the connection's two request slots) and keeps their order.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from .functions import Function
 T = TypeVar("T")
 U = TypeVar("U")
 
-__all__ = ["MAX_FUNCTIONS_PER_REQUEST", "Outcome", "Prefetcher", "RequestPipeline"]
+__all__ = ["MAX_FUNCTIONS_PER_REQUEST", "Outcome", "Prefetcher", "RequestPipeline", "ordered_map"]
 
 
 @dataclass
@@ -93,6 +94,19 @@ class RequestPipeline(Generic[T]):
         """Wait for requests still in flight (their outcomes are lost to the caller: the journal's 'sent' rows
         make the next run look those records up) and stop the worker threads."""
         self._pool.shutdown(wait=True)
+
+
+def ordered_map(fn: Callable[[U], T], source: Iterable[U], *, workers: int = 2) -> Iterator[T]:
+    """`fn` over `source` on `workers` threads at once, results in the order of `source` (an error is raised
+    where its item would have been). Used to keep both of a connection's request slots busy with reads."""
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="intacct-read") as pool:
+        pending: deque[Future[T]] = deque()
+        for item in source:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 _DONE = object()
