@@ -184,20 +184,12 @@ def _writes(engine: Any, handle: Any, connection_id: int, count: int) -> dict:
 def _pages(ledger_url: str, engine: Any, run_id: int) -> dict:
     """Cold and warm AppTest renders of Invoices, Customers and the import's run detail."""
     import streamlit as st
-    from streamlit.runtime.pages_manager import PagesManager
     from streamlit.testing.v1 import AppTest
 
     from console import state
     from storage.db import read_session
     from sync_engine.users import create_user
 
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False  # route through app.py, as the server does (tests/console)
-
-    PagesManager.__init__ = init  # type: ignore[method-assign]
     os.environ["DATABASE_URL"] = ledger_url
     st.cache_resource.clear()
     with read_session(engine) as session:
