@@ -17,12 +17,12 @@ $(STAMP): requirements.txt
 run: $(STAMP)
 	$(PY) -m launcher
 
-test: $(STAMP) compat/js-sdk/node_modules
+test: $(STAMP) tests/compat/js-sdk/node_modules
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The official Intacct JS SDK the sandbox's compatibility test drives (skipped with a reason where node is absent).
-compat/js-sdk/node_modules: compat/js-sdk/package-lock.json
-	if command -v npm >/dev/null; then npm ci --prefix compat/js-sdk --no-audit --no-fund --loglevel=error; fi
+tests/compat/js-sdk/node_modules: tests/compat/js-sdk/package-lock.json
+	if command -v npm >/dev/null; then npm ci --prefix tests/compat/js-sdk --no-audit --no-fund --loglevel=error; fi
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -1,8 +1,8 @@
 """Compatibility: the unmodified official Sage Intacct SDK for JavaScript (``@intacct/intacct-sdk``) against the sandbox.
 
 The SDK only accepts ``*.intacct.com`` endpoints, so the sandbox serves HTTPS with a throw-away certificate for
-``api.intacct.com`` and ``compat/js-sdk/map-host.js`` (a ``--require`` preload) resolves that name to 127.0.0.1;
-``NODE_EXTRA_CA_CERTS`` trusts the test CA. ``compat/js-sdk/run.js`` drives the SDK's public API and prints a JSON
+``api.intacct.com`` and ``tests/compat/js-sdk/map-host.js`` (a ``--require`` preload) resolves that name to 127.0.0.1;
+``NODE_EXTRA_CA_CERTS`` trusts the test CA. ``tests/compat/js-sdk/run.js`` drives the SDK's public API and prints a JSON
 summary, which these tests read; the invoice's balances are then checked over raw XML, not through the SDK.
 """
 
@@ -19,7 +19,7 @@ import pytest
 from tests.fixtures.sandbox import REPO_ROOT, SandboxHandle, start_sandbox
 from tests.sandbox.xmlhelp import ok, records, text
 
-JS_DIR = REPO_ROOT / "compat" / "js-sdk"
+JS_DIR = REPO_ROOT / "tests" / "compat" / "js-sdk"
 SDK_DIR = JS_DIR / "node_modules" / "@intacct" / "intacct-sdk"
 NODE = shutil.which("node")
 RUN_TAG = "PYTEST"
@@ -29,7 +29,7 @@ def _skip_reason() -> str | None:
     if NODE is None:
         return "node is not installed (the official JS SDK needs Node.js >= 18)"
     if not SDK_DIR.is_dir():
-        return f"{SDK_DIR.relative_to(REPO_ROOT)} is missing: run `npm ci --prefix compat/js-sdk` (.ci/run does)"
+        return f"{SDK_DIR.relative_to(REPO_ROOT)} is missing: run `npm ci --prefix tests/compat/js-sdk` (.ci/run does)"
     return None
 
 
@@ -46,7 +46,7 @@ def tls_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHan
 
 
 def run_js_sdk(handle: SandboxHandle, script: str = "run.js", **overrides: str) -> tuple[int, dict, str]:
-    """Run a ``compat/js-sdk`` scenario against ``handle``; returns (exit code, JSON summary, stderr)."""
+    """Run a ``tests/compat/js-sdk`` scenario against ``handle``; returns (exit code, JSON summary, stderr)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTACCT_")}
     env.update(
         NODE_EXTRA_CA_CERTS=str(handle.ca_file),
