@@ -14,19 +14,22 @@ import sys
 import time
 from pathlib import Path
 
+from storage.config import Settings, settings
+
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / "data"
-SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8765"))
-CONSOLE_PORT = int(os.environ.get("CONSOLE_PORT", "8501"))
-SANDBOX_DB = Path(os.environ.get("SANDBOX_DB", str(DATA / "sandbox.db")))
-DEMO = {
-    "INTACCT_DEMO_URL": f"http://127.0.0.1:{SANDBOX_PORT}/ia/xml/xmlgw.phtml",
-    "INTACCT_DEMO_SENDER_ID": os.environ.get("INTACCT_SANDBOX_SENDER_ID", "ar-console-sender"),
-    "INTACCT_DEMO_SENDER_PASSWORD": os.environ.get("INTACCT_SANDBOX_SENDER_PASSWORD", "sandbox-sender-pw"),
-    "INTACCT_DEMO_COMPANY_ID": os.environ.get("INTACCT_SANDBOX_COMPANY_ID", "DEMO-AR"),
-    "INTACCT_DEMO_USER_ID": os.environ.get("INTACCT_SANDBOX_USER_ID", "ws_console"),
-    "INTACCT_DEMO_USER_PASSWORD": os.environ.get("INTACCT_SANDBOX_USER_PASSWORD", "sandbox-user-pw"),
-}
+
+
+def _demo_environment(config: Settings) -> dict[str, str]:
+    """The INTACCT_DEMO_* variables the console gets: the sandbox's demo company on this machine."""
+    return {
+        "INTACCT_DEMO_URL": f"http://127.0.0.1:{config.sandbox_port}/ia/xml/xmlgw.phtml",
+        "INTACCT_DEMO_SENDER_ID": config.intacct_sandbox_sender_id,
+        "INTACCT_DEMO_SENDER_PASSWORD": config.intacct_sandbox_sender_password,
+        "INTACCT_DEMO_COMPANY_ID": config.intacct_sandbox_company_id,
+        "INTACCT_DEMO_USER_ID": config.intacct_sandbox_user_id,
+        "INTACCT_DEMO_USER_PASSWORD": config.intacct_sandbox_user_password,
+    }
 
 
 def _wait_for_port(port: int, process: subprocess.Popen, seconds: float = 30) -> bool:
@@ -50,9 +53,12 @@ def _stop_on_sigterm(_signum, _frame) -> None:  # type: ignore[no-untyped-def]
 def main() -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     DATA.mkdir(exist_ok=True)
-    run_sandbox = os.environ.get("RUN_SANDBOX", "1") != "0"
+    config = settings()
+    sandbox_port, console_port = config.sandbox_port, config.console_port
+    sandbox_db = config.sandbox_db or DATA / "sandbox.db"
+    run_sandbox = config.run_sandbox != "0"
     # Without the sandbox there is no demo company: the console then offers no "Use the local demo company".
-    env = {**os.environ, **(DEMO if run_sandbox else {}), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, **(_demo_environment(config) if run_sandbox else {}), "PYTHONUNBUFFERED": "1"}
     env.setdefault("CONSOLE_ADMIN_USER", "admin")
     env.setdefault("CONSOLE_ADMIN_PASSWORD", "admin-demo")
     processes: list[tuple[str, subprocess.Popen]] = []
@@ -66,16 +72,16 @@ def main() -> int:
     try:
         if run_sandbox:
             sandbox = start("sandbox", [sys.executable, "-m", "intacct_sandbox", "--host", "127.0.0.1",
-                                        "--port", str(SANDBOX_PORT), "--db", str(SANDBOX_DB), "--seed", "demo"])
-            if not _wait_for_port(SANDBOX_PORT, sandbox):
-                print(f"[launcher] the sandbox did not start; see its output above (is port {SANDBOX_PORT} taken? "
+                                        "--port", str(sandbox_port), "--db", str(sandbox_db), "--seed", "demo"])
+            if not _wait_for_port(sandbox_port, sandbox):
+                print(f"[launcher] the sandbox did not start; see its output above (is port {sandbox_port} taken? "
                       "set SANDBOX_PORT to another port)", flush=True)
                 return 1
         start("scheduler", [sys.executable, "-m", "sync_engine.scheduler"])
         start("console", [sys.executable, "-m", "streamlit", "run", "console_server.py",
-                          "--server.port", str(CONSOLE_PORT),
+                          "--server.port", str(console_port),
                           "--server.headless", "true"])
-        print(f"[launcher] console: http://localhost:{CONSOLE_PORT}  (first sign-in: "
+        print(f"[launcher] console: http://localhost:{console_port}  (first sign-in: "
               f"{env['CONSOLE_ADMIN_USER']} / the CONSOLE_ADMIN_PASSWORD you set, default 'admin-demo')", flush=True)
         while True:
             for name, process in processes:

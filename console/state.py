@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from console import handoff
 from console.handoff import COOKIE_NAME
+from storage.config import settings
 from storage.db import database_url, make_engine, read_session
 from storage.migrate import upgrade_database
 from storage.models import IntacctConnection, Role, User
@@ -54,8 +54,8 @@ def _engine_for(url: str) -> Engine:
 
 def _bootstrap_admin(engine: Engine) -> None:
     """Create the first admin from CONSOLE_ADMIN_USER / CONSOLE_ADMIN_PASSWORD when there is no user yet."""
-    username = os.environ.get("CONSOLE_ADMIN_USER", "").strip()
-    password = os.environ.get("CONSOLE_ADMIN_PASSWORD", "")
+    config = settings()
+    username, password = config.console_admin_user, config.console_admin_password
     if not username or not password:
         return
     with read_session(engine) as session:

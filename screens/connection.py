@@ -2,13 +2,12 @@
 change history. Stored passwords are never shown: the password boxes stay empty and blank keeps them."""
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 import streamlit as st
 
 from console.state import credentials_problem, flash, get_engine, guarded, require_user, show_flash
 from console.widgets import ago, connection_badge, when
+from storage.config import settings
 from storage.db import read_session, write_session
 from storage.models import Role
 from storage.secrets import SecretKeyInvalid
@@ -20,19 +19,21 @@ user = require_user(Role.ADMIN)
 FIELDS = {"endpoint_url": "conn_url", "company_id": "conn_company", "user_id": "conn_user", "sender_id": "conn_sender",
           "entity_id": "conn_entity", "intacct_timezone": "conn_tz"}
 SECRETS = {"user_password": "conn_user_pw", "sender_password": "conn_sender_pw"}
-DEMO_ENV = {"conn_url": "INTACCT_DEMO_URL", "conn_sender": "INTACCT_DEMO_SENDER_ID",
-            "conn_company": "INTACCT_DEMO_COMPANY_ID", "conn_user": "INTACCT_DEMO_USER_ID"}
+# The INTACCT_DEMO_* settings (storage.config) behind "Use the local demo company".
+DEMO_FIELDS = {"endpoint_url": "conn_url", "sender_id": "conn_sender", "company_id": "conn_company",
+               "user_id": "conn_user"}
 # The demo passwords go from the environment into server-side session state only: never into a widget.
-DEMO_SECRETS = {"user_password": "INTACCT_DEMO_USER_PASSWORD", "sender_password": "INTACCT_DEMO_SENDER_PASSWORD"}
+DEMO_SECRETS = ("user_password", "sender_password")
 DEMO_HELD = "conn_demo_secrets"
 
 
 @guarded(Role.ADMIN)
 def _use_demo() -> None:
-    for key, env in DEMO_ENV.items():
-        st.session_state[key] = os.environ.get(env, "")
+    demo = settings().demo_company
+    for field, key in DEMO_FIELDS.items():
+        st.session_state[key] = demo[field]
     st.session_state["conn_entity"] = ""
-    st.session_state[DEMO_HELD] = {field: os.environ.get(env, "") for field, env in DEMO_SECRETS.items()}
+    st.session_state[DEMO_HELD] = {field: demo[field] for field in DEMO_SECRETS}
     for key in SECRETS.values():
         st.session_state[key] = ""
     flash("info", "Filled in the local demo company; its passwords are stored on the server, not shown. "
@@ -102,7 +103,7 @@ if connection is not None:
 for field, key in FIELDS.items():
     st.session_state.setdefault(key, (getattr(connection, field, None) if connection else None)
                                 or ("UTC" if field == "intacct_timezone" else ""))
-if any(os.environ.get(env) for env in (*DEMO_ENV.values(), *DEMO_SECRETS.values())):
+if any(settings().demo_company.values()):
     st.button("Use the local demo company", icon=":material/science:", on_click=_use_demo,
               help="Fills in the sandbox company from the INTACCT_DEMO_* settings of this machine.")
 

@@ -7,7 +7,6 @@ and `read_session()` runs without a transaction so pages never hold the lock whi
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +15,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from storage.config import settings
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_DIR / "data"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -23,7 +24,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 def database_url() -> str:
     """The configured database URL (`DATABASE_URL`), or the default SQLite file."""
-    url = os.environ.get("DATABASE_URL", "").strip()
+    url = settings().database_url
     if url:
         return url
     DEFAULT_DATA_DIR.mkdir(parents=True, exist_ok=True)

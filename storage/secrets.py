@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from storage.config import settings
 from storage.db import DEFAULT_DATA_DIR
 
 KEY_ENV = "CONSOLE_SECRET_KEY"
@@ -30,13 +31,13 @@ class SecretKeyInvalid(Exception):
 
 
 def default_key_file() -> Path:
-    configured = os.environ.get(KEY_FILE_ENV)
-    return Path(configured) if configured else DEFAULT_DATA_DIR / ".secret_key"
+    configured = settings().console_secret_key_file
+    return configured if configured else DEFAULT_DATA_DIR / ".secret_key"
 
 
 def load_or_create_key(key_file: Path | None = None) -> bytes:
     """The Fernet key: from the environment, or the key file (created 0600 when missing)."""
-    from_env = os.environ.get(KEY_ENV, "").strip()
+    from_env = settings().console_secret_key
     if from_env:
         try:
             Fernet(from_env.encode())

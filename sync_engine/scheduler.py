@@ -32,6 +32,7 @@ import schedule
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, or_, select
 
+from storage.config import settings
 from storage.db import make_engine, read_session, write_session
 from storage.migrate import upgrade_database
 from storage.models import RunKind, RunStatus, RunTrigger, SyncRun, SyncSchedule
@@ -481,12 +482,8 @@ class Scheduler:
 # --- command line ---------------------------------------------------------------------------------------
 
 
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    return float(value) if value else default
-
-
 def build_parser() -> argparse.ArgumentParser:
+    config = settings()
     parser = argparse.ArgumentParser(prog="python -m sync_engine.scheduler", description=__doc__.splitlines()[0])
     parser.add_argument("--once", action="store_true", help="do one tick (and the run it claims), then exit")
     parser.add_argument("--poll-seconds", type=float, default=POLL_SECONDS, help="how often to look for queued runs")
@@ -494,17 +491,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="how often to write the heartbeat and renew the lease")
     parser.add_argument("--due-check-seconds", type=float, default=DUE_CHECK_SECONDS,
                         help="how often to check whether the hourly auto-sync is due")
-    parser.add_argument("--id", dest="scheduler_id", default=os.environ.get("AR_SYNC_SCHEDULER_ID"),
+    parser.add_argument("--id", dest="scheduler_id", default=config.ar_sync_scheduler_id,
                         help="name shown in the console (default host:pid)")
     parser.add_argument("--lease-ttl", type=float,
-                        default=_env_float("AR_SYNC_LEASE_TTL_SECONDS", LEASE_TTL.total_seconds()),
+                        default=config.ar_sync_lease_ttl_seconds or LEASE_TTL.total_seconds(),
                         help="seconds before a dead scheduler's run is taken as abandoned")
     parser.add_argument("--stop-timeout", type=float, default=STOP_TIMEOUT_SECONDS,
                         help="seconds to wait for the record in hand on SIGTERM")
-    parser.add_argument("--executor", default=os.environ.get("AR_SYNC_EXECUTOR", DEFAULT_EXECUTOR),
+    parser.add_argument("--executor", default=config.ar_sync_executor or DEFAULT_EXECUTOR,
                         help="the run executor, as package.module:function")
     parser.add_argument("--database-url", default=None, help="default: DATABASE_URL or the SQLite file under data/")
-    parser.add_argument("--log-level", default=os.environ.get("AR_SYNC_LOG_LEVEL", "INFO"))
+    parser.add_argument("--log-level", default=config.ar_sync_log_level)
     return parser
 
 

@@ -9,17 +9,16 @@ deactivated user is out at once and a demotion takes effect on the next rerun. S
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, delete, select, update
 
+from storage.config import settings
 from storage.models import ConsoleSession, User
 from storage.types import utcnow
 
-IDLE_ENV, MAX_ENV = "CONSOLE_SESSION_IDLE_MINUTES", "CONSOLE_SESSION_MAX_HOURS"
 DEFAULT_IDLE, DEFAULT_MAX = timedelta(minutes=30), timedelta(hours=12)
 # last_seen_at is written at most this often, so reruns (every click) do not each cost a write.
 TOUCH_EVERY = timedelta(seconds=30)
@@ -32,15 +31,10 @@ class SessionRules:
 
     @classmethod
     def from_environment(cls) -> SessionRules:
-        def read(name: str, unit: str, default: timedelta) -> timedelta:
-            raw = os.environ.get(name, "").strip()
-            try:
-                value = float(raw) if raw else 0.0
-            except ValueError:
-                value = 0.0
-            return timedelta(**{unit: value}) if value > 0 else default
-
-        return cls(idle=read(IDLE_ENV, "minutes", DEFAULT_IDLE), lifetime=read(MAX_ENV, "hours", DEFAULT_MAX))
+        config = settings()
+        idle, lifetime = config.console_session_idle_minutes, config.console_session_max_hours
+        return cls(idle=timedelta(minutes=idle) if idle else DEFAULT_IDLE,
+                   lifetime=timedelta(hours=lifetime) if lifetime else DEFAULT_MAX)
 
 
 @dataclass(frozen=True)
