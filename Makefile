@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 
-.PHONY: run test venv clean bench
+.PHONY: run test venv clean bench lint
 
 venv: $(STAMP)
 
@@ -23,6 +23,11 @@ test: $(STAMP) tests/compat/js-sdk/node_modules
 # The official Intacct JS SDK the sandbox's compatibility test drives (skipped with a reason where node is absent).
 tests/compat/js-sdk/node_modules: tests/compat/js-sdk/package-lock.json
 	if command -v npm >/dev/null; then npm ci --prefix tests/compat/js-sdk --no-audit --no-fund --loglevel=error; fi
+
+# The gate: ruff (style, bugs, imports) and mypy (types) must find nothing; .ci/run runs it before the tests.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -107,7 +107,7 @@ def _change_customers(handle: Any, ids: list[str], tag: str) -> None:
 
 
 def _set_mapping(engine: Any, connection_id: int, **flags: bool) -> None:
-    from sync_engine import settings
+    from sync_engine.services import settings
 
     with Session(engine) as session:
         settings.save_mapping(session=session, connection_id=connection_id, actor="bench", form=settings.MappingForm(
@@ -188,7 +188,7 @@ def _pages(ledger_url: str, engine: Any, run_id: int) -> dict:
 
     from console import state
     from storage.db import read_session
-    from sync_engine.users import create_user
+    from sync_engine.services.users import create_user
 
     os.environ["DATABASE_URL"] = ledger_url
     st.cache_resource.clear()

@@ -23,7 +23,8 @@ def _rss_mib() -> float:
 def run_kind(engine: Any, connection_id: int, kind: str, options: dict | None = None) -> tuple[Any, float]:
     """Enqueue, claim and execute one run as the scheduler does; (final run row, seconds)."""
     from storage.models import SyncRun
-    from sync_engine import leases, queue, runs
+    from sync_engine.services import queue
+    from sync_engine.sync import leases, runs
 
     with Session(engine) as session:
         queue.enqueue_run(session=session, connection_id=connection_id, kind=kind, requested_by="bench",
@@ -40,7 +41,7 @@ def run_kind(engine: Any, connection_id: int, kind: str, options: dict | None = 
 
 def connect_ledger(engine: Any, sandbox: dict) -> int:
     """Save the sandbox as the ledger's Intacct connection with a mapping that can write; the connection id."""
-    from sync_engine import settings
+    from sync_engine.services import settings
 
     with Session(engine) as session:
         connection = settings.save_connection(session=session, actor="bench", form=settings.ConnectionForm(

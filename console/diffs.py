@@ -12,7 +12,7 @@ from console.formatting import (
     plural,
 )
 from console.links import record_link
-from sync_engine.history import (
+from sync_engine.services.history import (
     FieldChange,
     RecordChange,
 )

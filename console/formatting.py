@@ -8,12 +8,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from storage.models import SyncRun
 from storage.types import utcnow
 
-RUN_STATUS = {  # label, badge colour, icon
+BadgeColor = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray", "grey", "primary"]
+Style = tuple[str, BadgeColor, str | None]  # label, badge colour, icon
+RUN_STATUS: dict[str, Style] = {
     "queued": ("Queued", "blue", ":material/schedule:"),
     "running": ("Running", "blue", ":material/sync:"),
     "succeeded": ("Succeeded", "green", ":material/check_circle:"),
@@ -32,7 +35,7 @@ RUN_TRIGGER = {"auto": "Auto-sync", "manual": "Manual", "retry": "Retry of failu
 SYNC_STATE = {"not_synced": "Not synced yet", "pending": "Pending", "synced": "Synced", "failed": "Failed",
               "skipped": "Don't sync"}
 ORIGIN = {"ledger": "Our ledger", "intacct": "Intacct"}
-CONNECTION_STATUS = {"ok": ("Connected", "green", ":material/check_circle:"),
+CONNECTION_STATUS: dict[str, Style] = {"ok": ("Connected", "green", ":material/check_circle:"),
                      "failing": ("Sign-in failing", "red", ":material/error:"),
                      "not_tested": ("Not tested yet", "gray", ":material/help:")}
 STEP = {"customers": "Reading customers", "invoices": "Reading invoices", "invoice_writes": "Writing invoices",
@@ -90,6 +93,11 @@ def plural(count: int, word: str) -> str:
 def is_preview(run: SyncRun) -> bool:
     """A preview (dry run) reads Intacct and lists what a sync would do, writing nothing anywhere."""
     return run.is_preview
+
+
+def status_style(status: str) -> Style:
+    """A run status's label, badge colour and icon (an unknown status shows as itself, in grey)."""
+    return RUN_STATUS.get(status) or (status, "gray", None)
 
 
 def run_title(run: SyncRun) -> str:

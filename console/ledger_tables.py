@@ -8,6 +8,7 @@ from decimal import Decimal
 import altair as alt
 import pandas as pd
 import streamlit as st
+from streamlit.elements.lib.column_types import ColumnConfig
 
 from console.formatting import (
     money,
@@ -17,7 +18,7 @@ from console.formatting import (
 from console.state import (
     RECORD_DETAIL,
 )
-from sync_engine.history import (
+from sync_engine.services.history import (
     AgingBucket,
 )
 
@@ -37,7 +38,7 @@ def download_csv(frame: pd.DataFrame, name: str, label: str = "Download CSV") ->
                        icon=":material/download:")
 
 
-def money_column(label: str | None = None) -> st.column_config.TextColumn:
+def money_column(label: str | None = None) -> ColumnConfig:
     """Amounts are pre-formatted exactly from Decimal, so the column only needs right alignment."""
     return st.column_config.TextColumn(label, alignment="right")
 

@@ -11,7 +11,6 @@ import streamlit as st
 from console.formatting import (
     CATEGORY,
     RUN_KIND,
-    RUN_STATUS,
     STEP,
     ago,
     is_preview,
@@ -20,6 +19,7 @@ from console.formatting import (
     run_status_label,
     run_title,
     span,
+    status_style,
 )
 from console.links import record_link, run_link
 from console.reader_time import local, reader_zone, time_columns, when
@@ -33,8 +33,8 @@ from console.state import (
 from storage.db import read_session
 from storage.models import ACTIVE_RUN_STATUSES, Role, SyncRun
 from storage.types import utcnow
-from sync_engine.heartbeat import scheduler_status
-from sync_engine.history import (
+from sync_engine.services.heartbeat import scheduler_status
+from sync_engine.services.history import (
     DayActivity,
     FailureGroup,
     RunFailureGroup,
@@ -43,7 +43,7 @@ from sync_engine.history import (
 
 
 def run_status_badge(status: str) -> None:
-    label, color, icon = RUN_STATUS.get(status, (status, "gray", None))
+    label, color, icon = status_style(status)
     st.badge(label, color=color, icon=icon)
 
 
@@ -51,7 +51,7 @@ def run_badges(run: SyncRun) -> None:
     """The run's status badge, and a violet 'Preview' badge when nothing was written."""
     if is_preview(run):
         st.badge("Preview · nothing written", color="violet", icon=":material/visibility:")
-        _, color, icon = RUN_STATUS.get(run.status, (run.status, "gray", None))
+        _, color, icon = status_style(run.status)
         st.badge(run_status_label(run), color=color, icon=icon)
     else:
         run_status_badge(run.status)
@@ -122,7 +122,7 @@ def runs_table(runs: Sequence[SyncRun], *, key: str) -> None:
 
 def last_run_summary(run: SyncRun) -> None:
     """One line saying how the last finished sync went, with a link to it: the first thing people look for."""
-    label, color, icon = RUN_STATUS.get(run.status, (run.status, "gray", None))
+    label, color, icon = status_style(run.status)
     counts = [f"{n:,} {w}" for n, w in ((run.created_count, "created"), (run.updated_count, "updated"),
                                         (run.failed_count, "failed")) if n]
     with st.container(border=True):
@@ -135,7 +135,8 @@ def last_run_summary(run: SyncRun) -> None:
                       + (" · Intacct refused the sign-in" if run.error_category == "authentication" else ""),
                       help=f"Finished {when(run.finished_at, with_zone=True)}")
         with link:
-            run_link(run.id, "Open it")
+            if run.id is not None:
+                run_link(run.id, "Open it")
 
 
 OUTCOME_COLORS = {"succeeded": "#2e7d32", "partly failed": "#ef8f00", "failed": "#c62828", "stopped": "#9e9e9e"}
@@ -212,7 +213,7 @@ def failure_group_cards(groups: Sequence[RunFailureGroup], *, shown_links: int =
             cols = st.columns(3)
             for n, item in enumerate(links):
                 with cols[n % 3]:
-                    record_link(item.record_type, item.record_id, item.label)
+                    record_link(item.record_type, item.record_id or 0, item.label)
             if len(group.items) > len(links):
                 st.caption(f"and {len(group.items) - len(links):,} more in the table below.")
             keys = sorted({(i.record_type, i.record_id) for i in group.items

@@ -18,8 +18,8 @@ from console.state import (
 )
 from storage.db import read_session
 from storage.models import Role
-from sync_engine.heartbeat import scheduler_status
-from sync_engine.settings import get_connection, get_schedule
+from sync_engine.services.heartbeat import scheduler_status
+from sync_engine.services.settings import get_connection, get_schedule
 
 
 def sidebar_status(user: CurrentUser) -> None:
@@ -37,7 +37,7 @@ def _health() -> None:
     with read_session(get_engine()) as session:
         connection = get_connection(session=session)
         scheduler = scheduler_status(session=session)
-        schedule = get_schedule(session=session, connection_id=connection.id) if connection else None
+        schedule = get_schedule(session=session, connection_id=connection.id) if connection and connection.id else None
     user = current_user()
     admin = user is not None and user.can(Role.ADMIN)
     st.caption("Intacct connection")

@@ -22,8 +22,8 @@ from storage.db import database_url, make_engine, read_session
 from storage.migrate import upgrade_database
 from storage.models import IntacctConnection, Role, User
 from storage.secrets import SecretBox, SecretKeyInvalid, SecretKeyMismatch
-from sync_engine import sessions
-from sync_engine.users import UserError, ensure_first_admin
+from sync_engine.services import sessions
+from sync_engine.services.users import UserError, ensure_first_admin
 
 # Page files, listed once so links and switch_page calls cannot drift from app.py.
 SIGN_IN = "screens/sign_in.py"

@@ -11,11 +11,11 @@ from console.widgets import (activity_chart, ago, connection_warning, credential
                              run_progress, runs_table, setup_checklist, sync_blocker, when)
 from storage.db import read_session, write_session
 from storage.models import Role, RunKind
-from sync_engine.heartbeat import scheduler_status
-from sync_engine.history import failure_groups, run_activity
-from sync_engine.queue import active_run, enqueue_run, recent_runs, retry_failed
-from sync_engine.record_actions import RecordActionError, skip_records
-from sync_engine.settings import get_connection, get_mapping, get_schedule, set_auto_sync
+from sync_engine.services.heartbeat import scheduler_status
+from sync_engine.services.history import failure_groups, run_activity
+from sync_engine.services.queue import active_run, enqueue_run, recent_runs, retry_failed
+from sync_engine.services.record_actions import RecordActionError, skip_records
+from sync_engine.services.settings import get_connection, get_mapping, get_schedule, set_auto_sync
 
 user = require_user()
 can_run = user.can(Role.ACCOUNTANT)

@@ -11,8 +11,8 @@ from console.widgets import (ORIGIN, PAGE_ROWS, SYNC_STATE, choice, empty_state,
                              money_column, page_offset, summary_metrics, time_columns)
 from storage.db import read_session
 from storage.models import Role
-from sync_engine.history import balance_drift, customer_totals, ledger_counts, list_customers
-from sync_engine.settings import get_connection
+from sync_engine.services.history import balance_drift, customer_totals, ledger_counts, list_customers
+from sync_engine.services.settings import get_connection
 
 user = require_user()
 st.title("Customers")

@@ -8,8 +8,8 @@ from console.state import SETTINGS, get_engine, guarded, require_user
 from console.widgets import connection_warning, credentials_blocked, empty_state, needs_connection, run_progress, runs_table
 from storage.db import read_session, write_session
 from storage.models import ACTIVE_RUN_STATUSES, Role, RunKind
-from sync_engine.queue import enqueue_run, recent_runs
-from sync_engine.settings import get_connection, get_mapping, get_notification_settings
+from sync_engine.services.queue import enqueue_run, recent_runs
+from sync_engine.services.settings import get_connection, get_mapping, get_notification_settings
 
 user = require_user(Role.ACCOUNTANT)
 IMPORT_KINDS = (RunKind.CUSTOMER_IMPORT, RunKind.INVOICE_IMPORT)

@@ -10,8 +10,8 @@ from console.widgets import (ORIGIN, PAGE_ROWS, SYNC_STATE, aging_chart, choice,
                              money_column, page_offset, summary_metrics)
 from storage.db import read_session
 from storage.models import Role
-from sync_engine.history import invoice_aging, invoice_totals, ledger_counts, list_invoices
-from sync_engine.settings import get_connection
+from sync_engine.services.history import invoice_aging, invoice_totals, ledger_counts, list_invoices
+from sync_engine.services.settings import get_connection
 
 user = require_user()
 STATUS = {"draft": "Draft", "open": "Open", "partially_paid": "Partly paid", "paid": "Paid", "voided": "Voided"}

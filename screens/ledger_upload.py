@@ -1,6 +1,6 @@
 """Upload page (accountant+): add invoices and received payments to our ledger from CSV files.
 
-Rows are checked in sync_engine.ledger_csv; good invoices and payments are saved at once and go to Intacct
+Rows are checked in sync_engine.services.ledger_csv; good invoices and payments are saved at once and go to Intacct
 with the next sync, and rejected rows come back as a CSV with the reason on each row.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import streamlit as st
 from console.state import ACCOUNTING_SYNC, get_engine, guarded, require_user
 from storage.db import write_session
 from storage.models import Role
-from sync_engine.ledger_csv import (INVOICE_COLUMNS, INVOICE_REQUIRED, PAYMENT_COLUMNS, PAYMENT_REQUIRED,
+from sync_engine.services.ledger_csv import (INVOICE_COLUMNS, INVOICE_REQUIRED, PAYMENT_COLUMNS, PAYMENT_REQUIRED,
                                     CsvFormatError, import_invoices_csv, import_payments_csv)
 
 user = require_user(Role.ACCOUNTANT)

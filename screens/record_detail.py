@@ -13,10 +13,10 @@ from console.widgets import (ORIGIN, PREVIEW_RESULT, SYNC_STATE, ago, diff_frame
                              money_column, plain, run_link, time_columns, when)
 from storage.db import read_session, write_session
 from storage.models import Origin, Role, SyncState
-from sync_engine.history import (RECORD_MODELS, invoice_lines, invoice_payments, load_record, payment_invoices,
+from sync_engine.services.history import (RECORD_MODELS, invoice_lines, invoice_payments, load_record, payment_invoices,
                                  preview_run_ids, record_activity, record_history)
-from sync_engine.record_actions import RecordActionError, resume_record, skip_record, sync_actions
-from sync_engine.voids import void_invoice, void_payment
+from sync_engine.services.record_actions import RecordActionError, resume_record, skip_record, sync_actions
+from sync_engine.services.voids import void_invoice, void_payment
 
 user = require_user()
 LIST_PAGE = {"customer": CUSTOMERS, "invoice": INVOICES, "payment": PAYMENTS}

@@ -295,7 +295,7 @@ class Invoice(SQLModel, table=True):
     intacct_recordno: Optional[str] = None
     intacct_state: Optional[str] = None
     # Intacct's own TOTALPAID / TOTALDUE as last read: amount_paid and balance add what ledger payments not yet in
-    # Intacct account for (sync_engine.amounts), so an import never overwrites money the ledger already received.
+    # Intacct account for (sync_engine.sync.amounts), so an import never overwrites money the ledger already received.
     intacct_total_paid: Optional[Decimal] = _money(default=None, nullable=True)
     intacct_total_due: Optional[Decimal] = _money(default=None, nullable=True)
     intacct_modified_at: Optional[datetime] = _ts(default=None)
@@ -426,7 +426,7 @@ class SyncRun(SQLModel, table=True):
     error_message: Optional[str] = Field(default=None, sa_type=Text)
     notification_status: Optional[str] = Field(default=None, sa_type=Text)
     cancel_requested: bool = False
-    # The lease generation this run was claimed under: its fencing token (sync_engine.leases.check_fence).
+    # The lease generation this run was claimed under: its fencing token (sync_engine.sync.leases.check_fence).
     lease_generation: Optional[int] = None
 
     # Copied from options["preview"] on insert (see _mark_preview) so history queries can filter on an index.
@@ -439,7 +439,7 @@ class SyncRun(SQLModel, table=True):
 
 
 @event.listens_for(SyncRun, "before_insert")
-def _mark_preview(_mapper, _connection, run: SyncRun) -> None:  # type: ignore[no-untyped-def]
+def _mark_preview(_mapper, _connection, run: SyncRun) -> None:
     run.preview = bool((run.options or {}).get("preview"))
 
 
@@ -465,7 +465,7 @@ class SyncRunItem(SQLModel, table=True):
     errorno: Optional[str] = None
     message: Optional[str] = Field(default=None, sa_type=Text)
     correction: Optional[str] = Field(default=None, sa_type=Text)
-    cause: Optional[str] = Field(default=None, index=True)  # key in sync_engine.error_catalogue: groups failures
+    cause: Optional[str] = Field(default=None, index=True)  # key in sync_engine.sync.error_catalogue: groups failures
     at: datetime = _ts(default_factory=utcnow)
 
 

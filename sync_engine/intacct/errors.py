@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import requests
 import urllib3.exceptions
@@ -340,7 +340,7 @@ def classify(
 
     if level == "result":
         text = f"{function or 'function'} {controlid or ''} failed: {summary}"
-        kwargs = dict(details=details, function=function, controlid=controlid)
+        kwargs: dict[str, Any] = dict(details=details, function=function, controlid=controlid)
         if (function or "").lower() == "getapisession" and not _is_transient_text(details):
             # No session means no sign-in (e.g. an entity the user may not enter): stop like a bad login.
             return AuthenticationError(

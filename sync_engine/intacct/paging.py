@@ -44,13 +44,15 @@ def _with_key(fields: Sequence[str], key: str) -> list[str]:
 
 
 class KeysetQueryPager:
-    """``query`` ordered by RECORDNO ascending, each page asking for ``RECORDNO > last seen``, offset 0.
+    """``query`` ordered by the key (RECORDNO unless told) ascending, each page asking for ``key > last seen``,
+    offset 0.
 
     Rows changing between pages are neither skipped nor repeated (unlike offset paging), and every
-    page is an independent, index-friendly query.
+    page is an independent, index-friendly query. The key must be numeric and unique, as RECORDNO is.
     """
 
-    key = "RECORDNO"
+    def __init__(self, key: str = "RECORDNO") -> None:
+        self.key = key.upper()
 
     def pages(self, send: Send, object: str, fields: Sequence[str], filter: Filter | str | None,
               page_size: int) -> Iterator[Page]:

@@ -151,8 +151,8 @@ class Prefetcher(Generic[U]):
             if kind == "done":
                 return
             if kind == "error":
-                raise value  # type: ignore[misc]
-            yield value  # type: ignore[misc]
+                raise value
+            yield value
 
     def __enter__(self) -> Prefetcher[U]:
         return self

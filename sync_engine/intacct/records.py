@@ -83,7 +83,9 @@ def nested_value(el: etree._Element) -> object:
         key = _tag(k).upper()
         value = nested_value(k)
         if key in repeated:
-            out[key].append(value)  # type: ignore[union-attr]
+            values = out[key]
+            assert isinstance(values, list)  # made a list when the key repeated
+            values.append(value)
         elif key in out:
             out[key] = [out[key], value]
             repeated.add(key)

@@ -97,7 +97,7 @@ def run_with_retry(policy: RetryPolicy, fn: Callable[[], T], *, sleep: Callable[
         log.warning("%s failed (attempt %d/%d: %s); retrying in %.2fs",
                     describe, state.attempt_number, policy.max_attempts, exc, wait)
 
-    stop = tenacity.stop_after_attempt(policy.max_attempts)
+    stop: tenacity.stop.stop_base = tenacity.stop_after_attempt(policy.max_attempts)
     if policy.max_elapsed is not None:
         stop = stop | tenacity.stop_after_delay(policy.max_elapsed)
     retrying = tenacity.Retrying(

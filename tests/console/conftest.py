@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from storage.db import read_session
 from storage.models import Role
-from sync_engine.users import create_user
+from sync_engine.services.users import create_user
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PASSWORD = "correct horse battery"
@@ -56,8 +56,8 @@ def app_as(db: Engine) -> Callable[..., AppTest]:
 
 def signed_in(engine: Engine, username: str) -> str:
     """A live console session for `username`, as the value app.py keeps in st.session_state (the token hash)."""
-    from sync_engine.sessions import start_session
-    from sync_engine.users import get_user
+    from sync_engine.services.sessions import start_session
+    from sync_engine.services.users import get_user
 
     with read_session(engine) as session:
         user = get_user(session=session, username=username)

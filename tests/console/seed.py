@@ -10,7 +10,7 @@ from storage.db import read_session
 from storage.models import (Customer, Invoice, InvoiceLine, Payment, PaymentApplication, RecordVersion, SyncRun,
                             SyncRunItem)
 from storage.types import utcnow
-from sync_engine.settings import ConnectionForm, MappingForm, save_connection, save_mapping
+from sync_engine.services.settings import ConnectionForm, MappingForm, save_connection, save_mapping
 
 DEMO_FORM = ConnectionForm(endpoint_url="http://127.0.0.1:8765/ia/xml/xmlgw.phtml", company_id="DEMO-AR",
                            user_id="ws_console", sender_id="ar-console-sender", user_password="sandbox-user-pw",

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from console import state
 from storage.models import Customer, Invoice
-from sync_engine.history import balance_drift
+from sync_engine.services.history import balance_drift
 from tests.console.conftest import texts
 from tests.console.seed import seed_ledger
 

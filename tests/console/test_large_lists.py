@@ -10,7 +10,7 @@ import random
 from sqlmodel import Session
 
 from storage.models import Customer, Invoice, RecordVersion, SyncRun, SyncRunItem
-from sync_engine.history import (changed_fields, invoice_aging, invoice_totals, list_customers, list_invoices,
+from sync_engine.services.history import (changed_fields, invoice_aging, invoice_totals, list_customers, list_invoices,
                                  run_change_counts, run_changes, run_item_counts, run_items_page)
 from tests.console.seed import seed_connection
 

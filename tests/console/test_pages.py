@@ -9,8 +9,8 @@ from sqlmodel import select
 from console import state
 from storage.db import read_session
 from storage.models import SyncRun
-from sync_engine import connection as connection_module
-from sync_engine.settings import get_connection
+from sync_engine.services import connection as connection_module
+from sync_engine.services.settings import get_connection
 from tests.console.conftest import texts
 from tests.console.seed import seed_connection, seed_ledger
 

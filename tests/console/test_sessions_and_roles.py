@@ -11,9 +11,9 @@ from console import state
 from storage.db import read_session
 from storage.models import ConsoleSession, SyncRun
 from storage.secrets import SecretBox
-from sync_engine import sessions
-from sync_engine.settings import get_connection
-from sync_engine.users import update_user
+from sync_engine.services import sessions
+from sync_engine.services.settings import get_connection
+from sync_engine.services.users import update_user
 from tests.console.conftest import texts
 from tests.console.seed import seed_connection
 
@@ -25,7 +25,7 @@ def _button(at, label: str):  # type: ignore[no-untyped-def]
 def test_a_deactivated_user_is_signed_out_on_the_next_click(app_as, db) -> None:
     at = app_as("admin", state.CONNECTION)
     with read_session(db) as session:
-        from sync_engine.users import create_user
+        from sync_engine.services.users import create_user
 
         create_user(session=session, username="second-admin", password="another-admin-pw", role="admin", actor="t")
         update_user(session=session, username="admin-user", actor="second-admin", active=False)
@@ -62,7 +62,7 @@ def test_sign_out_ends_the_session_on_the_server(app_as, db) -> None:
 
 
 def test_sessions_idle_out_and_have_an_absolute_lifetime(db) -> None:
-    from sync_engine.users import create_user
+    from sync_engine.services.users import create_user
 
     rules = sessions.SessionRules(idle=timedelta(minutes=30), lifetime=timedelta(hours=2))
     with read_session(db) as session:
@@ -91,7 +91,7 @@ def test_idle_minutes_come_from_the_environment(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_a_password_reset_ends_the_users_sessions(db) -> None:
-    from sync_engine.users import create_user
+    from sync_engine.services.users import create_user
 
     with read_session(db) as session:
         user = create_user(session=session, username="kim", password="kims-password", role="viewer", actor="t")

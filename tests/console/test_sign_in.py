@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from console import state
 from storage.db import read_session
-from sync_engine.users import authenticate, count_users, get_user
+from sync_engine.services.users import authenticate, count_users, get_user
 from tests.console.conftest import APP, PASSWORD, add_user, texts
 
 

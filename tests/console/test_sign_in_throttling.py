@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from storage.models import SignInFailure
 from storage.types import utcnow
-from sync_engine.users import SignInThrottled, authenticate, create_user, update_user
+from sync_engine.services.users import SignInThrottled, authenticate, create_user, update_user
 from tests.console.conftest import APP, PASSWORD, add_user, texts
 
 GOOD = "right-password-1"

@@ -11,7 +11,7 @@ from storage.models import Invoice, JournalState, RunStatus, WriteJournal
 from tests.engine.helpers import connect, ledger_invoice, sandbox_query
 from tests.scheduler.helpers import get_run, queue_runs, wait_for
 
-REAL_EXECUTOR = "sync_engine.runs:execute_run"
+REAL_EXECUTOR = "sync_engine.sync.runs:execute_run"
 
 
 def _journal_states(engine) -> list[str]:  # type: ignore[no-untyped-def]

@@ -13,11 +13,12 @@ from sqlmodel import Session, select
 
 from storage.models import JournalState, RunStatus, SchedulerHeartbeat, SyncLease, SyncRun, WriteJournal
 from storage.types import utcnow
-from sync_engine import leases, queue, runs
+from sync_engine.services import queue
+from sync_engine.sync import leases, runs
 from tests.engine.helpers import connect, ledger_invoice, sandbox_query
 from tests.scheduler.helpers import get_run, queue_runs, wait_for
 
-REAL_EXECUTOR = "sync_engine.runs:execute_run"
+REAL_EXECUTOR = "sync_engine.sync.runs:execute_run"
 
 
 def _writes_sent(sandbox) -> int:  # type: ignore[no-untyped-def]

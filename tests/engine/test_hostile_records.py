@@ -7,8 +7,9 @@ from decimal import Decimal
 from sqlmodel import Session, select
 
 from storage.models import Customer, SyncRun, SyncRunItem
-from sync_engine import imports, settings
-from sync_engine.run_context import RunContext
+from sync_engine.services import settings
+from sync_engine.sync import imports
+from sync_engine.sync.run_context import RunContext
 
 
 def _context(engine) -> RunContext:  # type: ignore[no-untyped-def]
@@ -54,7 +55,7 @@ class _CannedLines:
     def __init__(self, lines: list[dict[str, str]]) -> None:
         self.lines = lines
 
-    def iter_records(self, obj: str, fields, filter=None):  # type: ignore[no-untyped-def]
+    def iter_records(self, obj: str, fields, filter=None, **_paging):  # type: ignore[no-untyped-def]
         return iter(self.lines if obj == "ARINVOICEITEM" else [])
 
 

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from storage.models import Customer, Invoice, InvoiceLine, Payment, PaymentApplication, RunStatus
-from sync_engine.ledger_csv import CsvFormatError, import_invoices_csv, import_payments_csv
+from sync_engine.services.ledger_csv import CsvFormatError, import_invoices_csv, import_payments_csv
 from tests.engine.helpers import connect, run_now, sandbox_query
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -117,7 +117,7 @@ def test_uploaded_invoices_and_payments_reach_intacct(engine, sandbox) -> None:
 
 
 def test_the_mapping_page_summary_counts_what_waits(engine) -> None:
-    from sync_engine.exports import pending_write_summary
+    from sync_engine.sync.exports import pending_write_summary
 
     with Session(engine) as session:
         session.add(Customer(number="C-00001", name="Acme Tools Inc."))

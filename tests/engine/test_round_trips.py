@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session, select
 
 from storage.models import Customer, Invoice, Origin, Payment, RecordVersion, RunStatus, SyncCursor, SyncRunItem
-from sync_engine import history, settings
+from sync_engine.services import history, settings
 from tests.engine.helpers import connect, ledger_invoice, ledger_payment, run_now, sandbox_query
 
 
@@ -127,7 +127,7 @@ def _reverse_in_intacct(sandbox, function: str, key: str) -> None:  # type: igno
 
 
 def test_voids_in_the_ledger_are_reversed_in_intacct_once(engine, sandbox) -> None:
-    from sync_engine import voids
+    from sync_engine.services import voids
 
     with Session(engine) as session:
         connection_id = connect(session, sandbox)

@@ -205,7 +205,7 @@ def test_a_ledger_customer_already_in_intacct_is_linked_not_created_again(engine
 
 
 def _connect_multi_entity(session: Session, sandbox, location: str | None) -> int:  # type: ignore[no-untyped-def]
-    from sync_engine import settings
+    from sync_engine.services import settings
 
     connection = settings.save_connection(session=session, actor="tester", form=settings.ConnectionForm(
         endpoint_url=sandbox.url, company_id="DEMO-ME", user_id=sandbox.user_id, user_password=sandbox.user_password,
@@ -226,7 +226,7 @@ def test_multi_entity_company_needs_a_location_and_takes_it_from_the_mapping(eng
         [item] = session.exec(select(SyncRunItem).where(SyncRunItem.run_id == refused.id,
                                                         SyncRunItem.label == "Invoice ME-INV-1")).all()
         assert "Location" in item.message and item.errorno == "BL01001973"
-        from sync_engine import settings
+        from sync_engine.services import settings
 
         mapping = settings.get_mapping(session=session, connection_id=connection_id)
         form = settings.MappingForm(item_account_label="Services Revenue", undeposited_funds_account="1210",

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from storage.db import write_session
 from storage.models import ItemAction, RunKind, RunStatus, RunTrigger, SyncRun, SyncRunItem
 from storage.types import utcnow
-from sync_engine.settings import save_notification_settings
+from sync_engine.services.settings import save_notification_settings
 
 RECIPIENTS = "ar-team@example.test, controller@example.test"
 BASE_URL = "http://console.example.test:8501"

@@ -1,4 +1,4 @@
-"""Stand-ins for `sync_engine.runs.execute_run` used by the scheduler tests, in-process and in subprocesses.
+"""Stand-ins for `sync_engine.sync.runs.execute_run` used by the scheduler tests, in-process and in subprocesses.
 
 `stepping_executor` is configured through environment variables so a scheduler subprocess can load it with
 `--executor tests.scheduler.executors:stepping_executor`. Every execution writes one SyncRunItem labelled

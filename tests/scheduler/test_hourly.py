@@ -10,7 +10,8 @@ from sqlmodel import Session, select
 from storage.db import write_session
 from storage.models import AuditEvent, RunKind, RunStatus, RunTrigger, SyncRun, SyncSchedule
 from storage.types import utcnow
-from sync_engine.scheduler import Scheduler, clear_pause, enqueue_due_syncs, next_due_after
+from sync_engine.services.schedule import clear_pause, enqueue_due_syncs, next_due_after
+from sync_engine.worker.loop import Scheduler
 from tests.scheduler.executors import scripted_executor
 from tests.scheduler.helpers import add_connection, get_run, queue_runs
 
@@ -196,7 +197,7 @@ def test_other_failures_do_not_pause(engine) -> None:
 
 
 def test_saving_the_connection_clears_an_authentication_pause(engine) -> None:
-    from sync_engine.settings import ConnectionForm, save_connection
+    from sync_engine.services.settings import ConnectionForm, save_connection
 
     connection = add_connection(engine)
     _plan(engine, connection, enabled=True, paused_reason="Auto-sync paused: Intacct refused the sign-in")

@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 from storage.db import write_session
 from storage.models import RunStatus, SchedulerHeartbeat, SyncLease, SyncRun
 from storage.types import utcnow
-from sync_engine.scheduler import Scheduler, scheduler_status
+from sync_engine.services.heartbeat import scheduler_status
+from sync_engine.worker.loop import Scheduler
 from tests.scheduler.executors import scripted_executor
 from tests.scheduler.helpers import add_connection, get_run, queue_runs, wait_for
 
@@ -126,7 +127,7 @@ def test_a_heartbeat_that_went_quiet_reads_as_crashed(engine) -> None:
 
 
 def test_a_cancel_request_stops_the_run_and_marks_it_cancelled(engine) -> None:
-    from sync_engine.queue import cancel_run
+    from sync_engine.services.queue import cancel_run
 
     connection = add_connection(engine)
     [run_id] = queue_runs(engine, connection, 1)

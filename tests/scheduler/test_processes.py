@@ -7,7 +7,7 @@ import signal
 from sqlmodel import Session, select
 
 from storage.models import JournalState, RunStatus, SchedulerHeartbeat, SyncLease, WriteJournal
-from sync_engine.heartbeat import scheduler_status
+from sync_engine.services.heartbeat import scheduler_status
 from tests.scheduler.helpers import add_connection, executions, get_run, queue_runs, wait_for
 
 BEAT = 0.3  # the --heartbeat-seconds the helper gives every subprocess
