@@ -1,0 +1,94 @@
+"""What finance staff do in our ledger, through the same public functions the console calls.
+
+Invoices and payments arrive as CSV uploads (`sync_engine.ledger_csv`); voids go through the engine's void
+action when it exists (looked up by name, so the model runs before and after it lands). Every operation
+here is something a person can do on a screen.
+"""
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from storage.db import write_session
+from sync_engine import ledger_csv
+
+ACTOR = "model-accountant"
+
+# Where the void action of ledger invoices and payments may live, and under which names.
+_VOID_CANDIDATES = [("sync_engine.record_actions", "void_record"), ("sync_engine.voids", "void_record"),
+                    ("sync_engine.ledger_actions", "void_record")]
+
+
+def _void_function() -> Callable[..., Any] | None:
+    for module_name, name in _VOID_CANDIDATES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        function = getattr(module, name, None)
+        if callable(function):
+            return function
+    return None
+
+
+class LedgerRefused(Exception):
+    """The ledger refused the operation with a message a person would see."""
+
+
+def _csv(columns: list[str], rows: list[dict[str, str]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+@dataclass
+class LedgerSide:
+    engine: Engine
+
+    @property
+    def can_void(self) -> bool:
+        return _void_function() is not None
+
+    def upload_invoice(self, *, number: str, customer: str, customer_name: str, amounts: list[Decimal],
+                       day: date) -> None:
+        rows = [{"invoice_number": number, "customer_number": customer, "customer_name": customer_name,
+                 "invoice_date": day.isoformat(), "due_date": "", "currency": "USD", "description": "Model invoice",
+                 "line_description": f"Line {i}", "quantity": "1", "amount": str(amount), "account_label": ""}
+                for i, amount in enumerate(amounts, start=1)]
+        with Session(self.engine) as session:
+            result = ledger_csv.import_invoices_csv(session=session, data=_csv(list(ledger_csv.INVOICE_COLUMNS), rows),
+                                                    actor=ACTOR)
+        if result.problems or result.created != [number]:
+            raise LedgerRefused(f"invoice {number}: {[str(p) for p in result.problems]} skipped={result.skipped}")
+
+    def upload_payment(self, *, reference: str, customer: str, applications: list[tuple[str, Decimal]],
+                       day: date) -> None:
+        amount = sum((applied for _, applied in applications), Decimal("0"))
+        rows = [{"reference": reference, "customer_number": customer, "received_on": day.isoformat(),
+                 "amount": str(amount), "method": "EFT", "currency": "USD", "invoice_number": invoice,
+                 "applied_amount": str(applied)} for invoice, applied in applications]
+        with Session(self.engine) as session:
+            result = ledger_csv.import_payments_csv(session=session, data=_csv(list(ledger_csv.PAYMENT_COLUMNS), rows),
+                                                    actor=ACTOR)
+        if result.problems or len(result.created) != 1:
+            raise LedgerRefused(f"payment {reference}: {[str(p) for p in result.problems]} skipped={result.skipped}")
+
+    def void(self, record_type: str, record_id: int, reason: str = "Entered twice") -> None:
+        function = _void_function()
+        assert function is not None, "no void action in the engine yet"
+        with write_session(self.engine) as session:
+            try:
+                function(session=session, record_type=record_type, record_id=record_id, reason=reason, actor=ACTOR)
+            except ValueError as refused:  # the engine's action errors are ValueErrors with a person's message
+                raise LedgerRefused(str(refused)) from refused

@@ -1,0 +1,368 @@
+"""One ledger connected to one sandbox company, the operations both sides can make, and syncs.
+
+Operations take small integers (`pick`) and resolve them against what exists at that moment, so the same
+rule works for hypothesis (which draws and shrinks the integers) and for the soak (a seeded random). Every
+operation a side refuses for a legitimate reason (nothing to pay, an invoice that is paid) is a no-op; the
+model never asks for what a person could not do. Syncs run as the scheduler runs them: enqueue, claim,
+`runs.execute_run`, release; sometimes with a connection dropped after Intacct committed, or a stop signal
+part-way through, and always checked by `invariants.check_after_sync`.
+"""
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from storage.models import Customer, Invoice, Payment, PaymentApplication, RecordVersion, SyncRun, SyncRunItem
+from sync_engine import leases, queue, runs
+from tests.engine.helpers import connect
+from tests.engine.model.intacct_side import IntacctRefused, IntacctSide
+from tests.engine.model.ledger_side import LedgerRefused, LedgerSide
+
+HOLDER = "model-scheduler"
+CENT = Decimal("0.01")
+INVOICE_DAY = date(2026, 11, 2)
+PAYMENT_DAY = date(2026, 11, 25)
+REVERSAL_DAY = date(2026, 11, 30)
+OPEN_STATES = ("posted", "partially paid")
+
+# How a sync may be disturbed: a write whose answer is lost after Intacct committed it, or a stop signal.
+FAULTS = {
+    "drop_invoice_write": {"kind": "drop_connection", "next": 1, "function": "create_invoice"},
+    "drop_payment_write": {"kind": "drop_connection", "next": 1, "function": "create_arpayment"},
+    "drop_customer_write": {"kind": "drop_connection", "next": 1, "function": "create"},
+    "drop_reversal": {"kind": "drop_connection", "next": 1, "function": "reverse_invoice"},
+    "http_524_invoice_write": {"kind": "http_524", "next": 1, "function": "create_invoice"},
+}
+DISTURBANCES = ("none", *FAULTS, "stop")
+
+
+@dataclass
+class SyncOutcome:
+    number: int  # 1-based count of syncs in this world
+    run: SyncRun
+    disturbance: str
+    items: list[SyncRunItem]
+    versions: list[RecordVersion]
+    requests: int  # HTTP requests the sandbox counted during the run
+    functions: dict[str, int]
+
+
+@dataclass
+class World:
+    engine: Engine
+    sandbox: object  # tests.fixtures.sandbox.SandboxHandle
+    connection_id: int
+    prefix: str
+    intacct: IntacctSide = field(init=False)
+    ledger: LedgerSide = field(init=False)
+    counter: int = 0
+    syncs: list[SyncOutcome] = field(default_factory=list)
+    operations: Counter = field(default_factory=Counter)
+    # What either side changed since the last complete sync: (record type, number or reference).
+    touched: set[tuple[str, str]] = field(default_factory=set)
+    first_complete_sync_done: bool = False
+    # Intacct invoices (RECORDNO) a complete sync saw outstanding: the ledger must hold them from then on.
+    seen_outstanding: set[str] = field(default_factory=set)
+    # Payments an Intacct user made on invoices, by RECORDNO.
+    intacct_payments: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.intacct = IntacctSide(self.sandbox)
+        self.ledger = LedgerSide(self.engine)
+
+    @classmethod
+    def connect(cls, engine: Engine, sandbox: object) -> "World":
+        with Session(engine) as session:
+            connection_id = connect(session, sandbox)
+        return cls(engine=engine, sandbox=sandbox, connection_id=connection_id, prefix=uuid.uuid4().hex[:4].upper())
+
+    def _name(self, kind: str) -> str:
+        self.counter += 1
+        return f"{kind}{self.prefix}-{self.counter}"
+
+    def _touch(self, record_type: str, key: str) -> None:
+        self.touched.add((record_type, key))
+
+    # --- what each side holds now ------------------------------------------------------------------------
+
+    def ledger_customers(self) -> list[Customer]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(Customer).order_by(Customer.id)))
+
+    def ledger_open_invoices(self) -> list[tuple[Invoice, Customer]]:
+        with Session(self.engine) as session:
+            rows = session.exec(select(Invoice, Customer).join(Customer, Customer.id == Invoice.customer_id).where(
+                Invoice.status.in_(["open", "partially_paid"]), Invoice.balance > 0).order_by(Invoice.id))
+            return list(rows)
+
+    def unsent_applications(self) -> dict[str, Decimal]:
+        """Ledger payments not yet in Intacct, per invoice number: money Intacct does not know is taken."""
+        with Session(self.engine) as session:
+            rows = session.exec(select(Invoice.number, PaymentApplication.amount)
+                                .join(PaymentApplication, PaymentApplication.invoice_id == Invoice.id)
+                                .join(Payment, Payment.id == PaymentApplication.payment_id)
+                                .where(Payment.intacct_recordno.is_(None), Payment.voided.is_(False)))
+            totals: dict[str, Decimal] = {}
+            for number, amount in rows:
+                totals[number] = totals.get(number, Decimal("0")) + amount
+            return totals
+
+    def ledger_voided_numbers(self) -> set[str]:
+        """Invoices voided in the ledger (their reversal may not have reached Intacct yet)."""
+        with Session(self.engine) as session:
+            return set(session.exec(select(Invoice.number).where(Invoice.status == "voided")))
+
+    def agreed_open(self) -> list[tuple[Invoice, Customer, Decimal]]:
+        """Open ledger invoices with what both sides agree is still due (never more than Intacct allows)."""
+        remote = {r["RECORDID"]: r for r in self.intacct.invoices()}
+        unsent = self.unsent_applications()
+        out = []
+        for invoice, customer in self.ledger_open_invoices():
+            due = invoice.balance
+            if invoice.intacct_recordno and invoice.number in remote:
+                row = remote[invoice.number]
+                if (row["STATE"] or "").lower() not in OPEN_STATES:
+                    continue
+                due = min(due, Decimal(row["TOTALDUE"]) - unsent.get(invoice.number, Decimal("0")))
+            if due > 0:
+                out.append((invoice, customer, due))
+        return out
+
+    # --- ledger operations -------------------------------------------------------------------------------
+
+    def ledger_invoice(self, *, pick: int, new_customer: bool, cents: list[int]) -> str:
+        """Upload an invoice (one line per amount) for a new ledger customer or one the ledger has."""
+        customers = [c for c in self.ledger_customers() if c.active]
+        if new_customer or not customers:
+            number, name = self._name("L"), f"Ledger Customer {self.counter}"
+        else:
+            chosen = customers[pick % len(customers)]
+            number, name = chosen.number, chosen.name
+        invoice_number = self._name("LI")
+        amounts = [Decimal(c) * CENT for c in cents]
+        self.ledger.upload_invoice(number=invoice_number, customer=number, customer_name=name, amounts=amounts,
+                                   day=INVOICE_DAY + timedelta(days=self.counter % 20))
+        self._touch("customer", number)
+        self._touch("invoice", invoice_number)
+        self.operations["ledger_invoice"] += 1
+        return invoice_number
+
+    def ledger_payment(self, *, pick: int, share: int, two_invoices: bool) -> str | None:
+        """Upload a payment of `share`% (1-100) of what is agreed open on one (or two) invoices of a customer."""
+        candidates = self.agreed_open()
+        if not candidates:
+            return None
+        invoice, customer, due = candidates[pick % len(candidates)]
+        chosen = [(invoice, due)]
+        if two_invoices:
+            chosen += [(other, other_due) for other, owner, other_due in candidates
+                       if owner.id == customer.id and other.id != invoice.id][:1]
+        applications = [(inv.number, max(CENT, (open_ * share / 100).quantize(CENT))) for inv, open_ in chosen]
+        reference = self._name("LP")
+        try:
+            self.ledger.upload_payment(reference=reference, customer=customer.number, applications=applications,
+                                       day=PAYMENT_DAY)
+        except LedgerRefused:
+            raise
+        self._touch("payment", reference)
+        self._touch("customer", customer.number)
+        for number, _ in applications:
+            self._touch("invoice", number)
+        self.operations["ledger_payment"] += 1
+        return reference
+
+    def ledger_void_invoice(self, *, pick: int) -> str | None:
+        with Session(self.engine) as session:
+            candidates = list(session.exec(select(Invoice).where(
+                Invoice.origin == "ledger", Invoice.status != "voided").order_by(Invoice.id)))
+        if not candidates:
+            return None
+        invoice = candidates[pick % len(candidates)]
+        try:
+            self.ledger.void("invoice", invoice.id)  # type: ignore[arg-type]
+        except LedgerRefused:
+            self.operations["ledger_void_invoice_refused"] += 1
+            return None
+        self._touch("invoice", invoice.number)
+        self._touch_customer_of(invoice.customer_id)
+        self.operations["ledger_void_invoice"] += 1
+        return invoice.number
+
+    def ledger_void_payment(self, *, pick: int) -> str | None:
+        with Session(self.engine) as session:
+            candidates = list(session.exec(select(Payment).where(
+                Payment.origin == "ledger", Payment.voided.is_(False)).order_by(Payment.id)))
+            if not candidates:
+                return None
+            payment = candidates[pick % len(candidates)]
+            numbers = list(session.exec(select(Invoice.number).join(
+                PaymentApplication, PaymentApplication.invoice_id == Invoice.id).where(
+                PaymentApplication.payment_id == payment.id)))
+        try:
+            self.ledger.void("payment", payment.id)  # type: ignore[arg-type]
+        except LedgerRefused:
+            self.operations["ledger_void_payment_refused"] += 1
+            return None
+        self._touch("payment", payment.reference)
+        for number in numbers:
+            self._touch("invoice", number)
+        self._touch_customer_of(payment.customer_id)
+        self.operations["ledger_void_payment"] += 1
+        return payment.reference
+
+    def _touch_customer_of(self, customer_id: int) -> None:
+        with Session(self.engine) as session:
+            customer = session.get(Customer, customer_id)
+            if customer is not None:
+                self._touch("customer", customer.number)
+
+    # --- Intacct operations ------------------------------------------------------------------------------
+
+    def intacct_customer(self) -> str:
+        number = self._name("I")
+        self.intacct.create_customer(number, f"Intacct Customer {self.counter}")
+        self._touch("customer", number)
+        self.operations["intacct_customer"] += 1
+        return number
+
+    def intacct_invoice(self, *, pick: int, cents: list[int]) -> str | None:
+        customers = [c for c in self.intacct.customers() if (c["STATUS"] or "active").lower() in ("active", "t")]
+        if not customers:
+            return None
+        customer = customers[pick % len(customers)]["CUSTOMERID"]
+        number = self._name("II")
+        self.intacct.create_invoice(customer, number, [Decimal(c) * CENT for c in cents],
+                                    INVOICE_DAY + timedelta(days=self.counter % 20))
+        self._touch("invoice", number)
+        self._touch("customer", customer)
+        self.operations["intacct_invoice"] += 1
+        return number
+
+    def intacct_payment(self, *, pick: int, share: int, generic: bool) -> str | None:
+        """Pay `share`% of an open Intacct invoice (ours or Intacct's), leaving room for unsent ledger payments."""
+        unsent = self.unsent_applications()
+        voided = self.ledger_voided_numbers()
+        candidates = []
+        for row in self.intacct.invoices():
+            if (row["STATE"] or "").lower() not in OPEN_STATES or row["RECORDID"] in voided:
+                continue
+            room = Decimal(row["TOTALDUE"]) - unsent.get(row["RECORDID"], Decimal("0"))
+            if room > 0:
+                candidates.append((row, room))
+        if not candidates:
+            return None
+        row, room = candidates[pick % len(candidates)]
+        amount = max(CENT, (room * share / 100).quantize(CENT))
+        reference = self._name("IP")
+        pay = self.intacct.pay_generic if generic else self.intacct.pay
+        key = pay(row["CUSTOMERID"], reference, [(row["RECORDNO"], amount)], PAYMENT_DAY)
+        self.intacct_payments.add(key)
+        self._touch("payment", reference)
+        self._touch("invoice", row["RECORDID"])
+        self._touch("customer", row["CUSTOMERID"])
+        self.operations["intacct_payment"] += 1
+        return reference
+
+    def intacct_reverse_invoice(self, *, pick: int) -> str | None:
+        """Reverse an unpaid posted invoice in Intacct (one the ledger is not paying right now)."""
+        unsent = self.unsent_applications()
+        candidates = [r for r in self.intacct.invoices() if r["STATE"] == "Posted"
+                      and Decimal(r["TOTALPAID"] or "0") == 0 and r["RECORDID"] not in unsent]
+        if not candidates:
+            return None
+        row = candidates[pick % len(candidates)]
+        try:
+            self.intacct.reverse_invoice(row["RECORDNO"], REVERSAL_DAY)
+        except IntacctRefused:
+            self.operations["intacct_reverse_invoice_refused"] += 1
+            return None
+        self._touch("invoice", row["RECORDID"])
+        self._touch("customer", row["CUSTOMERID"])
+        self.operations["intacct_reverse_invoice"] += 1
+        return row["RECORDID"]
+
+    def intacct_reverse_payment(self, *, pick: int) -> str | None:
+        """Reverse a complete payment in Intacct: one an Intacct user made or one we sent."""
+        candidates = [p for p in self.intacct.payments() if p["RECORDTYPE"] == "rp" and p["STATE"] in ("C", "Complete")]
+        if not candidates:
+            return None
+        payment = candidates[pick % len(candidates)]
+        self.intacct.reverse_payment(payment["RECORDNO"], REVERSAL_DAY)
+        details = [d for d in self.intacct.payment_details() if d["PAYMENTKEY"] == payment["RECORDNO"]]
+        numbers = {r["RECORDNO"]: r["RECORDID"] for r in self.intacct.invoices()}
+        for detail in details:
+            self._touch("invoice", numbers.get(detail["RECORDKEY"], ""))
+        self._touch("payment", payment["DOCNUMBER"])
+        self._touch("customer", payment["CUSTOMERID"])
+        self.operations["intacct_reverse_payment"] += 1
+        return payment["DOCNUMBER"]
+
+    def intacct_rename_customer(self, *, pick: int) -> str | None:
+        customers = self.intacct.customers()
+        if not customers:
+            return None
+        customer = customers[pick % len(customers)]
+        self.intacct.rename_customer(customer["CUSTOMERID"], f"{customer['NAME'][:60]} (renamed {self.counter})")
+        self.counter += 1
+        self._touch("customer", customer["CUSTOMERID"])
+        self.operations["intacct_rename_customer"] += 1
+        return customer["CUSTOMERID"]
+
+    # --- syncs -------------------------------------------------------------------------------------------
+
+    def sync(self, disturbance: str = "none", stop_after: int = 3) -> SyncOutcome:
+        """One accounting sync the way the scheduler runs it, optionally disturbed."""
+        assert disturbance in DISTURBANCES, disturbance
+        with Session(self.engine) as session:
+            queued = queue.enqueue_run(session=session, connection_id=self.connection_id, kind="accounting_sync",
+                                       requested_by="model")
+        claimed = leases.claim_next_run(engine=self.engine, holder=HOLDER)
+        assert claimed is not None and claimed.id == queued.id, "the queued sync could not be claimed"
+        stop = threading.Event()
+        progress_calls = 0
+
+        def on_progress(_text: str) -> None:
+            nonlocal progress_calls
+            progress_calls += 1
+            if disturbance == "stop" and progress_calls >= stop_after:
+                stop.set()  # what SIGTERM does to the scheduler: finish the record in hand, then stop
+
+        if disturbance in FAULTS:
+            self.sandbox.set_faults({"faults": [FAULTS[disturbance]]})  # type: ignore[attr-defined]
+        self.sandbox.reset_stats()  # type: ignore[attr-defined]
+        try:
+            runs.execute_run(engine=self.engine, run_id=claimed.id, holder=HOLDER, stop=stop,  # type: ignore[arg-type]
+                             on_progress=on_progress)
+        finally:
+            stats = self.sandbox.stats()  # type: ignore[attr-defined]
+            if disturbance in FAULTS:
+                self.sandbox.clear_faults()  # type: ignore[attr-defined]
+            leases.release_lease(engine=self.engine, holder=HOLDER, run_id=claimed.id)  # type: ignore[arg-type]
+        with Session(self.engine) as session:
+            run = session.get(SyncRun, claimed.id)
+            items = list(session.exec(select(SyncRunItem).where(SyncRunItem.run_id == claimed.id)))
+            versions = list(session.exec(select(RecordVersion).where(RecordVersion.run_id == claimed.id)))
+        outcome = SyncOutcome(number=len(self.syncs) + 1, run=run, disturbance=disturbance, items=items,  # type: ignore[arg-type]
+                              versions=versions, requests=int(stats["total"]), functions=dict(stats["functions"]))
+        self.syncs.append(outcome)
+        self.operations[f"sync_{disturbance}"] += 1
+        return outcome
+
+    def sync_completed(self) -> None:
+        """After a complete, checked sync: what changed is now in step."""
+        self.touched.clear()
+        self.first_complete_sync_done = True
+
+    def ledger_record_count(self) -> int:
+        with Session(self.engine) as session:
+            return sum(len(list(session.exec(select(model.id)))) for model in (Customer, Invoice, Payment))
+
+
+__all__ = ["World", "SyncOutcome", "DISTURBANCES", "FAULTS", "IntacctRefused", "LedgerRefused"]

@@ -1,0 +1,136 @@
+"""Model-based test of the two-way sync: random changes on both sides, syncs (some disturbed), invariants.
+
+Each hypothesis example is a fresh ledger database (SQLite or PostgreSQL) connected to a fresh sandbox over
+HTTP. Rules make the changes finance staff make in the ledger (CSV uploads, voids) and the ones an Intacct user
+makes (plain XML: customers, invoices, payments, reversals, renames), and run accounting syncs the way the
+scheduler does, sometimes with a write's answer lost after Intacct committed it or a stop signal mid-run.
+After every sync the invariants of `tests/engine/model/invariants.py` must hold, and a sync right after it,
+with nothing changed, must do nothing at the cost of one request per object read plus sign-in.
+
+`MODEL_EXAMPLES` / `MODEL_STEPS` size the run (the default is the short run of `make test`); `make soak`
+runs the same steps for thousands of steps (tests/engine/soak.py).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+
+from storage.db import make_engine
+from tests.engine.model.databases import fresh_database
+from tests.engine.model.invariants import ledger_consistent
+from tests.engine.model.steps import sync_and_check
+from tests.engine.model.world import DISTURBANCES, World
+from tests.fixtures.db import BACKENDS
+from tests.fixtures.sandbox import start_sandbox
+
+EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", "3"))
+STEPS = int(os.environ.get("MODEL_STEPS", "12"))
+
+PICK = st.integers(min_value=0, max_value=999)
+SHARE = st.one_of(st.just(100), st.integers(min_value=1, max_value=99))
+CENTS = st.lists(st.integers(min_value=1, max_value=500_000), min_size=1, max_size=3)
+
+
+def _fail_on(violations: list) -> None:  # type: ignore[type-arg]
+    assert not violations, "invariants violated:\n" + "\n".join(f"  {v}" for v in violations)
+
+
+class SyncModel(RuleBasedStateMachine):
+    """Set by the test before running: the backend, the templates and where to put the files."""
+
+    backend = "sqlite"
+    workdir = Path(tempfile.gettempdir())
+    templates: dict = {}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack = ExitStack()
+        folder = Path(tempfile.mkdtemp(dir=self.workdir))
+        url = self.stack.enter_context(fresh_database(self.backend, folder, **self.templates))
+        engine = make_engine(url)
+        self.stack.callback(engine.dispose)
+        sandbox = start_sandbox(folder / "sandbox", seed="minimal")
+        self.stack.callback(sandbox.stop)
+        self.world = World.connect(engine, sandbox)
+
+    def teardown(self) -> None:
+        self.stack.close()
+
+    # --- the ledger ----------------------------------------------------------------------------------------
+
+    @rule(pick=PICK, new_customer=st.booleans(), cents=CENTS)
+    def ledger_invoice(self, pick: int, new_customer: bool, cents: list[int]) -> None:
+        self.world.ledger_invoice(pick=pick, new_customer=new_customer, cents=cents)
+
+    @rule(pick=PICK, share=SHARE, two_invoices=st.booleans())
+    def ledger_payment(self, pick: int, share: int, two_invoices: bool) -> None:
+        self.world.ledger_payment(pick=pick, share=share, two_invoices=two_invoices)
+
+    @precondition(lambda self: self.world.ledger.can_void)
+    @rule(pick=PICK)
+    def ledger_void_invoice(self, pick: int) -> None:
+        self.world.ledger_void_invoice(pick=pick)
+
+    @precondition(lambda self: self.world.ledger.can_void)
+    @rule(pick=PICK)
+    def ledger_void_payment(self, pick: int) -> None:
+        self.world.ledger_void_payment(pick=pick)
+
+    # --- Intacct -------------------------------------------------------------------------------------------
+
+    @rule()
+    def intacct_customer(self) -> None:
+        self.world.intacct_customer()
+
+    @rule(pick=PICK, cents=CENTS)
+    def intacct_invoice(self, pick: int, cents: list[int]) -> None:
+        self.world.intacct_invoice(pick=pick, cents=cents)
+
+    @rule(pick=PICK, share=SHARE, generic=st.booleans())
+    def intacct_payment(self, pick: int, share: int, generic: bool) -> None:
+        self.world.intacct_payment(pick=pick, share=share, generic=generic)
+
+    @rule(pick=PICK)
+    def intacct_reverse_invoice(self, pick: int) -> None:
+        self.world.intacct_reverse_invoice(pick=pick)
+
+    @rule(pick=PICK)
+    def intacct_reverse_payment(self, pick: int) -> None:
+        self.world.intacct_reverse_payment(pick=pick)
+
+    @rule(pick=PICK)
+    def intacct_rename_customer(self, pick: int) -> None:
+        self.world.intacct_rename_customer(pick=pick)
+
+    # --- syncs ---------------------------------------------------------------------------------------------
+
+    @rule(disturbance=st.one_of(st.just("none"), st.sampled_from(DISTURBANCES)),
+          stop_after=st.integers(min_value=1, max_value=8))
+    def sync(self, disturbance: str, stop_after: int) -> None:
+        _fail_on(sync_and_check(self.world, disturbance, stop_after))
+
+    @invariant()
+    def ledger_is_consistent(self) -> None:
+        _fail_on(ledger_consistent(self.world))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_way_sync_model(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    if backend == "postgresql":
+        request.applymarker(pytest.mark.postgres)
+        templates = {"postgres_template": request.getfixturevalue("postgres_template")}
+    else:
+        templates = {"sqlite_template": request.getfixturevalue("sqlite_template")}
+    machine = type(f"SyncModel_{backend}", (SyncModel,), {"backend": backend, "workdir": tmp_path,
+                                                          "templates": templates})
+    run_state_machine_as_test(machine, settings=settings(
+        max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, database=None,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck)))
