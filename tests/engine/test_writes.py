@@ -12,7 +12,9 @@ import pytest
 from sqlmodel import Session, select
 
 from storage.models import Customer, Invoice, JournalState, Payment, RunStatus, SyncRunItem, WriteJournal
+from storage.types import utcnow
 from tests.engine.helpers import connect, ledger_invoice, ledger_payment, run_now, sandbox_query
+from tests.scheduler.helpers import wait_for
 
 WRITE_STEPS = ("invoice_writes", "payment_writes")
 
@@ -62,7 +64,8 @@ def test_invoice_and_payment_reach_intacct_with_balances(engine, sandbox) -> Non
         stored = session.exec(select(Invoice).where(Invoice.number == "L-INV-1")).one()
         assert stored.intacct_recordno == remote["RECORDNO"] and stored.sync_state == "synced"
         assert session.exec(select(Payment)).one().intacct_recordno == payments[0]["RECORDNO"]
-    again = run_now(engine, connection_id, "accounting_sync")
+    wait_for(lambda: utcnow().replace(microsecond=0) > run.finished_at, timeout=5, what="a later second")
+    again = run_now(engine, connection_id, "accounting_sync")  # the next sync, a moment later
     assert again.status == RunStatus.SUCCEEDED, _why(engine, again)
     assert (again.created_count, again.failed_count) == (0, 0)
     assert len(_sandbox_invoices(sandbox, "L-INV-1")) == 1
