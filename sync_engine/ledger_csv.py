@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 
 from storage.models import Customer, Invoice, InvoiceLine, Origin, Payment, PaymentApplication, SyncState
 from storage.types import utcnow
+from sync_engine import amounts
 from sync_engine.ledger import diff, record_version, snapshot
 from sync_engine.payments import METHODS
 
@@ -301,11 +302,8 @@ def import_payments_csv(*, session: Session, data: str | bytes, actor: str) -> C
         for invoice, applied in applications.values():
             session.add(PaymentApplication(payment_id=payment.id, invoice_id=invoice.id, amount=applied))  # type: ignore[arg-type]
             before = snapshot("invoice", invoice.model_dump())
-            invoice.amount_paid += applied
-            invoice.balance -= applied
-            invoice.status = "paid" if invoice.balance == 0 else "partially_paid"
-            invoice.updated_at = utcnow()
-            session.add(invoice)
+            session.flush()
+            amounts.refresh_invoices(session, [invoice.id])  # type: ignore[list-item]
             after = snapshot("invoice", invoice.model_dump())
             record_version(session=session, record_type="invoice", record_id=invoice.id, run_id=None,  # type: ignore[arg-type]
                            source="edit", changed_by=actor, changes=diff(before, after), snapshot_values=after)
