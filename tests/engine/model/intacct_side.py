@@ -81,6 +81,9 @@ class IntacctSide:
         self._call(f'<reverse_invoice key="{key}">{_day("datereversed", day)}'
                    "<description>Reversed in Intacct</description></reverse_invoice>")
 
+    def delete_invoice(self, key: str) -> None:
+        self._call(f'<delete_invoice key="{key}"></delete_invoice>')
+
     def reverse_payment(self, key: str, day: date) -> None:
         self._call(f'<reverse_arpayment key="{key}">{_day("datereversed", day)}'
                    "<description>Reversed in Intacct</description></reverse_arpayment>")

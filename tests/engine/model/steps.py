@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.engine.model.invariants import Violation, check_after_sync, ledger_consistent, quiet_sync
-from tests.engine.model.world import DISTURBANCES, World
+from tests.engine.model.world import DISTURBANCES, IntacctRefused, LedgerRefused, World
 
 
 def sync_and_check(world: World, disturbance: str = "none", stop_after: int = 3) -> list[Violation]:
@@ -37,21 +37,30 @@ OPERATIONS: dict[str, tuple[int, Callable[[World, random.Random], Any]]] = {
     "intacct_customer": (2, lambda w, r: w.intacct_customer()),
     "intacct_invoice": (4, lambda w, r: w.intacct_invoice(pick=r.randrange(1000), cents=_cents(r))),
     "intacct_payment": (4, lambda w, r: w.intacct_payment(pick=r.randrange(1000), share=r.choice([100, r.randint(1, 99)]),
-                                                           generic=r.random() < 0.5)),
+                                                           generic=r.random() < 0.5, two_invoices=r.random() < 0.3)),
+    "intacct_delete_invoice": (1, lambda w, r: w.intacct_delete_invoice(pick=r.randrange(1000))),
     "intacct_reverse_invoice": (1, lambda w, r: w.intacct_reverse_invoice(pick=r.randrange(1000))),
     "intacct_reverse_payment": (1, lambda w, r: w.intacct_reverse_payment(pick=r.randrange(1000))),
     "intacct_rename_customer": (1, lambda w, r: w.intacct_rename_customer(pick=r.randrange(1000))),
 }
 SYNC_WEIGHT = 4
 
+# Operations whose engine side has not landed yet (each has a focused test marked xfail for issue 8 meanwhile):
+# left out of the random mix so the model keeps finding new faults instead of the known one every time.
+PENDING: set[str] = {"intacct_delete_invoice"}
+
 
 def random_step(world: World, rng: random.Random) -> tuple[str, list[Violation]]:
     """One step of the soak: an operation on either side (then the ledger check) or a sync and its checks."""
-    names = [*OPERATIONS, "sync"]
-    weights = [weight for weight, _ in OPERATIONS.values()] + [SYNC_WEIGHT]
+    names = [name for name in OPERATIONS if name not in PENDING] + ["sync"]
+    weights = [OPERATIONS[name][0] for name in names[:-1]] + [SYNC_WEIGHT]
     name = rng.choices(names, weights)[0]
     if name == "sync":
         disturbance = "none" if rng.random() < 0.6 else rng.choice(DISTURBANCES[1:])
         return f"sync:{disturbance}", sync_and_check(world, disturbance, rng.randint(1, 8))
-    OPERATIONS[name][1](world, rng)
-    return name, ledger_consistent(world)
+    try:
+        done = OPERATIONS[name][1](world, rng)
+    except (LedgerRefused, IntacctRefused) as refused:
+        # The model only asks for what a person could do: a refusal is the model's or the ledger's fault.
+        return name, [Violation("operation_refused", f"{name}: {refused}")]
+    return (name if done is not None else f"({name}: nothing to do)"), ledger_consistent(world)

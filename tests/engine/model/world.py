@@ -40,7 +40,9 @@ FAULTS = {
     "drop_reversal": {"kind": "drop_connection", "next": 1, "function": "reverse_invoice"},
     "http_524_invoice_write": {"kind": "http_524", "next": 1, "function": "create_invoice"},
 }
-DISTURBANCES = ("none", *FAULTS, "stop")
+# An Intacct user at work while the sync runs: a payment, a new invoice or a rename between two of its steps.
+MID_RUN = ("intacct_payment_mid_run", "intacct_invoice_mid_run", "intacct_rename_mid_run")
+DISTURBANCES = ("none", *FAULTS, "stop", *MID_RUN)
 
 
 @dataclass
@@ -245,8 +247,9 @@ class World:
         self.operations["intacct_invoice"] += 1
         return number
 
-    def intacct_payment(self, *, pick: int, share: int, generic: bool) -> str | None:
-        """Pay `share`% of an open Intacct invoice (ours or Intacct's), leaving room for unsent ledger payments."""
+    def intacct_payment(self, *, pick: int, share: int, generic: bool, two_invoices: bool = False) -> str | None:
+        """Pay `share`% of an open Intacct invoice (ours or Intacct's), leaving room for unsent ledger payments;
+        with `two_invoices`, one payment pays the same share of another open invoice of the customer too."""
         unsent = self.unsent_applications()
         voided = self.ledger_voided_numbers()
         candidates = []
@@ -259,13 +262,18 @@ class World:
         if not candidates:
             return None
         row, room = candidates[pick % len(candidates)]
-        amount = max(CENT, (room * share / 100).quantize(CENT))
+        chosen = [(row, room)]
+        if two_invoices:
+            chosen += [(other, other_room) for other, other_room in candidates
+                       if other["CUSTOMERID"] == row["CUSTOMERID"] and other["RECORDNO"] != row["RECORDNO"]][:1]
+        applications = [(r["RECORDNO"], max(CENT, (open_ * share / 100).quantize(CENT))) for r, open_ in chosen]
         reference = self._name("IP")
         pay = self.intacct.pay_generic if generic else self.intacct.pay
-        key = pay(row["CUSTOMERID"], reference, [(row["RECORDNO"], amount)], PAYMENT_DAY)
+        key = pay(row["CUSTOMERID"], reference, applications, PAYMENT_DAY)
         self.intacct_payments.add(key)
         self._touch("payment", reference)
-        self._touch("invoice", row["RECORDID"])
+        for r, _ in chosen:
+            self._touch("invoice", r["RECORDID"])
         self._touch("customer", row["CUSTOMERID"])
         self.operations["intacct_payment"] += 1
         return reference
@@ -286,6 +294,24 @@ class World:
         self._touch("invoice", row["RECORDID"])
         self._touch("customer", row["CUSTOMERID"])
         self.operations["intacct_reverse_invoice"] += 1
+        return row["RECORDID"]
+
+    def intacct_delete_invoice(self, *, pick: int) -> str | None:
+        """Delete an unpaid invoice in Intacct (Intacct allows it while no money is applied or selected)."""
+        unsent = self.unsent_applications()
+        candidates = [r for r in self.intacct.invoices() if r["STATE"] == "Posted"
+                      and Decimal(r["TOTALPAID"] or "0") == 0 and r["RECORDID"] not in unsent]
+        if not candidates:
+            return None
+        row = candidates[pick % len(candidates)]
+        try:
+            self.intacct.delete_invoice(row["RECORDNO"])
+        except IntacctRefused:
+            self.operations["intacct_delete_invoice_refused"] += 1
+            return None
+        self._touch("invoice", row["RECORDID"])
+        self._touch("customer", row["CUSTOMERID"])
+        self.operations["intacct_delete_invoice"] += 1
         return row["RECORDID"]
 
     def intacct_reverse_payment(self, *, pick: int) -> str | None:
@@ -317,8 +343,9 @@ class World:
 
     # --- syncs -------------------------------------------------------------------------------------------
 
-    def sync(self, disturbance: str = "none", stop_after: int = 3) -> SyncOutcome:
-        """One accounting sync the way the scheduler runs it, optionally disturbed."""
+    def sync(self, disturbance: str = "none", stop_after: int = 3, at_step: str | None = None) -> SyncOutcome:
+        """One accounting sync the way the scheduler runs it, optionally disturbed: a stop signal or an Intacct
+        change at the `stop_after`-th progress report, or when step `at_step` begins."""
         assert disturbance in DISTURBANCES, disturbance
         with Session(self.engine) as session:
             queued = queue.enqueue_run(session=session, connection_id=self.connection_id, kind="accounting_sync",
@@ -328,11 +355,19 @@ class World:
         stop = threading.Event()
         progress_calls = 0
 
-        def on_progress(_text: str) -> None:
-            nonlocal progress_calls
+        fired = False
+
+        def on_progress(text: str) -> None:
+            nonlocal progress_calls, fired
             progress_calls += 1
-            if disturbance == "stop" and progress_calls >= stop_after:
+            due = text.startswith(f"{at_step}:") if at_step else progress_calls >= stop_after
+            if fired or not due:
+                return
+            fired = True
+            if disturbance == "stop":
                 stop.set()  # what SIGTERM does to the scheduler: finish the record in hand, then stop
+            elif disturbance in MID_RUN:
+                self._mid_run(disturbance, stop_after)
 
         if disturbance in FAULTS:
             self.sandbox.set_faults({"faults": [FAULTS[disturbance]]})  # type: ignore[attr-defined]
@@ -354,6 +389,14 @@ class World:
         self.syncs.append(outcome)
         self.operations[f"sync_{disturbance}"] += 1
         return outcome
+
+    def _mid_run(self, disturbance: str, pick: int) -> None:
+        if disturbance == "intacct_payment_mid_run":
+            self.intacct_payment(pick=pick * 37, share=50, generic=False)
+        elif disturbance == "intacct_invoice_mid_run":
+            self.intacct_invoice(pick=pick * 37, cents=[12345])
+        else:
+            self.intacct_rename_customer(pick=pick * 37)
 
     def sync_completed(self) -> None:
         """After a complete, checked sync: what changed is now in step."""
