@@ -32,8 +32,8 @@ from tests.engine.model.world import DISTURBANCES, World
 from tests.fixtures.db import BACKENDS
 from tests.fixtures.sandbox import start_sandbox
 
-EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", "3"))
-STEPS = int(os.environ.get("MODEL_STEPS", "12"))
+EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", "10"))
+STEPS = int(os.environ.get("MODEL_STEPS", "50"))
 
 PICK = st.integers(min_value=0, max_value=999)
 SHARE = st.one_of(st.just(100), st.integers(min_value=1, max_value=99))
