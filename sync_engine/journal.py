@@ -22,6 +22,7 @@ from storage.types import utcnow
 from sync_engine.intacct.errors import (AmbiguousWriteError, DuplicateControlIdError, IntacctError, RecordError,
                                         RequestError, TransientError)
 from sync_engine.intacct.functions import Function
+from sync_engine.leases import check_fence
 from sync_engine.run_context import RunContext
 
 IN_FLIGHT = (JournalState.PENDING, JournalState.SENT, JournalState.UNCERTAIN)
@@ -130,8 +131,9 @@ def _fail(ctx: RunContext, spec: WriteSpec, entry_id: int, error: IntacctError, 
                  record_id=spec.record_id, error=error)
 
 
-def _prepare(ctx: RunContext, spec: WriteSpec) -> tuple[int, str] | None:
-    """Return (journal id, controlid) to send, or None when the record was found already written."""
+def _prepare(ctx: RunContext, spec: WriteSpec) -> tuple[int, str, bool] | None:
+    """Return (journal id, controlid, whether it repeats an earlier attempt) to send, or None when the record was
+    found already written."""
     with write_session(ctx.engine) as session:
         entry = latest_entry(session, connection_id=ctx.connection_id, operation=spec.operation,
                              record_type=spec.record_type, record_id=spec.record_id)
@@ -140,7 +142,8 @@ def _prepare(ctx: RunContext, spec: WriteSpec) -> tuple[int, str] | None:
     if previous_state == JournalState.CONFIRMED and entry is not None and entry.intacct_key:
         _confirm(ctx, spec, entry_id, entry.intacct_key, recovered=True)  # type: ignore[arg-type]
         return None
-    if previous_state in IN_FLIGHT:
+    repeat = previous_state in IN_FLIGHT
+    if repeat:
         key = spec.lookup()  # may raise: the record then waits for the next run
         if key:
             _confirm(ctx, spec, entry_id, key, recovered=True)  # type: ignore[arg-type]
@@ -157,10 +160,13 @@ def _prepare(ctx: RunContext, spec: WriteSpec) -> tuple[int, str] | None:
                 payload_hash=payload_hash(spec.payload),
             )
         assert entry is not None
+        # Fencing: the lease is checked in the transaction that journals the send, so a scheduler that lost it
+        # (frozen, cut off) stops here instead of writing behind the back of the one that took over.
+        check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id)
         entry.state, entry.run_id, entry.updated_at = JournalState.SENT, ctx.run_id, utcnow()
         session.add(entry)
         session.flush()
-        return entry.id, entry.controlid  # type: ignore[return-value]
+        return entry.id, entry.controlid, repeat  # type: ignore[return-value]
 
 
 def _resolve_uncertain(ctx: RunContext, spec: WriteSpec, entry_id: int, controlid: str, error: IntacctError) -> None:
@@ -172,16 +178,20 @@ def _resolve_uncertain(ctx: RunContext, spec: WriteSpec, entry_id: int, controli
         session.add(entry)
     try:
         key = spec.lookup()
+        if not key:
+            with write_session(ctx.engine) as session:
+                check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id)  # before sending again
         if key:
             _confirm(ctx, spec, entry_id, key, recovered=True)
             return
-        result = ctx.client.call(spec.build(controlid))
+        result = ctx.client.call(spec.build(controlid), repeat=True)
         key = _key_of(result)
         if key:
             _confirm(ctx, spec, entry_id, key, recovered=False)
             return
-    except DuplicateControlIdError:
-        pass  # Intacct says it ran; the lookup will find it next time
+    except DuplicateControlIdError as refused:
+        _after_refused_repeat(ctx, spec, entry_id, refused)
+        return
     except RecordError as refused:
         _fail(ctx, spec, entry_id, refused, JournalState.FAILED)
         return
@@ -194,6 +204,19 @@ def _resolve_uncertain(ctx: RunContext, spec: WriteSpec, entry_id: int, controli
                          "not re-sent blindly, on the next run.")
 
 
+def _after_refused_repeat(ctx: RunContext, spec: WriteSpec, entry_id: int, refused: IntacctError) -> None:
+    """Intacct refused a write sent again under an earlier attempt's controlid, for whatever reason (its duplicate
+    guard answers in no documented shape): our lookup decides. Found = the earlier attempt was applied."""
+    try:
+        key = spec.lookup()
+    except (AmbiguousWriteError, TransientError):
+        return  # stays uncertain: looked up again on the next run
+    if key:
+        _confirm(ctx, spec, entry_id, key, recovered=True)
+    else:
+        _fail(ctx, spec, entry_id, refused, JournalState.FAILED)
+
+
 def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 10) -> None:
     """Send the writes, several functions per request, each outcome handled on its own."""
     if ctx.preview:
@@ -201,7 +224,7 @@ def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 
         return
     for start in range(0, len(specs), batch_size):
         ctx.check_stop()
-        batch: list[tuple[WriteSpec, int, str]] = []
+        batch: list[tuple[WriteSpec, int, str, bool]] = []
         for spec in specs[start:start + batch_size]:
             try:
                 prepared = _prepare(ctx, spec)
@@ -217,26 +240,27 @@ def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 
         if not batch:
             continue
         try:
-            results = ctx.client.execute([spec.build(controlid) for spec, _, controlid in batch])
+            results = ctx.client.execute([spec.build(controlid) for spec, _, controlid, _ in batch],
+                                         repeats={controlid for _, _, controlid, repeat in batch if repeat})
         except RequestError as refused:
             # The gateway refused the whole request, so nothing ran: a later attempt may safely send anew.
-            for spec, entry_id, _ in batch:
+            for spec, entry_id, _, _ in batch:
                 _fail(ctx, spec, entry_id, refused, JournalState.FAILED)
             ctx.advance(len(batch))
             ctx.flush()
             continue
         except (AmbiguousWriteError, TransientError) as exc:
-            for spec, entry_id, controlid in batch:
+            for spec, entry_id, controlid, _ in batch:
                 _resolve_uncertain(ctx, spec, entry_id, controlid, exc)
             ctx.advance(len(batch))
             ctx.flush()
             continue
-        for (spec, entry_id, controlid), result in zip(batch, results):
+        for (spec, entry_id, controlid, _), result in zip(batch, results):
             key = _key_of(result) if result.ok else None
             if result.ok and key:
                 _confirm(ctx, spec, entry_id, key, recovered=False)
             elif isinstance(result.error, DuplicateControlIdError):
-                _resolve_uncertain(ctx, spec, entry_id, controlid, result.error)
+                _after_refused_repeat(ctx, spec, entry_id, result.error)
             elif result.error is not None:
                 _fail(ctx, spec, entry_id, result.error, JournalState.FAILED)
             else:
