@@ -24,10 +24,13 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
+from sqlmodel import Session, select
+
 from storage.db import make_engine
+from storage.models import Payment
 from tests.engine.model.databases import fresh_database
 from tests.engine.model.invariants import ledger_consistent
-from tests.engine.model.steps import PENDING, sync_and_check
+from tests.engine.model.steps import PENDING, preview_and_check, sync_and_check
 from tests.engine.model.world import DISTURBANCES, World
 from tests.fixtures.db import BACKENDS
 from tests.fixtures.sandbox import start_sandbox
@@ -123,6 +126,10 @@ class SyncModel(RuleBasedStateMachine):
     def sync(self, disturbance: str, stop_after: int) -> None:
         _fail_on(sync_and_check(self.world, disturbance, stop_after))
 
+    @rule()
+    def preview(self) -> None:
+        _fail_on(preview_and_check(self.world))
+
     @invariant()
     def ledger_is_consistent(self) -> None:
         _fail_on(ledger_consistent(self.world))
@@ -163,6 +170,19 @@ def test_an_invoice_deleted_in_intacct_shows_voided_in_the_ledger(engine, sandbo
     [row] = [r for r in world.intacct.invoices() if r["RECORDID"] == number]
     world.intacct.delete_invoice(row["RECORDNO"])
     world.touched |= {("invoice", number), ("customer", row["CUSTOMERID"])}
+    world.deletions_pending = True  # the next sync is the day after, when the deletion sweep is due
+    _fail_on(sync_and_check(world))
+
+
+def test_a_payment_voided_on_both_sides_leaves_the_invoice_as_intacct_shows_it(engine, sandbox) -> None:
+    """A ledger payment voided here and reversed in Intacct by someone else before the next sync."""
+    world = _world(engine, sandbox)
+    reference = world.ledger_payment(pick=0, share=100, two_invoices=False)
+    _fail_on(sync_and_check(world))
+    assert world.ledger_void_payment(pick=0) == reference
+    with Session(engine) as session:
+        key = session.exec(select(Payment.intacct_recordno).where(Payment.reference == reference)).one()
+    world.intacct.reverse_payment(key, date(2026, 11, 30))  # type: ignore[arg-type]
     _fail_on(sync_and_check(world))
 
 

@@ -30,9 +30,11 @@ from sqlmodel import Session, select
 
 from storage.models import (Customer, Invoice, ItemAction, Payment, PaymentApplication, RunStatus, SyncCursor,
                             SyncState)
-from sync_engine import history
+from sync_engine import history, objects
 from tests.engine.model.world import MID_RUN, OPEN_STATES, SyncOutcome, World
 
+# Objects an incremental read walks (each keeps a cursor); other cursors (e.g. the deletion sweep's) are not reads.
+INTACCT_OBJECTS = {o.name for o in vars(objects).values() if isinstance(o, objects.IntacctObject)}
 STATUS_BY_STATE = {"draft": "draft", "posted": "open", "partially paid": "partially_paid", "paid": "paid",
                    "reversed": "voided"}
 ZERO = Decimal("0.00")
@@ -84,10 +86,7 @@ def ledger_consistent(world: World, sync: int = 0) -> list[Violation]:
     found = []
     for inv in invoices:
         if inv.status == "voided":
-            if inv.balance != ZERO:
-                found.append(Violation("ledger_consistent", f"voided invoice {inv.number} keeps a balance of "
-                                                            f"{inv.balance}", sync))
-            continue
+            continue  # what a voided invoice shows as due is Intacct's (invoice_agrees) once it is reversed there
         if inv.balance != inv.total - inv.amount_paid:
             found.append(Violation("ledger_consistent", f"invoice {inv.number}: balance {inv.balance} != total "
                                                         f"{inv.total} - paid {inv.amount_paid}", sync))
@@ -303,8 +302,8 @@ def quiet_sync(world: World, outcome: SyncOutcome) -> list[Violation]:
                                              f"{outcome.versions[0].record_type} #{outcome.versions[0].record_id} "
                                              f"{outcome.versions[0].changes}", n))
     with Session(world.engine) as session:
-        objects_read = len(list(session.exec(select(SyncCursor.id).where(
-            SyncCursor.connection_id == world.connection_id))))
+        objects_read = len([name for name in session.exec(select(SyncCursor.object_name).where(
+            SyncCursor.connection_id == world.connection_id)) if name in INTACCT_OBJECTS])
     if outcome.requests != 1 + objects_read:
         found.append(Violation("quiet_sync", f"{outcome.requests} requests for {objects_read} objects read "
                                              f"(expected {1 + objects_read}): {outcome.functions}", n))

@@ -1,43 +1,23 @@
 """What finance staff do in our ledger, through the same public functions the console calls.
 
-Invoices and payments arrive as CSV uploads (`sync_engine.ledger_csv`); voids go through the engine's void
-action when it exists (looked up by name, so the model runs before and after it lands). Every operation
-here is something a person can do on a screen.
+Invoices and payments arrive as CSV uploads (`sync_engine.ledger_csv`); an accountant voids a ledger invoice or
+payment with a reason (`sync_engine.voids`). Every operation here is something a person can do on a screen.
 """
 from __future__ import annotations
 
 import csv
-import importlib
 import io
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from storage.db import write_session
-from sync_engine import ledger_csv
+from sync_engine import ledger_csv, voids
 
 ACTOR = "model-accountant"
-
-# Where the void action of ledger invoices and payments may live, and under which names.
-_VOID_CANDIDATES = [("sync_engine.record_actions", "void_record"), ("sync_engine.voids", "void_record"),
-                    ("sync_engine.ledger_actions", "void_record")]
-
-
-def _void_function() -> Callable[..., Any] | None:
-    for module_name, name in _VOID_CANDIDATES:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        function = getattr(module, name, None)
-        if callable(function):
-            return function
-    return None
 
 
 class LedgerRefused(Exception):
@@ -56,9 +36,7 @@ def _csv(columns: list[str], rows: list[dict[str, str]]) -> str:
 class LedgerSide:
     engine: Engine
 
-    @property
-    def can_void(self) -> bool:
-        return _void_function() is not None
+    can_void: bool = True  # the void action is on main (sync_engine.voids)
 
     def upload_invoice(self, *, number: str, customer: str, customer_name: str, amounts: list[Decimal],
                        day: date) -> None:
@@ -84,11 +62,12 @@ class LedgerSide:
         if result.problems or len(result.created) != 1:
             raise LedgerRefused(f"payment {reference}: {[str(p) for p in result.problems]} skipped={result.skipped}")
 
-    def void(self, record_type: str, record_id: int, reason: str = "Entered twice") -> None:
-        function = _void_function()
-        assert function is not None, "no void action in the engine yet"
+    def void(self, record_type: str, record_id: int, reason: str = "Entered twice") -> str:
+        """Void as an accountant would on the record's page; LedgerRefused with the console's message if refused."""
+        action = voids.void_invoice if record_type == "invoice" else voids.void_payment
+        key = "invoice_id" if record_type == "invoice" else "payment_id"
         with write_session(self.engine) as session:
             try:
-                function(session=session, record_type=record_type, record_id=record_id, reason=reason, actor=ACTOR)
-            except ValueError as refused:  # the engine's action errors are ValueErrors with a person's message
+                return action(session=session, reason=reason, actor=ACTOR, role="accountant", **{key: record_id})
+            except ValueError as refused:  # RecordActionError: a person's message
                 raise LedgerRefused(str(refused)) from refused

@@ -12,14 +12,33 @@ from tests.engine.model.world import DISTURBANCES, IntacctRefused, LedgerRefused
 
 
 def sync_and_check(world: World, disturbance: str = "none", stop_after: int = 3) -> list[Violation]:
-    """A sync (maybe disturbed, then resumed by a clean one), its checks, and a quiet sync after it."""
+    """A sync (maybe disturbed, then resumed by a clean one: Sync Now, or Retry when it did not succeed), its
+    checks, and a quiet sync after it."""
     outcome = world.sync(disturbance, stop_after)
     violations = check_after_sync(world, outcome)
     if disturbance != "none":
-        violations += check_after_sync(world, world.sync("none"))
+        retry = outcome.run.status != "succeeded" and stop_after % 2 == 0
+        violations += check_after_sync(world, world.sync("none", retry_of=outcome.run.id if retry else None))
     world.sync_completed()
     violations += quiet_sync(world, world.sync("none"))
     return violations
+
+
+def preview_and_check(world: World) -> list[Violation]:
+    """Preview next sync: it may list what it would do, and must change nothing on either side."""
+    ledger, intacct = world.ledger_state(), world.intacct_state()
+    outcome = world.sync(preview=True)
+    found = []
+    if outcome.run.status != "succeeded":
+        found.append(Violation("preview_writes_nothing", f"the preview ended {outcome.run.status}: "
+                                                         f"{outcome.run.error_message}", outcome.number))
+    for side, before, after in (("ledger", ledger, world.ledger_state()), ("Intacct", intacct, world.intacct_state())):
+        for table in before:
+            if before[table] != after[table]:
+                changed = [row for row in after[table] if row not in before[table]][:2]
+                found.append(Violation("preview_writes_nothing", f"the preview changed {side} {table}: {changed}",
+                                       outcome.number))
+    return found
 
 
 def _cents(rng: random.Random) -> list[int]:
@@ -47,14 +66,16 @@ SYNC_WEIGHT = 4
 
 # Operations whose engine side has not landed yet (each has a focused test marked xfail for issue 8 meanwhile):
 # left out of the random mix so the model keeps finding new faults instead of the known one every time.
-PENDING: set[str] = {"intacct_delete_invoice"}
+PENDING: set[str] = set()
 
 
 def random_step(world: World, rng: random.Random) -> tuple[str, list[Violation]]:
     """One step of the soak: an operation on either side (then the ledger check) or a sync and its checks."""
-    names = [name for name in OPERATIONS if name not in PENDING] + ["sync"]
-    weights = [OPERATIONS[name][0] for name in names[:-1]] + [SYNC_WEIGHT]
+    names = [name for name in OPERATIONS if name not in PENDING] + ["preview", "sync"]
+    weights = [OPERATIONS[name][0] for name in names[:-2]] + [1, SYNC_WEIGHT]
     name = rng.choices(names, weights)[0]
+    if name == "preview":
+        return name, preview_and_check(world)
     if name == "sync":
         disturbance = "none" if rng.random() < 0.6 else rng.choice(DISTURBANCES[1:])
         return f"sync:{disturbance}", sync_and_check(world, disturbance, rng.randint(1, 8))

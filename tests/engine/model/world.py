@@ -19,7 +19,8 @@ from decimal import Decimal
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from storage.models import Customer, Invoice, Payment, PaymentApplication, RecordVersion, SyncRun, SyncRunItem
+from storage.models import (Customer, Invoice, InvoiceLine, Payment, PaymentApplication, RecordVersion, SyncCursor,
+                            SyncRun, SyncRunItem, WriteJournal)
 from sync_engine import leases, queue, runs
 from tests.engine.helpers import connect
 from tests.engine.model.intacct_side import IntacctRefused, IntacctSide
@@ -39,10 +40,12 @@ FAULTS = {
     "drop_customer_write": {"kind": "drop_connection", "next": 1, "function": "create"},
     "drop_reversal": {"kind": "drop_connection", "next": 1, "function": "reverse_invoice"},
     "http_524_invoice_write": {"kind": "http_524", "next": 1, "function": "create_invoice"},
+    "session_expiry": {"kind": "expire_sessions", "next": 1},
+    "rate_limited": {"kind": "rate_limit", "next": 3},
 }
 # An Intacct user at work while the sync runs: a payment, a new invoice or a rename between two of its steps.
 MID_RUN = ("intacct_payment_mid_run", "intacct_invoice_mid_run", "intacct_rename_mid_run")
-DISTURBANCES = ("none", *FAULTS, "stop", *MID_RUN)
+DISTURBANCES = ("none", *FAULTS, "stop", "cancel", *MID_RUN)
 
 
 @dataclass
@@ -74,6 +77,9 @@ class World:
     seen_outstanding: set[str] = field(default_factory=set)
     # Payments an Intacct user made on invoices, by RECORDNO.
     intacct_payments: set[str] = field(default_factory=set)
+    # Something was deleted in Intacct since the last complete sync: the next syncs stand for the day after, when
+    # the engine's daily deletion sweep is due (`options={"deletion_sweep": True}`, as the engine documents).
+    deletions_pending: bool = False
 
     def __post_init__(self) -> None:
         self.intacct = IntacctSide(self.sandbox)
@@ -182,8 +188,10 @@ class World:
 
     def ledger_void_invoice(self, *, pick: int) -> str | None:
         with Session(self.engine) as session:
-            candidates = list(session.exec(select(Invoice).where(
-                Invoice.origin == "ledger", Invoice.status != "voided").order_by(Invoice.id)))
+            paid = set(session.exec(select(PaymentApplication.invoice_id).join(
+                Payment, Payment.id == PaymentApplication.payment_id).where(Payment.voided.is_(False))))
+            candidates = [i for i in session.exec(select(Invoice).where(
+                Invoice.origin == "ledger", Invoice.status != "voided").order_by(Invoice.id)) if i.id not in paid]
         if not candidates:
             return None
         invoice = candidates[pick % len(candidates)]
@@ -311,6 +319,7 @@ class World:
             return None
         self._touch("invoice", row["RECORDID"])
         self._touch("customer", row["CUSTOMERID"])
+        self.deletions_pending = True
         self.operations["intacct_delete_invoice"] += 1
         return row["RECORDID"]
 
@@ -343,13 +352,21 @@ class World:
 
     # --- syncs -------------------------------------------------------------------------------------------
 
-    def sync(self, disturbance: str = "none", stop_after: int = 3, at_step: str | None = None) -> SyncOutcome:
-        """One accounting sync the way the scheduler runs it, optionally disturbed: a stop signal or an Intacct
-        change at the `stop_after`-th progress report, or when step `at_step` begins."""
+    def sync(self, disturbance: str = "none", stop_after: int = 3, at_step: str | None = None,
+             retry_of: int | None = None, preview: bool = False) -> SyncOutcome:
+        """One accounting sync the way the scheduler runs it (Sync Now, or Retry of run `retry_of`, or a preview),
+        optionally disturbed: a stop signal, a person's Cancel or an Intacct change at the `stop_after`-th progress
+        report or when step `at_step` begins, or a fault of the gateway."""
         assert disturbance in DISTURBANCES, disturbance
         with Session(self.engine) as session:
-            queued = queue.enqueue_run(session=session, connection_id=self.connection_id, kind="accounting_sync",
-                                       requested_by="model")
+            if retry_of is not None:
+                queued = queue.retry_failed(session=session, run_id=retry_of, requested_by="model")
+            else:
+                options = {"preview": True} if preview else {}
+                if self.deletions_pending:
+                    options["deletion_sweep"] = True
+                queued = queue.enqueue_run(session=session, connection_id=self.connection_id, kind="accounting_sync",
+                                           requested_by="model", options=options)
         claimed = leases.claim_next_run(engine=self.engine, holder=HOLDER)
         assert claimed is not None and claimed.id == queued.id, "the queued sync could not be claimed"
         stop = threading.Event()
@@ -366,6 +383,9 @@ class World:
             fired = True
             if disturbance == "stop":
                 stop.set()  # what SIGTERM does to the scheduler: finish the record in hand, then stop
+            elif disturbance == "cancel":
+                with Session(self.engine) as session:  # a person clicks Cancel on the running sync
+                    queue.cancel_run(session=session, run_id=claimed.id)  # type: ignore[arg-type]
             elif disturbance in MID_RUN:
                 self._mid_run(disturbance, stop_after)
 
@@ -387,8 +407,20 @@ class World:
         outcome = SyncOutcome(number=len(self.syncs) + 1, run=run, disturbance=disturbance, items=items,  # type: ignore[arg-type]
                               versions=versions, requests=int(stats["total"]), functions=dict(stats["functions"]))
         self.syncs.append(outcome)
-        self.operations[f"sync_{disturbance}"] += 1
+        self.operations["preview" if preview else ("retry" if retry_of else f"sync_{disturbance}")] += 1
         return outcome
+
+    def ledger_state(self) -> dict[str, list[dict]]:
+        """Every ledger row a sync may change, as plain values (to prove a preview changed none)."""
+        with Session(self.engine) as session:
+            return {model.__name__: sorted((row.model_dump() for row in session.exec(select(model))),
+                                           key=lambda row: row["id"])
+                    for model in (Customer, Invoice, InvoiceLine, Payment, PaymentApplication, WriteJournal,
+                                  SyncCursor, RecordVersion)}
+
+    def intacct_state(self) -> dict[str, list[dict[str, str]]]:
+        return {"customers": self.intacct.customers(), "invoices": self.intacct.invoices(),
+                "payments": self.intacct.payments(), "details": self.intacct.payment_details()}
 
     def _mid_run(self, disturbance: str, pick: int) -> None:
         if disturbance == "intacct_payment_mid_run":
@@ -402,6 +434,7 @@ class World:
         """After a complete, checked sync: what changed is now in step."""
         self.touched.clear()
         self.first_complete_sync_done = True
+        self.deletions_pending = False
 
     def ledger_record_count(self) -> int:
         with Session(self.engine) as session:
