@@ -134,10 +134,10 @@ class World:
         out = []
         for invoice, customer in self.ledger_open_invoices():
             due = invoice.balance
-            if invoice.intacct_recordno and invoice.number in remote:
-                row = remote[invoice.number]
-                if (row["STATE"] or "").lower() not in OPEN_STATES:
-                    continue
+            if invoice.intacct_recordno:
+                row = remote.get(invoice.number)
+                if row is None or (row["STATE"] or "").lower() not in OPEN_STATES:
+                    continue  # deleted, reversed or paid in Intacct meanwhile: a conflict, not what we model
                 due = min(due, Decimal(row["TOTALDUE"]) - unsent.get(invoice.number, Decimal("0")))
             if due > 0:
                 out.append((invoice, customer, due))
@@ -187,11 +187,16 @@ class World:
         return reference
 
     def ledger_void_invoice(self, *, pick: int) -> str | None:
+        """Void a ledger invoice nobody paid: not in Intacct yet, or posted there with nothing paid (an Intacct user
+        paying it meanwhile would be a conflict the model leaves out)."""
+        unpaid_there = {r["RECORDID"] for r in self.intacct.invoices()
+                        if r["STATE"] == "Posted" and Decimal(r["TOTALPAID"] or "0") == 0}
         with Session(self.engine) as session:
             paid = set(session.exec(select(PaymentApplication.invoice_id).join(
                 Payment, Payment.id == PaymentApplication.payment_id).where(Payment.voided.is_(False))))
             candidates = [i for i in session.exec(select(Invoice).where(
-                Invoice.origin == "ledger", Invoice.status != "voided").order_by(Invoice.id)) if i.id not in paid]
+                Invoice.origin == "ledger", Invoice.status != "voided").order_by(Invoice.id))
+                if i.id not in paid and (not i.intacct_recordno or i.number in unpaid_there)]
         if not candidates:
             return None
         invoice = candidates[pick % len(candidates)]
