@@ -27,7 +27,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlmodel import Session, select
 
 from storage.db import make_engine
-from storage.models import Payment
+from storage.models import Invoice, Payment
 from tests.engine.model.databases import fresh_database
 from tests.engine.model.invariants import ledger_consistent
 from tests.engine.model.steps import PENDING, preview_and_check, sync_and_check
@@ -183,6 +183,23 @@ def test_a_payment_voided_on_both_sides_leaves_the_invoice_as_intacct_shows_it(e
     with Session(engine) as session:
         key = session.exec(select(Payment.intacct_recordno).where(Payment.reference == reference)).one()
     world.intacct.reverse_payment(key, date(2026, 11, 30))  # type: ignore[arg-type]
+    _fail_on(sync_and_check(world))
+
+
+@pytest.mark.parametrize("in_intacct", ["reversed", "deleted"])
+def test_an_invoice_voided_here_and_reversed_or_deleted_in_intacct_is_settled_once(engine, sandbox, in_intacct) -> None:
+    """Both sides void the same invoice before the next sync: nothing fails, the ledger shows it voided."""
+    world = _world(engine, sandbox)
+    number = world.ledger_invoice(pick=0, new_customer=True, cents=[43210])
+    _fail_on(sync_and_check(world))
+    assert world.ledger_void_invoice(pick=0) == number
+    with Session(engine) as session:
+        key = session.exec(select(Invoice.intacct_recordno).where(Invoice.number == number)).one()
+    if in_intacct == "reversed":
+        world.intacct.reverse_invoice(key, date(2026, 11, 30))  # type: ignore[arg-type]
+    else:
+        world.intacct.delete_invoice(key)  # type: ignore[arg-type]
+        world.deletions_pending = True
     _fail_on(sync_and_check(world))
 
 

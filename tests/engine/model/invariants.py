@@ -234,7 +234,7 @@ def _complete_checks(world: World, outcome: SyncOutcome, snap: _Snapshot) -> lis
         for row in rows:
             if row.sync_state != SyncState.SYNCED or row.sync_error:
                 label = getattr(row, "number", None) or getattr(row, "reference", "?")
-                v("states_agree", f"{kind} {label} is in Intacct but shows {row.sync_state!r} ({row.sync_error})")
+                v("states_agree", f"{kind} {label} has an Intacct key but shows {row.sync_state!r} ({row.sync_error})")
     return found
 
 
@@ -267,17 +267,21 @@ def clean_sync(world: World, outcome: SyncOutcome, snap: _Snapshot) -> list[Viol
 
 
 # Known and reported (issue 8): a sync stopped, or changed under by an Intacct user, between its invoice read and
-# its payment read leaves invoices whose paid amount the ledger's payments do not add up to until the next sync.
+# its payment read (and a one-time invoice import, which reads no payments) leaves invoices whose paid amount the
+# ledger's payments do not add up to until the next sync.
 # While True, the model does not check the ledger right after such a sync (the next sync must still settle it);
 # the focused tests in test_sync_model.py fail on it meanwhile.
 INTERIM_CONSISTENCY_PENDING = True
-INTERIM_DISTURBANCES = ("stop", *MID_RUN)
+INTERIM_DISTURBANCES = ("stop", "cancel", *MID_RUN)
 
 
 def check_after_sync(world: World, outcome: SyncOutcome) -> list[Violation]:
     """Every invariant after a sync; a disturbed sync only has to leave no duplicate and a sound ledger."""
     snap = _Snapshot(world)
     found = no_duplicate(world, outcome.number, snap)
+    if outcome.run.kind != "accounting_sync":  # a one-time import reads only: the ledger must stay sound
+        # (an invoice import reads invoices without their payments: the same known interim gap as below)
+        return found + ([] if INTERIM_CONSISTENCY_PENDING else ledger_consistent(world, outcome.number))
     if not (INTERIM_CONSISTENCY_PENDING and outcome.disturbance in INTERIM_DISTURBANCES):
         found += ledger_consistent(world, outcome.number)
     if outcome.disturbance == "none":

@@ -8,14 +8,23 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.engine.model.invariants import Violation, check_after_sync, ledger_consistent, quiet_sync
-from tests.engine.model.world import DISTURBANCES, IntacctRefused, LedgerRefused, World
+from tests.engine.model.world import DISTURBANCES, IMPORTS, IntacctRefused, LedgerRefused, World
 
 
 def sync_and_check(world: World, disturbance: str = "none", stop_after: int = 3) -> list[Violation]:
     """A sync (maybe disturbed, then resumed by a clean one: Sync Now, or Retry when it did not succeed), its
     checks, and a quiet sync after it."""
+    if disturbance in IMPORTS:
+        imported = world.sync(kind=disturbance)
+        violations = check_after_sync(world, imported)
+        if imported.run.status != "succeeded":
+            violations.append(Violation("clean_sync", f"the {disturbance} ended {imported.run.status}: "
+                                                      f"{imported.run.error_message}", imported.number))
+        disturbance = "none"
+    else:
+        violations = []
     outcome = world.sync(disturbance, stop_after)
-    violations = check_after_sync(world, outcome)
+    violations += check_after_sync(world, outcome)
     if disturbance != "none":
         retry = outcome.run.status != "succeeded" and stop_after % 2 == 0
         violations += check_after_sync(world, world.sync("none", retry_of=outcome.run.id if retry else None))

@@ -45,7 +45,9 @@ FAULTS = {
 }
 # An Intacct user at work while the sync runs: a payment, a new invoice or a rename between two of its steps.
 MID_RUN = ("intacct_payment_mid_run", "intacct_invoice_mid_run", "intacct_rename_mid_run")
-DISTURBANCES = ("none", *FAULTS, "stop", "cancel", *MID_RUN)
+# A one-time import run just before the sync (Imports page), which must leave the next syncs as cheap as ever.
+IMPORTS = ("customer_import", "invoice_import")
+DISTURBANCES = ("none", *FAULTS, "stop", "cancel", *MID_RUN, *IMPORTS)
 
 
 @dataclass
@@ -358,7 +360,7 @@ class World:
     # --- syncs -------------------------------------------------------------------------------------------
 
     def sync(self, disturbance: str = "none", stop_after: int = 3, at_step: str | None = None,
-             retry_of: int | None = None, preview: bool = False) -> SyncOutcome:
+             retry_of: int | None = None, preview: bool = False, kind: str = "accounting_sync") -> SyncOutcome:
         """One accounting sync the way the scheduler runs it (Sync Now, or Retry of run `retry_of`, or a preview),
         optionally disturbed: a stop signal, a person's Cancel or an Intacct change at the `stop_after`-th progress
         report or when step `at_step` begins, or a fault of the gateway."""
@@ -370,7 +372,7 @@ class World:
                 options = {"preview": True} if preview else {}
                 if self.deletions_pending:
                     options["deletion_sweep"] = True
-                queued = queue.enqueue_run(session=session, connection_id=self.connection_id, kind="accounting_sync",
+                queued = queue.enqueue_run(session=session, connection_id=self.connection_id, kind=kind,
                                            requested_by="model", options=options)
         claimed = leases.claim_next_run(engine=self.engine, holder=HOLDER)
         assert claimed is not None and claimed.id == queued.id, "the queued sync could not be claimed"
@@ -412,7 +414,8 @@ class World:
         outcome = SyncOutcome(number=len(self.syncs) + 1, run=run, disturbance=disturbance, items=items,  # type: ignore[arg-type]
                               versions=versions, requests=int(stats["total"]), functions=dict(stats["functions"]))
         self.syncs.append(outcome)
-        self.operations["preview" if preview else ("retry" if retry_of else f"sync_{disturbance}")] += 1
+        self.operations["preview" if preview else ("retry" if retry_of else
+                                                   (kind if kind != "accounting_sync" else f"sync_{disturbance}"))] += 1
         return outcome
 
     def ledger_state(self) -> dict[str, list[dict]]:
