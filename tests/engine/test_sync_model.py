@@ -220,3 +220,14 @@ def test_a_payment_made_in_intacct_while_the_sync_runs_leaves_a_sound_ledger(eng
     assert outcome.run.status == "succeeded", outcome.run.error_message
     assert world.operations["intacct_payment"] == 1
     _fail_on(ledger_consistent(world))
+
+
+def test_a_one_time_invoice_import_leaves_a_sound_ledger(engine, sandbox) -> None:
+    """A payment made in Intacct, then Imports → outstanding invoices: the invoice must not show money no payment
+    in the ledger accounts for."""
+    world = _world(engine, sandbox)
+    row = _open_intacct_invoice(world)
+    world.intacct.pay(row["CUSTOMERID"], "CHK-IMPORT-1", [(row["RECORDNO"], Decimal("10.00"))], date(2026, 11, 25))
+    imported = world.sync(kind="invoice_import")
+    assert imported.run.status == "succeeded", imported.run.error_message
+    _fail_on(ledger_consistent(world))
