@@ -239,6 +239,9 @@ def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 
         ctx.advance(len(specs[start:start + batch_size]) - len(batch))
         if not batch:
             continue
+        with Session(ctx.engine) as session:
+            # Again just before the request: a scheduler frozen while it journaled the batch stops here.
+            check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id, lock=False)
         try:
             results = ctx.client.execute([spec.build(controlid) for spec, _, controlid, _ in batch],
                                          repeats={controlid for _, _, controlid, repeat in batch if repeat})

@@ -70,13 +70,16 @@ class LeaseLost(RunStopped):
     """Another scheduler holds this run's connection now: the run must stop before it sends anything."""
 
 
-def check_fence(session: Session, *, run_id: int, connection_id: int) -> None:
+def check_fence(session: Session, *, run_id: int, connection_id: int, lock: bool = True) -> None:
     """Raise LeaseLost unless `run_id` still holds its connection's lease under the generation it was claimed with.
 
     Call it inside the transaction that records a write as about to be sent: the lease row is locked (FOR UPDATE
     on PostgreSQL, the write lock on SQLite), so no claim can slip in between this check and that commit.
+    `lock=False` is the last look just before a request goes out, in a plain read that holds no lock (a process
+    frozen there must not keep another scheduler from taking over).
     """
-    lease = session.exec(select(SyncLease).where(SyncLease.connection_id == connection_id).with_for_update()).first()
+    query = select(SyncLease).where(SyncLease.connection_id == connection_id)
+    lease = session.exec(query.with_for_update() if lock else query).first()
     generation = session.exec(select(SyncRun.lease_generation).where(SyncRun.id == run_id)).one_or_none()
     if lease is None or lease.run_id != run_id or generation is None or lease.generation != generation:
         raise LeaseLost(f"run {run_id} no longer holds the lease of connection {connection_id}: stopping before "
