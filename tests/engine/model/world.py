@@ -77,8 +77,6 @@ class World:
     first_complete_sync_done: bool = False
     # Intacct invoices (RECORDNO) a complete sync saw outstanding: the ledger must hold them from then on.
     seen_outstanding: set[str] = field(default_factory=set)
-    # Payments an Intacct user made on invoices, by RECORDNO.
-    intacct_payments: set[str] = field(default_factory=set)
     # Something was deleted in Intacct since the last complete sync: the next syncs stand for the day after, when
     # the engine's daily deletion sweep is due (`options={"deletion_sweep": True}`, as the engine documents).
     deletions_pending: bool = False
@@ -176,11 +174,8 @@ class World:
                        if owner.id == customer.id and other.id != invoice.id][:1]
         applications = [(inv.number, max(CENT, (open_ * share / 100).quantize(CENT))) for inv, open_ in chosen]
         reference = self._name("LP")
-        try:
-            self.ledger.upload_payment(reference=reference, customer=customer.number, applications=applications,
-                                       day=PAYMENT_DAY)
-        except LedgerRefused:
-            raise
+        self.ledger.upload_payment(reference=reference, customer=customer.number, applications=applications,
+                                   day=PAYMENT_DAY)
         self._touch("payment", reference)
         self._touch("customer", customer.number)
         for number, _ in applications:
@@ -284,8 +279,7 @@ class World:
         applications = [(r["RECORDNO"], max(CENT, (open_ * share / 100).quantize(CENT))) for r, open_ in chosen]
         reference = self._name("IP")
         pay = self.intacct.pay_generic if generic else self.intacct.pay
-        key = pay(row["CUSTOMERID"], reference, applications, PAYMENT_DAY)
-        self.intacct_payments.add(key)
+        pay(row["CUSTOMERID"], reference, applications, PAYMENT_DAY)
         self._touch("payment", reference)
         for r, _ in chosen:
             self._touch("invoice", r["RECORDID"])
