@@ -14,7 +14,8 @@ console's read models (`history.balance_drift`).
 - payment_agrees: per payment in both, amount, voided/reversed and the applications are equal.
 - customer_agrees: per customer in both, the ledger's Intacct balance equals TOTALDUE, Balances vs Intacct is
   empty, and an Intacct-origin customer's name is Intacct's.
-- states_agree: a record in Intacct is Synced with no error in its header.
+- states_agree: a record in Intacct is Synced with no error in its header, and the last sync item about it
+  (previews left out) does not say it failed.
 - clean_sync: a sync fails nothing; it creates only records new since the last sync and changes only records
   either side touched since then.
 - quiet_sync: a sync right after one, with no change on either side, succeeds, creates, updates and fails
@@ -29,7 +30,7 @@ from decimal import Decimal
 from sqlmodel import Session, select
 
 from storage.models import (Customer, Invoice, ItemAction, Payment, PaymentApplication, RunStatus, SyncCursor,
-                            SyncState)
+                            SyncRun, SyncRunItem, SyncState)
 from sync_engine import history, objects
 from tests.engine.model.world import MID_RUN, OPEN_STATES, SyncOutcome, World
 
@@ -66,6 +67,10 @@ class _Snapshot:
             self.applications = list(session.exec(select(PaymentApplication)))
             self.drift = history.balance_drift(session=session)
             self.cursors = list(session.exec(select(SyncCursor).where(SyncCursor.connection_id == world.connection_id)))
+            self.last_items: dict[tuple[str, int | None], SyncRunItem] = {}
+            for item in session.exec(select(SyncRunItem).join(SyncRun, SyncRun.id == SyncRunItem.run_id)
+                                     .where(SyncRun.preview.is_(False)).order_by(SyncRunItem.id)):
+                self.last_items[(item.record_type, item.record_id)] = item
         self.customer_by_id = {c.id: c for c in self.customers}
         self.invoice_by_id = {i.id: i for i in self.invoices}
         self.payment_by_id = {p.id: p for p in self.payments}
@@ -229,12 +234,15 @@ def _complete_checks(world: World, outcome: SyncOutcome, snap: _Snapshot) -> lis
     for d in snap.drift:
         v("customer_agrees", f"Balances vs Intacct lists {d.customer.number}: ledger open {d.ledger_open} / "
                              f"Intacct {d.intacct_balance}")
-    # record headers
+    # record headers, and the last thing a real (not preview) sync said about each record
     for kind, rows in (("customer", l_cust.values()), ("invoice", l_inv.values()), ("payment", l_pay.values())):
         for row in rows:
+            label = getattr(row, "number", None) or getattr(row, "reference", "?")
             if row.sync_state != SyncState.SYNCED or row.sync_error:
-                label = getattr(row, "number", None) or getattr(row, "reference", "?")
                 v("states_agree", f"{kind} {label} has an Intacct key but shows {row.sync_state!r} ({row.sync_error})")
+            last = snap.last_items.get((kind, row.id))
+            if last is not None and last.action == ItemAction.FAILED and row.sync_state == SyncState.SYNCED:
+                v("states_agree", f"{kind} {label} shows Synced but its last sync item says failed: {last.message}")
     return found
 
 
