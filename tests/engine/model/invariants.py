@@ -4,8 +4,8 @@ Each check returns `Violation`s (never raises), so the stateful test can fail on
 count them all. Intacct's side is read with plain XML (`IntacctSide`), the ledger's with plain queries and the
 console's read models (`history.balance_drift`).
 
-- ledger_consistent: every invoice's balance is its total less what is paid, its status follows, and what is
-  paid is the sum of the payments applied to it in the ledger (from either side).
+- ledger_consistent: every invoice's lines add up to its total, its balance is its total less what is paid,
+  its status follows, and what is paid is the sum of the payments applied to it in the ledger (from either side).
 - no_duplicate: no invoice number, customer ID or payment reference of ours twice in Intacct.
 - nothing_missing: every ledger record meant for Intacct is there, every Intacct customer, open invoice and
   payment on a ledger invoice is in the ledger; each carries the connection's id; an invoice deleted in
@@ -17,7 +17,7 @@ console's read models (`history.balance_drift`).
 - states_agree: a record in Intacct is Synced with no error in its header, and the last sync item about it
   (previews left out) does not say it failed.
 - clean_sync: a sync fails nothing; it creates only records new since the last sync and changes only records
-  either side touched since then.
+  either side touched since then; on a record that started in the ledger it changes only what Intacct owns.
 - quiet_sync: a sync right after one, with no change on either side, succeeds, creates, updates and fails
   nothing, writes no history, and costs one request per object read (one cursor each) plus sign-in.
 """
@@ -29,7 +29,7 @@ from decimal import Decimal
 
 from sqlmodel import Session, select
 
-from storage.models import (Customer, Invoice, ItemAction, Payment, PaymentApplication, RunStatus, SyncCursor,
+from storage.models import (Customer, Invoice, InvoiceLine, ItemAction, Payment, PaymentApplication, RunStatus, SyncCursor,
                             SyncRun, SyncRunItem, SyncState)
 from sync_engine import history, objects
 from tests.engine.model.world import MID_RUN, OPEN_STATES, SyncOutcome, World
@@ -80,9 +80,20 @@ class _Snapshot:
         self.r_details = world.intacct.payment_details()
 
 
+# What a sync may change on a record that started in the ledger (the originator owns everything else).
+SYNC_MAY_CHANGE_ON_LEDGER_RECORDS = {
+    "customer": {"balance", "intacct_customer_id", "intacct_recordno"},
+    "invoice": {"amount_paid", "balance", "status", "intacct_state", "intacct_recordno", "reversed_in_intacct"},
+    "payment": {"voided", "reversed_in_intacct", "intacct_recordno"},
+}
+
+
 def ledger_consistent(world: World, sync: int = 0) -> list[Violation]:
     with Session(world.engine) as session:
         invoices = list(session.exec(select(Invoice)))
+        line_totals: dict[int, Decimal] = {}
+        for invoice_id, amount in session.exec(select(InvoiceLine.invoice_id, InvoiceLine.amount)):
+            line_totals[invoice_id] = line_totals.get(invoice_id, ZERO) + amount
         paid: dict[int, Decimal] = {}
         for application, payment in session.exec(select(PaymentApplication, Payment).join(
                 Payment, Payment.id == PaymentApplication.payment_id)):
@@ -90,6 +101,9 @@ def ledger_consistent(world: World, sync: int = 0) -> list[Violation]:
                 paid[application.invoice_id] = paid.get(application.invoice_id, ZERO) + application.amount
     found = []
     for inv in invoices:
+        if line_totals.get(inv.id, ZERO) != inv.total:  # type: ignore[arg-type]
+            found.append(Violation("ledger_consistent", f"invoice {inv.number} ({inv.origin}): its lines add up to "
+                                                        f"{line_totals.get(inv.id, ZERO)}, its total is {inv.total}", sync))  # type: ignore[arg-type]
         if inv.status == "voided":
             continue  # what a voided invoice shows as due is Intacct's (invoice_agrees) once it is reversed there
         if inv.balance != inv.total - inv.amount_paid:
@@ -265,6 +279,15 @@ def clean_sync(world: World, outcome: SyncOutcome, snap: _Snapshot) -> list[Viol
             found.append(Violation("clean_sync", f"{item.label} failed: {item.message}", n))
         elif item.action == ItemAction.SKIPPED:
             found.append(Violation("clean_sync", f"{item.label} was left waiting: {item.message}", n))
+    for version in outcome.versions:
+        row = {"customer": snap.customer_by_id, "invoice": snap.invoice_by_id,
+               "payment": snap.payment_by_id}.get(version.record_type, {}).get(version.record_id)  # type: ignore[call-overload]
+        if row is not None and row.origin == "ledger":
+            owned = set(version.changes) - SYNC_MAY_CHANGE_ON_LEDGER_RECORDS.get(version.record_type, set())
+            if owned:
+                found.append(Violation("clean_sync", f"the sync changed {sorted(owned)} of ledger {version.record_type} "
+                                                     f"{_label(snap, version.record_type, version.record_id)}: "
+                                                     f"{ {k: version.changes[k] for k in owned} }", n))
     if world.first_complete_sync_done:
         for version in outcome.versions:
             label = _label(snap, version.record_type, version.record_id)

@@ -18,6 +18,7 @@ from storage.db import write_session
 from sync_engine import ledger_csv, voids
 
 ACTOR = "model-accountant"
+LINE_LABELS = ("", "Product Revenue", "", "Subscription Revenue")  # "" = the mapping's item account label
 
 
 class LedgerRefused(Exception):
@@ -40,9 +41,11 @@ class LedgerSide:
 
     def upload_invoice(self, *, number: str, customer: str, customer_name: str, amounts: list[Decimal],
                        day: date) -> None:
+        """One invoice, a row per line; some lines name their own account label, the rest use the mapped one."""
         rows = [{"invoice_number": number, "customer_number": customer, "customer_name": customer_name,
                  "invoice_date": day.isoformat(), "due_date": "", "currency": "USD", "description": "Model invoice",
-                 "line_description": f"Line {i}", "quantity": "1", "amount": str(amount), "account_label": ""}
+                 "line_description": f"Line {i}", "quantity": "1", "amount": str(amount),
+                 "account_label": LINE_LABELS[(i + len(number)) % len(LINE_LABELS)]}
                 for i, amount in enumerate(amounts, start=1)]
         with Session(self.engine) as session:
             result = ledger_csv.import_invoices_csv(session=session, data=_csv(list(ledger_csv.INVOICE_COLUMNS), rows),
