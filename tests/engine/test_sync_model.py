@@ -231,3 +231,23 @@ def test_a_one_time_invoice_import_leaves_a_sound_ledger(engine, sandbox) -> Non
     imported = world.sync(kind="invoice_import")
     assert imported.run.status == "succeeded", imported.run.error_message
     _fail_on(ledger_consistent(world))
+
+
+def test_a_payment_imported_before_its_invoice_is_applied_when_the_invoice_arrives(engine, sandbox) -> None:
+    """An invoice paid in full in Intacct before any sync saw it is not imported (nothing outstanding), but its
+    payments are; when one of them is reversed the invoice is outstanding again and comes in: the payments that
+    still pay it must then be applied to it in the ledger."""
+    world = _world(engine, sandbox)
+    customer = world.intacct.customers()[0]["CUSTOMERID"]
+    number = "PAID-BEFORE-1"
+    key = world.intacct.create_invoice(customer, number, [Decimal("100.00")], date(2026, 11, 2))
+    world.intacct.pay(customer, "CHK-A", [(key, Decimal("60.00"))], date(2026, 11, 25))
+    second = world.intacct.pay(customer, "CHK-B", [(key, Decimal("40.00"))], date(2026, 11, 25))
+    world.touched |= {("invoice", number), ("customer", customer), ("payment", "CHK-A"), ("payment", "CHK-B")}
+    _fail_on(sync_and_check(world))
+    world.intacct.reverse_payment(second, date(2026, 11, 30))
+    world.touched |= {("invoice", number), ("customer", customer), ("payment", "CHK-B")}
+    _fail_on(sync_and_check(world))
+    with Session(engine) as session:
+        invoice = session.exec(select(Invoice).where(Invoice.number == number)).one()
+        assert (invoice.amount_paid, invoice.balance) == (Decimal("60.00"), Decimal("40.00"))
