@@ -32,7 +32,7 @@ from sqlmodel import Session, select
 from storage.models import (Customer, Invoice, InvoiceLine, ItemAction, Payment, PaymentApplication, RunStatus, SyncCursor,
                             SyncRun, SyncRunItem, SyncState)
 from sync_engine import history, objects
-from tests.engine.model.world import MID_RUN, OPEN_STATES, SyncOutcome, World
+from tests.engine.model.world import KNOWN_GAPS, MID_RUN, OPEN_STATES, SyncOutcome, World
 
 # Objects an incremental read walks (each keeps a cursor); other cursors (e.g. the deletion sweep's) are not reads.
 INTACCT_OBJECTS = {o.name for o in vars(objects).values() if isinstance(o, objects.IntacctObject)}
@@ -297,12 +297,11 @@ def clean_sync(world: World, outcome: SyncOutcome, snap: _Snapshot) -> list[Viol
     return found
 
 
-# Known and reported (issue 8): a sync stopped, or changed under by an Intacct user, between its invoice read and
-# its payment read (and a one-time invoice import, which reads no payments) leaves invoices whose paid amount the
-# ledger's payments do not add up to until the next sync.
-# While True, the model does not check the ledger right after such a sync (the next sync must still settle it);
-# the focused tests in test_sync_model.py fail on it meanwhile.
-INTERIM_CONSISTENCY_PENDING = True
+# Known and reported (issue 8, KNOWN_GAPS "interim_consistency"): a sync stopped, or changed under by an Intacct
+# user, between its invoice read and its payment read (and a one-time invoice import, which reads no payments)
+# leaves invoices whose paid amount the ledger's payments do not add up to until the next sync. While listed,
+# the model does not check the ledger right after such a run (the next sync must still settle it).
+INTERIM_CONSISTENCY_PENDING = "interim_consistency" in KNOWN_GAPS
 INTERIM_DISTURBANCES = ("stop", "cancel", *MID_RUN)
 
 

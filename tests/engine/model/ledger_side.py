@@ -37,8 +37,6 @@ def _csv(columns: list[str], rows: list[dict[str, str]]) -> str:
 class LedgerSide:
     engine: Engine
 
-    can_void: bool = True  # the void action is on main (sync_engine.voids)
-
     def upload_invoice(self, *, number: str, customer: str, customer_name: str, amounts: list[Decimal],
                        day: date) -> None:
         """One invoice, a row per line; some lines name their own account label, the rest use the mapped one."""

@@ -27,6 +27,17 @@ from tests.engine.model.intacct_side import IntacctRefused, IntacctSide
 from tests.engine.model.ledger_side import LedgerRefused, LedgerSide
 
 HOLDER = "model-scheduler"
+
+# Faults the model found that are reported (issue 8) and not fixed yet, each with a focused test in
+# test_sync_model.py that fails meanwhile (marked xfail). While a gap is listed the model does not make the
+# situation that shows it, so the random runs keep finding new faults instead of the known one; remove a name
+# when its fix lands (and the xfail mark with it).
+KNOWN_GAPS: set[str] = {
+    "payment_voided_on_both_sides",  # voided here, reversed in Intacct by someone else before the next sync
+    "invoice_voided_here_deleted_there",  # voided here, deleted in Intacct before the next sync
+    "payment_before_its_invoice",  # a payment imported while its invoice was not held, the invoice arriving later
+    "interim_consistency",  # invoice and payment reads of one change landing in different runs or steps
+}
 CENT = Decimal("0.01")
 INVOICE_DAY = date(2026, 11, 2)
 PAYMENT_DAY = date(2026, 11, 25)
@@ -41,7 +52,7 @@ FAULTS = {
     "drop_reversal": {"kind": "drop_connection", "next": 1, "function": "reverse_invoice"},
     "http_524_invoice_write": {"kind": "http_524", "next": 1, "function": "create_invoice"},
     "session_expiry": {"kind": "expire_sessions", "next": 1},
-    "rate_limited": {"kind": "rate_limit", "next": 3},
+    "rate_limited": {"kind": "rate_limit", "next": 1},
 }
 # An Intacct user at work while the sync runs: a payment, a new invoice or a rename between two of its steps.
 MID_RUN = ("intacct_payment_mid_run", "intacct_invoice_mid_run", "intacct_rename_mid_run")
@@ -308,8 +319,10 @@ class World:
     def intacct_delete_invoice(self, *, pick: int) -> str | None:
         """Delete an unpaid invoice in Intacct (Intacct allows it while no money is applied or selected)."""
         unsent = self.unsent_applications()
+        voided = self.ledger_voided_numbers() if "invoice_voided_here_deleted_there" in KNOWN_GAPS else set()
         candidates = [r for r in self.intacct.invoices() if r["STATE"] == "Posted"
-                      and Decimal(r["TOTALPAID"] or "0") == 0 and r["RECORDID"] not in unsent]
+                      and Decimal(r["TOTALPAID"] or "0") == 0 and r["RECORDID"] not in unsent
+                      and r["RECORDID"] not in voided]
         if not candidates:
             return None
         row = candidates[pick % len(candidates)]
@@ -327,11 +340,21 @@ class World:
     def intacct_reverse_payment(self, *, pick: int) -> str | None:
         """Reverse a complete payment in Intacct: one an Intacct user made or one we sent."""
         candidates = [p for p in self.intacct.payments() if p["RECORDTYPE"] == "rp" and p["STATE"] in ("C", "Complete")]
+        all_details = self.intacct.payment_details()
+        with Session(self.engine) as session:
+            voided_here = set(session.exec(select(Payment.intacct_recordno).where(
+                Payment.voided.is_(True), Payment.intacct_recordno.is_not(None))))
+            held = set(session.exec(select(Invoice.intacct_recordno).where(Invoice.intacct_recordno.is_not(None))))
+        if "payment_voided_on_both_sides" in KNOWN_GAPS:
+            candidates = [p for p in candidates if p["RECORDNO"] not in voided_here]
+        if "payment_before_its_invoice" in KNOWN_GAPS:
+            candidates = [p for p in candidates if all(d["RECORDKEY"] in held for d in all_details
+                                                       if d["PAYMENTKEY"] == p["RECORDNO"])]
         if not candidates:
             return None
         payment = candidates[pick % len(candidates)]
         self.intacct.reverse_payment(payment["RECORDNO"], REVERSAL_DAY)
-        details = [d for d in self.intacct.payment_details() if d["PAYMENTKEY"] == payment["RECORDNO"]]
+        details = [d for d in all_details if d["PAYMENTKEY"] == payment["RECORDNO"]]
         numbers = {r["RECORDNO"]: r["RECORDID"] for r in self.intacct.invoices()}
         for detail in details:
             self._touch("invoice", numbers.get(detail["RECORDKEY"], ""))
