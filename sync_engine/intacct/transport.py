@@ -28,6 +28,7 @@ DEFAULT_MAX_RESPONSE_BYTES = 64 * 2**20
 # so a server dripping bytes below the read timeout cannot hold a request and its in-flight slot for ever.
 DEFAULT_RESPONSE_DEADLINE = 900.0
 _CHUNK = 64 * 1024
+_ERROR_BODY_BYTES = 1 << 20
 
 _registry_lock = threading.Lock()
 _limiters: dict[tuple[str, str, str], threading.BoundedSemaphore] = {}
@@ -138,7 +139,7 @@ class Transport:
                     parsed = on_success(chunks, content_type)
                     content = b""
                 else:
-                    content = b"".join(chunks)
+                    content = self._error_body(chunks)
             finally:
                 resp.close()
             elapsed = time.monotonic() - started
@@ -153,6 +154,16 @@ class Transport:
             elapsed=elapsed,
             parsed=parsed,
         )
+
+    @staticmethod
+    def _error_body(chunks: Iterator[bytes]) -> bytes:
+        """The start of a non-200 body (enough for Intacct's small error document); the rest is not read."""
+        buf = bytearray()
+        for chunk in chunks:
+            buf += chunk
+            if len(buf) >= _ERROR_BODY_BYTES:
+                break
+        return bytes(buf[:_ERROR_BODY_BYTES])
 
     def _capped_chunks(self, resp: requests.Response, *, host: str, is_write: bool, head: bytearray,
                        size: list[int], started: float) -> Iterator[bytes]:
