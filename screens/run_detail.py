@@ -9,7 +9,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from console.state import ACCOUNTING_SYNC, IMPORTS, RECORD_DETAIL, flash, get_engine, require_user, show_flash
+from console.state import ACCOUNTING_SYNC, IMPORTS, RECORD_DETAIL, flash, get_engine, guarded, require_user, show_flash
 from console.widgets import (CATEGORY, PREVIEW_BANNER, PREVIEW_RESULT, RUN_TRIGGER, STEP, ago, download_csv, empty_state,
                              failure_group_cards, field_label, fields_grid, is_preview, plural, run_badges, run_changes_section,
                              run_link, run_progress, run_title, span, time_columns, local, when)
@@ -24,6 +24,7 @@ ACTIONS = ["failed", "created", "updated", "skipped"]  # unchanged records are c
 RESULT = {a: a.capitalize() for a in ACTIONS}
 
 
+@guarded(Role.ACCOUNTANT)
 def _act(what: str, run_id: int) -> None:
     try:
         with write_session(get_engine()) as session:

@@ -22,6 +22,7 @@ from storage.types import utcnow
 from sync_engine.intacct.errors import (AmbiguousWriteError, DuplicateControlIdError, IntacctError, RecordError,
                                         RequestError, TransientError)
 from sync_engine.intacct.functions import Function
+from sync_engine.leases import check_fence
 from sync_engine.run_context import RunContext
 
 IN_FLIGHT = (JournalState.PENDING, JournalState.SENT, JournalState.UNCERTAIN)
@@ -159,6 +160,9 @@ def _prepare(ctx: RunContext, spec: WriteSpec) -> tuple[int, str, bool] | None:
                 payload_hash=payload_hash(spec.payload),
             )
         assert entry is not None
+        # Fencing: the lease is checked in the transaction that journals the send, so a scheduler that lost it
+        # (frozen, cut off) stops here instead of writing behind the back of the one that took over.
+        check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id)
         entry.state, entry.run_id, entry.updated_at = JournalState.SENT, ctx.run_id, utcnow()
         session.add(entry)
         session.flush()
@@ -174,6 +178,9 @@ def _resolve_uncertain(ctx: RunContext, spec: WriteSpec, entry_id: int, controli
         session.add(entry)
     try:
         key = spec.lookup()
+        if not key:
+            with write_session(ctx.engine) as session:
+                check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id)  # before sending again
         if key:
             _confirm(ctx, spec, entry_id, key, recovered=True)
             return
@@ -232,6 +239,9 @@ def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 
         ctx.advance(len(specs[start:start + batch_size]) - len(batch))
         if not batch:
             continue
+        with Session(ctx.engine) as session:
+            # Again just before the request: a scheduler frozen while it journaled the batch stops here.
+            check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id, lock=False)
         try:
             results = ctx.client.execute([spec.build(controlid) for spec, _, controlid, _ in batch],
                                          repeats={controlid for _, _, controlid, repeat in batch if repeat})
