@@ -28,7 +28,7 @@ from sync_engine.services.notify.send import Refusals, redact, refusals_text, se
 from sync_engine.services.notify.send import send_test_email as send_test_email
 from sync_engine.services.notify.smtp_settings import NotifyError, SmtpConfig, smtp_config
 
-log = logging.getLogger("sync_engine.notify")
+log = logging.getLogger("sync_engine.services.notify")
 
 MAX_STATUS_LENGTH = 480
 
