@@ -10,6 +10,7 @@ the import's run detail. Figures are printed, never asserted (no test asserts a 
 """
 from __future__ import annotations
 
+import contextlib
 import argparse
 import json
 import os
@@ -52,7 +53,7 @@ def _worker(command: str, spec: dict) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, "-m", "bench.worker", command, json.dumps(spec)], cwd=ROOT, env=env,
                           capture_output=True, text=True)
-    line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if done.returncode != 0 or line is None:
         raise RuntimeError(f"bench worker {command} failed ({done.returncode}):\n{done.stdout[-3000:]}\n"
                            f"{done.stderr[-3000:]}")
@@ -219,11 +220,9 @@ def _pages(ledger_url: str, engine: Any, run_id: int) -> dict:
 
 def _machine() -> dict:
     model = ""
-    try:
-        model = next(l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                     if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    with contextlib.suppress(OSError, StopIteration):
+        model = next(ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                     if ln.startswith("model name"))
     return {"host": platform.node(), "cpus": os.cpu_count(), "cpu": model, "python": platform.python_version(),
             "load": os.getloadavg()[0], "system": platform.platform()}
 

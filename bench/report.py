@@ -135,7 +135,7 @@ def _cells(res: dict | None) -> list[tuple[str, str]]:
 
 def table(res: dict) -> str:
     lines = []
-    for (figure, target, *_), (shown, met) in zip(ROWS, _cells(res)):
+    for (figure, target, *_), (shown, met) in zip(ROWS, _cells(res), strict=False):
         lines.append(f"{figure[:70]:<70} {target:<26} {shown} {met.replace('*', '')}")
     return "\n".join(lines)
 
@@ -159,7 +159,7 @@ def markdown(res: dict, before: dict | None) -> str:
         out.append(f"- **before**: {_machine_text(before)}")
     out += ["", "| figure | target | before | after | |", "|---|---|---|---|---|"]
     before_cells = _cells(before) if before else [("–", "")] * len(ROWS)
-    for (figure, target, *_), (b, _bm), (a, am) in zip(ROWS, before_cells, _cells(res)):
+    for (figure, target, *_), (b, _bm), (a, am) in zip(ROWS, before_cells, _cells(res), strict=False):
         out.append(f"| {figure} | {target} | {b} | {a} | {am} |")
     out += ["", "Raw figures: `bench/results.json` (after) and `bench/baseline.json` (before).", ""]
     notes = HERE / "NOTES.md"

@@ -78,7 +78,8 @@ for field, key in FLAGS.items():
 with st.form("mapping"):
     left, right = st.columns(2)
     left.text_input("Item account label", key="map_item",
-                    help="The A/R account label new invoice lines post to (Accounts Receivable > Setup > Account labels).")
+                    help="The A/R account label new invoice lines post to "
+                         "(Accounts Receivable > Setup > Account labels).")
     right.text_input("Undeposited funds account", key="map_undeposited",
                      help="G/L account number payments received here are deposited to, e.g. 1010.")
     left.text_input("Location ID (optional)", key="map_location", help="For multi-entity companies.")

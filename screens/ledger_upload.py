@@ -75,7 +75,7 @@ def _show_result(kind: str) -> None:
 st.title("Upload to the ledger")
 st.caption("Add invoices raised and payments received outside the console. They start in our ledger and are "
            "written to Intacct by the next accounting sync.")
-for kind, tab in zip(KINDS, st.tabs([v[0] for v in KINDS.values()])):
+for kind, tab in zip(KINDS, st.tabs([v[0] for v in KINDS.values()]), strict=False):
     title, _, columns, required, sample, help_text = KINDS[kind]
     with tab:
         st.caption(help_text)

@@ -9,7 +9,8 @@ import streamlit as st
 
 from console.state import (CUSTOMERS, INVOICES, PAYMENTS, RUN_DETAIL, flash, get_engine, guarded, require_user,
                            show_flash)
-from console.widgets import (ORIGIN, PREVIEW_RESULT, SYNC_STATE, ago, diff_frame, empty_state, fields_grid, local, money,
+from console.widgets import (ORIGIN, PREVIEW_RESULT, SYNC_STATE, ago, diff_frame, empty_state, fields_grid, local,
+                             money,
                              money_column, plain, run_link, time_columns, when)
 from storage.db import read_session, write_session
 from storage.models import Origin, Role, SyncState
@@ -64,7 +65,8 @@ with read_session(get_engine()) as session:
 if record is None:
     st.title("Record not found")
     what = kind if kind in RECORD_MODELS else "record"
-    empty_state(f"There is no {what} {raw!r}." if raw else "No record was chosen.", "It may have been removed; open it again from the ledger lists.",
+    empty_state(f"There is no {what} {raw!r}." if raw else "No record was chosen.",
+                "It may have been removed; open it again from the ledger lists.",
                 [(CUSTOMERS, "Customers", ":material/groups:")])
     st.stop()
 
@@ -85,7 +87,8 @@ elif kind == "invoice":
 else:
     title = f"Payment {record.reference}"
     fields = {"Received": record.received_on, "Amount": money(record.amount, record.currency),
-              "Method": record.method, "Voided": "yes" if record.voided else "no", "Intacct key": record.intacct_recordno}
+              "Method": record.method, "Voided": "yes" if record.voided else "no",
+              "Intacct key": record.intacct_recordno}
 
 st.title(title)
 st.caption(f"{ORIGIN.get(record.origin, record.origin)} · {SYNC_STATE.get(record.sync_state, record.sync_state)} · "
@@ -182,7 +185,8 @@ if actions:
                                 "Change": f"{SYNC_STATE.get(a.old_value, a.old_value)} → "
                                           f"{SYNC_STATE.get(a.new_value, a.new_value)}",
                                 "Reason": a.note or ""} for a in actions]),
-                 hide_index=True, column_config={**time_columns(), "Reason": st.column_config.TextColumn(width="large")})
+                 hide_index=True,
+                 column_config={**time_columns(), "Reason": st.column_config.TextColumn(width="large")})
 
 if activity:
     st.subheader("Sync activity")

@@ -11,13 +11,15 @@ import streamlit as st
 
 from console.state import ACCOUNTING_SYNC, IMPORTS, RECORD_DETAIL, flash, get_engine, guarded, require_user, show_flash
 from console.widgets import (CATEGORY, PAGE_ROWS, PREVIEW_BANNER, PREVIEW_RESULT, RUN_TRIGGER, STEP, ago, download_csv,
-                             empty_state, failure_group_cards, field_label, fields_grid, is_preview, page_offset, plural,
+                             empty_state, failure_group_cards, field_label, fields_grid, is_preview, page_offset,
+                             plural,
                              run_badges, run_changes_section, run_link, run_progress, run_title, span, time_columns,
                              local, when)
 from storage.db import read_session, write_session
 from storage.models import ACTIVE_RUN_STATUSES, Role, SyncRun
 from sync_engine.sync.error_catalogue import cause as catalogue_cause
-from sync_engine.services.history import (changed_fields, group_run_failures, run_change_counts, run_changes, run_duration,
+from sync_engine.services.history import (changed_fields, group_run_failures, run_change_counts, run_changes,
+                                          run_duration,
                                  run_failed_items, run_item_counts, run_items_page)
 from sync_engine.services.queue import QueueError, cancel_run, retry_failed, retry_records
 
@@ -104,7 +106,7 @@ if run.status in ACTIVE_RUN_STATUSES:
 verbs = ("Would create", "Would update", "Already in step", "Would skip", "Would fail") if preview else (
     "Created", "Updated", "Unchanged", "Skipped", "Failed")
 for col, label, value in zip(st.columns(5), verbs, (run.created_count, run.updated_count, run.unchanged_count,
-                                                    run.skipped_count, run.failed_count)):
+                                                    run.skipped_count, run.failed_count), strict=False):
     col.metric(label, f"{value:,}")
 
 groups = group_run_failures(failed_items)
@@ -137,7 +139,8 @@ with read_session(get_engine()) as session:
     items = run_items_page(session=session, run_id=run.id, actions=list(shown or ()), limit=PAGE_ROWS, offset=offset)
     fields_by_record = {key: ", ".join(field_label(f) for f in names) for key, names in changed_fields(
         session=session, run_id=run.id,
-        keys=[(i.record_type, i.record_id) for i in items if i.record_id is not None and i.action == "updated"]).items()}
+        keys=[(i.record_type, i.record_id)
+              for i in items if i.record_id is not None and i.action == "updated"]).items()}
 frame = pd.DataFrame([{
     "Record": i.label, "Result": (PREVIEW_RESULT if preview else RESULT).get(i.action, i.action),
     "Step": STEP.get(i.step, i.step), "Changed fields": fields_by_record.get((i.record_type, i.record_id), ""),
@@ -146,7 +149,8 @@ frame = pd.DataFrame([{
     "Intacct error": i.errorno or ("checked before sending" if i.action == "failed" else ""),
     "Message": i.message or "",
     "What to do": (i.correction or catalogue_cause(i.cause, errorno=i.errorno, message=i.message,
-                                                   category=i.error_category).next_step) if i.action == "failed" else "",
+                                                   category=i.error_category).next_step)
+                  if i.action == "failed" else "",
     "Status": CATEGORY.get(i.error_category or "", i.error_category or ""), "Intacct key": i.intacct_key or "",
     "At": local(i.at), "At (exact)": local(i.at),
 } for i in items])

@@ -75,7 +75,8 @@ with read_session(get_engine()) as session:
     mail = get_notification_settings(session=session)
     users = list_users(session=session)
     changes = audit_trail(session=session, limit=300)
-email_tab, users_tab, log_tab = st.tabs([":material/mail: Email", ":material/group: Users", ":material/history: Change log"])
+email_tab, users_tab, log_tab = st.tabs([":material/mail: Email", ":material/group: Users",
+                                         ":material/history: Change log"])
 
 with email_tab:
     st.caption("When email is on, finished imports email their result, so people can leave the Imports page.")

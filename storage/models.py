@@ -434,7 +434,9 @@ class SyncRun(SQLModel, table=True):
 
     @property
     def is_preview(self) -> bool:
-        """A preview (dry run, `options={"preview": True}`) reads Intacct and writes nothing: no record's real outcome."""
+        """A preview (dry run, `options={"preview": True}`) reads Intacct and writes nothing.
+
+        What it reports is no record's real outcome."""
         return bool(self.preview or (self.options or {}).get("preview"))
 
 

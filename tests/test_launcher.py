@@ -38,7 +38,7 @@ def test_launcher_starts_everything_and_sigterm_stops_everything(tmp_path: Path)
     console, sandbox = _free_port(), _free_port()
     env = {**os.environ, "CONSOLE_PORT": str(console), "SANDBOX_PORT": str(sandbox),
            "DATABASE_URL": f"sqlite:///{tmp_path / 'console.db'}", "SANDBOX_DB": str(tmp_path / "sandbox.db")}
-    log = open(tmp_path / "launcher.log", "w")
+    log = open(tmp_path / "launcher.log", "w")  # noqa: SIM115 (a child process writes it; closed when it stops)
     launcher = subprocess.Popen([sys.executable, "-m", "launcher"], cwd=ROOT, env=env, stdout=log,
                                 stderr=subprocess.STDOUT)
     children: list[int] = []

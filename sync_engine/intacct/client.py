@@ -257,8 +257,8 @@ class IntacctClient:
             try:
                 resp = run_with_retry(
                     self._policy,
-                    lambda: self._exchange(url, SessionAuth(session.session_id), functions, is_write=is_write,
-                                           session=session),
+                    lambda url=url, session=session: self._exchange(  # type: ignore[misc]
+                        url, SessionAuth(session.session_id), functions, is_write=is_write, session=session),
                     sleep=self._clock.sleep,
                     describe=f"{'write' if is_write else 'read'} of {len(functions)} function(s)",
                 )
@@ -282,7 +282,7 @@ class IntacctClient:
         while pending:
             attempt += 1
             again: list[fn.Function] = []
-            for func, res in zip(pending, self._send(pending, is_write=is_write)):
+            for func, res in zip(pending, self._send(pending, is_write=is_write), strict=False):
                 error = None
                 if not res.ok:
                     err = classify(level="result", details=res.errors, function=res.function or func.name,
@@ -341,7 +341,7 @@ class IntacctClient:
                 exc.partial_results = list(out)
                 exc.unsettled_controlids = [f.controlid for f in functions[start:]]
                 raise
-            for func, (res, error) in zip(chunk, ran):
+            for func, (res, error) in zip(chunk, ran, strict=False):
                 out.append(self._to_function_result(func, res, error))
         return out
 

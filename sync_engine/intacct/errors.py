@@ -200,7 +200,8 @@ def _nothing_sent(exc: BaseException) -> bool:
     return False
 
 
-def _ambiguous(message: str, *, details: Sequence[ErrorDetail] = (), http_status: int | None = None) -> AmbiguousWriteError:
+def _ambiguous(message: str, *, details: Sequence[ErrorDetail] = (),
+               http_status: int | None = None) -> AmbiguousWriteError:
     return AmbiguousWriteError(
         f"write outcome unknown: {message}",
         details=details,
@@ -292,7 +293,8 @@ def classify(
         if http_status in retry_statuses:
             return TransientError(
                 text, details=details, http_status=http_status, retry_after=retry_after,
-                user_message=f"The Intacct gateway is temporarily unavailable (HTTP {http_status}). The sync will retry.",
+                user_message=f"The Intacct gateway is temporarily unavailable (HTTP {http_status}). "
+                             "The sync will retry.",
             )
         return RequestError(
             text, details=details, http_status=http_status,
@@ -313,7 +315,8 @@ def classify(
         if _is_transient_text(details):
             return TransientError(
                 f"{level} failure: {summary}", details=details, retry_after=retry_after,
-                user_message="Intacct is temporarily unavailable: " + (_first_text(details) or "please try again later."),
+                user_message="Intacct is temporarily unavailable: "
+                + (_first_text(details) or "please try again later."),
             )
         if level == "authentication" or errnos & ({AUTH_ERRNO, COMPANY_EXPIRED_ERRNO} | AUTH_GATEWAY_ERRNOS):
             cls = SessionExpiredError if (level == "authentication" and via_session) else AuthenticationError
@@ -328,7 +331,8 @@ def classify(
         if _is_transient_text(details) and not is_write:
             return TransientError(
                 f"operation failure: {summary}", details=details, retry_after=retry_after,
-                user_message="Intacct is temporarily unavailable: " + (_first_text(details) or "please try again later."),
+                user_message="Intacct is temporarily unavailable: "
+                + (_first_text(details) or "please try again later."),
             )
         if is_write:
             return _ambiguous(f"the operation was refused without per-function results ({summary})", details=details)

@@ -424,7 +424,8 @@ def create_arpayment(
     return Function("create_arpayment", _required_controlid(controlid), el, is_write=True)
 
 
-def reverse_arpayment(key: str | int, *, date_reversed: date, description: str | None = None, controlid: str) -> Function:
+def reverse_arpayment(key: str | int, *, date_reversed: date, description: str | None = None,
+                      controlid: str) -> Function:
     """``<reverse_arpayment key=...>`` with ``datereversed`` (+ description)."""
     el = etree.Element("reverse_arpayment", key=_keys_text(key))
     _legacy_date(el, "datereversed", date_reversed)

@@ -84,7 +84,8 @@ def validate_mapping(*, session: Session, client: IntacctClient | None = None) -
         for obj, id_field, value, label in checks:
             if not value:
                 continue
-            found = list(client.iter_records(obj, [id_field, "STATUS"], filter=filters.eq(id_field, value), page_size=10))
+            found = list(client.iter_records(obj, [id_field, "STATUS"], filter=filters.eq(id_field, value),
+                                             page_size=10))
             if not found:
                 result.problems.append(f"{label} '{value}' does not exist in Intacct.")
             elif not _active(found[0]):

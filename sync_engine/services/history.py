@@ -100,7 +100,8 @@ def _invoice_filters(search: str, status: str | None, origin: str | None, sync_s
     conditions: list[Any] = []
     if search.strip():
         like = _like(search)
-        conditions.append(or_(col(Invoice.number).ilike(like), col(Customer.name).ilike(like), col(Customer.number).ilike(like),
+        conditions.append(or_(col(Invoice.number).ilike(like), col(Customer.name).ilike(like),
+                              col(Customer.number).ilike(like),
                               col(Invoice.po_number).ilike(like), col(Invoice.intacct_recordno).ilike(like)))
     if status:
         conditions.append(Invoice.status == status)
@@ -117,7 +118,8 @@ def list_invoices(*, session: Session, search: str = "", status: str | None = No
                   sync_state: str | None = None, open_only: bool = False, limit: int = 1000,
                   offset: int = 0) -> list[InvoiceRow]:
     """One page of invoices, newest first, with their customer; `search` matches invoice number, customer or PO."""
-    query = (select(Invoice, col(Customer.name), col(Customer.number)).join(Customer, col(Customer.id) == col(Invoice.customer_id))
+    query = (select(Invoice, col(Customer.name), col(Customer.number))
+             .join(Customer, col(Customer.id) == col(Invoice.customer_id))
              .where(*_invoice_filters(search, status, origin, sync_state, open_only))
              .order_by(col(Invoice.invoice_date).desc(), col(Invoice.id).desc()).limit(limit).offset(offset))
     return [InvoiceRow(inv, name, number) for inv, name, number in session.exec(query).all()]
@@ -182,7 +184,8 @@ def invoice_payments(*, session: Session, invoice_id: int) -> list[AppliedPaymen
 def payment_invoices(*, session: Session, payment_id: int) -> list[tuple[Invoice, Decimal]]:
     """The invoices a payment pays, with the amount applied to each."""
     return [(invoice, amount) for invoice, amount in session.exec(
-        select(Invoice, col(PaymentApplication.amount)).join(PaymentApplication, col(PaymentApplication.invoice_id) == col(Invoice.id))
+        select(Invoice, col(PaymentApplication.amount)).join(PaymentApplication,
+                                                             col(PaymentApplication.invoice_id) == col(Invoice.id))
         .where(PaymentApplication.payment_id == payment_id).order_by(Invoice.number)).all()]
 
 
@@ -248,7 +251,8 @@ def balance_drift(*, session: Session, limit: int = 500) -> list[BalanceDrift]:
     known = col(Customer.intacct_customer_id).is_not(None)
     open_cents = func.sum(cents(Invoice.balance))
     own_currency = col(Invoice.currency) == col(Customer.currency)
-    rows: list[tuple[int | None, str, int, int, int]] = []  # customer id, currency, ledger cents, Intacct cents, invoices
+    # customer id, currency, ledger cents, Intacct cents, invoices
+    rows: list[tuple[int | None, str, int, int, int]] = []
     # sqlmodel's select() is typed for up to four columns; this one has five.
     for customer_id, currency, ledger, intacct, count in session.exec(
             select(col(Customer.id), col(Invoice.currency), open_cents,  # type: ignore[call-overload]
@@ -550,7 +554,8 @@ def run_items_page(*, session: Session, run_id: int, actions: list[str] | tuple[
 def run_failed_items(*, session: Session, run_id: int, limit: int = 5000) -> list[SyncRunItem]:
     """A run's failed items (for grouping by cause)."""
     return list(session.exec(select(SyncRunItem).where(
-        col(SyncRunItem.run_id) == run_id, col(SyncRunItem.action) == ItemAction.FAILED).order_by(col(SyncRunItem.id)).limit(limit)))
+        col(SyncRunItem.run_id) == run_id,
+        col(SyncRunItem.action) == ItemAction.FAILED).order_by(col(SyncRunItem.id)).limit(limit)))
 
 
 @dataclass

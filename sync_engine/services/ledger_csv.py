@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.models import Customer, Invoice, Origin, Payment, SyncState
 from sync_engine.services.ledger_entry import InvoiceEntry, LineEntry, PaymentEntry, add_invoice, add_payment
@@ -59,7 +59,8 @@ class CsvImportResult:
         return not self.problems
 
 
-def _read(text: str | bytes, columns: tuple[str, ...], required: tuple[str, ...]) -> tuple[list[str], list[dict[str, str]]]:
+def _read(text: str | bytes, columns: tuple[str, ...],
+          required: tuple[str, ...]) -> tuple[list[str], list[dict[str, str]]]:
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8-sig")
@@ -80,7 +81,8 @@ def _read(text: str | bytes, columns: tuple[str, ...], required: tuple[str, ...]
     for raw in reader:
         if len(rows) >= MAX_ROWS:
             raise CsvFormatError(f"The file has more than {MAX_ROWS:,} rows: split it into smaller files.")
-        values = {header[i]: (value or "").strip() for i, value in enumerate(raw.get(name) for name in reader.fieldnames)}
+        values = {header[i]: (value or "").strip()
+                  for i, value in enumerate(raw.get(name) for name in reader.fieldnames)}
         if any(values.values()):
             values["_row"] = str(reader.line_num)
             rows.append(values)
@@ -156,7 +158,8 @@ def _group(rows: list[dict[str, str]], key: Any) -> OrderedDict[Any, list[dict[s
     return groups
 
 
-def _same_everywhere(problems: list[RowProblem], rows: list[dict[str, str]], columns: tuple[str, ...], what: str) -> None:
+def _same_everywhere(problems: list[RowProblem], rows: list[dict[str, str]], columns: tuple[str, ...],
+                     what: str) -> None:
     for column in columns:
         values = {r.get(column, "") for r in rows if r.get(column, "")}
         if len(values) > 1:
@@ -193,15 +196,18 @@ def import_invoices_csv(*, session: Session, data: str | bytes, actor: str) -> C
             result.skipped.append(number)
             continue
         first = group[0]
-        _same_everywhere(problems, group, ("customer_number", "invoice_date", "due_date", "currency"), f"invoice {number}")
+        _same_everywhere(problems, group, ("customer_number", "invoice_date", "due_date", "currency"),
+                         f"invoice {number}")
         customer_number = _check(problems, first, "customer_number", str)
         invoice_date = _check(problems, first, "invoice_date", _date)
         due_date = _check(problems, first, "due_date", _date, required=False)
         currency = (first.get("currency") or "USD").upper()
         if len(currency) != 3 or not currency.isalpha():
-            problems.append(RowProblem(int(first["_row"]), "currency", currency, "currency must be a 3-letter code like USD"))
+            problems.append(RowProblem(int(first["_row"]), "currency", currency,
+                                       "currency must be a 3-letter code like USD"))
         if invoice_date and due_date and due_date < invoice_date:
-            problems.append(RowProblem(int(first["_row"]), "due_date", first["due_date"], "the due date is before the invoice date"))
+            problems.append(RowProblem(int(first["_row"]), "due_date", first["due_date"],
+                                       "the due date is before the invoice date"))
         lines = []
         for position, row in enumerate(group, start=1):
             amount = _check(problems, row, "amount", _money)
@@ -209,7 +215,8 @@ def import_invoices_csv(*, session: Session, data: str | bytes, actor: str) -> C
             if amount is not None and amount == 0:
                 problems.append(RowProblem(int(row["_row"]), "amount", row["amount"], "a line amount cannot be zero"))
             lines.append((position, row, amount, quantity))
-        customer = session.exec(select(Customer).where(Customer.number == customer_number)).first() if customer_number else None
+        customer = (session.exec(select(Customer).where(col(Customer.number) == customer_number)).first()
+                    if customer_number else None)
         if customer_number and customer is None and not first.get("customer_name"):
             problems.append(RowProblem(int(first["_row"]), "customer_name", "",
                                        f"customer {customer_number} is new to the ledger: give its customer_name"))
@@ -217,7 +224,8 @@ def import_invoices_csv(*, session: Session, data: str | bytes, actor: str) -> C
             result.problems += problems
             rejected.append((f"invoice {number}", group))
             continue
-        customer = customer or _customer(session, customer_number, first.get("customer_name", ""), first.get("customer_email"))
+        customer = customer or _customer(session, customer_number, first.get("customer_name", ""),
+                                         first.get("customer_email"))
         add_invoice(session=session, actor=actor, checked=True, entry=InvoiceEntry(
             number=number, customer_id=customer.id, invoice_date=invoice_date, due_date=due_date, currency=currency,
             description=first.get("description") or None,
@@ -236,7 +244,8 @@ def import_payments_csv(*, session: Session, data: str | bytes, actor: str) -> C
     header, rows = _read(data, PAYMENT_COLUMNS, PAYMENT_REQUIRED)
     result = CsvImportResult()
     rejected: list[tuple[str, list[dict[str, str]]]] = []
-    for (customer_number, reference), group in _group(rows, lambda r: (r.get("customer_number", ""), r.get("reference", ""))).items():
+    groups = _group(rows, lambda r: (r.get("customer_number", ""), r.get("reference", "")))
+    for (customer_number, reference), group in groups.items():
         problems: list[RowProblem] = []
         first = group[0]
         label = f"{customer_number}/{reference}"
@@ -247,11 +256,14 @@ def import_payments_csv(*, session: Session, data: str | bytes, actor: str) -> C
         received_on = _check(problems, first, "received_on", _date)
         amount = _check(problems, first, "amount", _money)
         if amount is not None and amount <= 0:
-            problems.append(RowProblem(int(first["_row"]), "amount", first["amount"], "a payment amount must be positive"))
+            problems.append(RowProblem(int(first["_row"]), "amount", first["amount"],
+                                       "a payment amount must be positive"))
         method = first.get("method") or "Printed Check"
         if method not in METHODS:
-            problems.append(RowProblem(int(first["_row"]), "method", method, f"method must be one of: {', '.join(METHODS)}"))
-        customer = session.exec(select(Customer).where(Customer.number == customer_number)).first() if customer_number else None
+            problems.append(RowProblem(int(first["_row"]), "method", method,
+                                       f"method must be one of: {', '.join(METHODS)}"))
+        customer = (session.exec(select(Customer).where(col(Customer.number) == customer_number)).first()
+                    if customer_number else None)
         if customer_number and customer is None:
             problems.append(RowProblem(int(first["_row"]), "customer_number", customer_number,
                                        f"customer {customer_number} is not in the ledger"))
@@ -266,15 +278,18 @@ def import_payments_csv(*, session: Session, data: str | bytes, actor: str) -> C
             invoice = session.exec(select(Invoice).where(Invoice.number == row["invoice_number"])).first()
             applied = _check(problems, row, "applied_amount", _money, required=False) or amount
             if invoice is None:
-                problems.append(RowProblem(int(row["_row"]), "invoice_number", row["invoice_number"], "no such invoice in the ledger"))
+                problems.append(RowProblem(int(row["_row"]), "invoice_number", row["invoice_number"],
+                                           "no such invoice in the ledger"))
             elif customer is not None and invoice.customer_id != customer.id:
                 problems.append(RowProblem(int(row["_row"]), "invoice_number", row["invoice_number"],
                                            f"invoice {invoice.number} belongs to another customer"))
             elif applied is not None:
                 previous = applications.get(invoice.id, (invoice, Decimal("0")))[1]
                 if previous + applied > invoice.balance:
-                    problems.append(RowProblem(int(row["_row"]), "applied_amount", row.get("applied_amount") or str(applied),
-                                               f"more than invoice {invoice.number}'s open balance of {invoice.balance:,.2f}"))
+                    problems.append(RowProblem(int(row["_row"]), "applied_amount",
+                                               row.get("applied_amount") or str(applied),
+                                               f"more than invoice {invoice.number}'s open balance of "
+                                               f"{invoice.balance:,.2f}"))
                 applications[invoice.id] = (invoice, previous + applied)  # type: ignore[index]
         if amount is not None and sum((a for _, a in applications.values()), Decimal("0")) > amount:
             problems.append(RowProblem(int(first["_row"]), "applied_amount", "",

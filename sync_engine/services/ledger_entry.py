@@ -124,7 +124,7 @@ def add_invoice(*, session: Session, entry: InvoiceEntry, actor: str, connection
                       origin=Origin.LEDGER, sync_state=SyncState.NOT_SYNCED)
     session.add(invoice)
     session.flush()
-    for position, (line, amount) in enumerate(zip(entry.lines, amounts), start=1):
+    for position, (line, amount) in enumerate(zip(entry.lines, amounts, strict=False), start=1):
         unit_price = line.unit_price if line.unit_price is not None else (amount / line.quantity).quantize(CENT)
         session.add(InvoiceLine(invoice_id=invoice.id, line_no=position,  # type: ignore[arg-type]
                                 description=line.description or None, quantity=line.quantity, unit_price=unit_price,

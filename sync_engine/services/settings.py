@@ -56,7 +56,8 @@ def _clean(value: str | None) -> str:
     return (value or "").strip()
 
 
-def save_connection(*, session: Session, form: ConnectionForm, actor: str, box: SecretBox | None = None) -> IntacctConnection:
+def save_connection(*, session: Session, form: ConnectionForm, actor: str,
+                    box: SecretBox | None = None) -> IntacctConnection:
     """Create or update the connection from the form; raises SettingsError on a bad value."""
     box = box or SecretBox()
     values = {

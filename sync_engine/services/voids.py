@@ -30,7 +30,8 @@ def _check(record_type: str, record: object, role: str) -> None:
                                 "shows it voided here.")
 
 
-def _record(session: Session, record_type: str, record: Invoice | Payment, before: dict, reason: str, actor: str) -> None:
+def _record(session: Session, record_type: str, record: Invoice | Payment, before: dict, reason: str,
+            actor: str) -> None:
     after = snapshot(record_type, record.model_dump())
     changes = diff(before, after)
     record_changes(session=session, actor=actor, entity=record_type, entity_id=record.id,
@@ -49,7 +50,8 @@ def void_invoice(*, session: Session, invoice_id: int, reason: str, actor: str, 
     if write_unconfirmed(session, "invoice", invoice):
         raise RecordActionError("A write of this invoice to Intacct is not confirmed yet: the next sync checks "
                                 "Intacct first. Void it after that sync.")
-    applied = session.exec(select(Payment.reference).join(PaymentApplication, col(PaymentApplication.payment_id) == Payment.id)
+    applied = session.exec(select(Payment.reference).join(PaymentApplication,
+                                                          col(PaymentApplication.payment_id) == Payment.id)
                            .where(PaymentApplication.invoice_id == invoice.id, col(Payment.voided).is_(False))).all()
     if applied:
         raise RecordActionError(f"Payment {', '.join(sorted(applied))} is applied to this invoice: void the payment "

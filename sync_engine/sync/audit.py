@@ -17,7 +17,8 @@ def _text(value: Any) -> str | None:
 
 def record_changes(
     *, session: Session, actor: str, entity: str, entity_id: int | None,
-    old: Mapping[str, Any], new: Mapping[str, Any], secret_fields: frozenset[str] = frozenset(), note: str | None = None,
+    old: Mapping[str, Any], new: Mapping[str, Any], secret_fields: frozenset[str] = frozenset(),
+    note: str | None = None,
 ) -> list[AuditEvent]:
     """Add one AuditEvent per field whose value differs; secrets are logged as changed, never shown."""
     events = []

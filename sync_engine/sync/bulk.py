@@ -72,8 +72,9 @@ def insert_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str
     value_processors = processors[1:] if returning_ids else processors
     # A value left to its default is the same in every row: process it once.
     processed_defaults = {n: (d if p is None or d is None else p(d))
-                          for n, p, d in zip(value_names, value_processors, (defaults[n] for n in value_names))}
-    plan = [(n, p, processed_defaults[n]) for n, p in zip(value_names, value_processors)]
+                          for n, p, d in zip(value_names, value_processors, (defaults[n] for n in value_names),
+                                             strict=False)}
+    plan = [(n, p, processed_defaults[n]) for n, p in zip(value_names, value_processors, strict=False)]
     missing = object()
     params = []
     for index, row in enumerate(rows):

@@ -76,7 +76,8 @@ _TEXT_RULES: tuple[tuple[str, str], ...] = (
     (r"exceed", "over_applied"),
     (r"already exists", "duplicate"),
     (r"illegal format|invalid date|not a valid (email|phone|date)", "bad_value"),
-    (r"(gl |g/l |glaccount|account number).*(inactive|does not exist|invalid)|invalid (gl )?account", "gl_account_unusable"),
+    (r"(gl |g/l |glaccount|account number).*(inactive|does not exist|invalid)|invalid (gl )?account",
+     "gl_account_unusable"),
 )
 _ERRNO_RULES = {"BL34000061": "duplicate", "BL03000018": "bad_value"}
 _CATEGORY_RULES = {"transient": "temporary", "ambiguous": "uncertain", "authentication": "sign_in"}

@@ -39,7 +39,8 @@ def mapping_problems(ctx: RunContext, labels: set[str]) -> dict[str, str]:
     checks = [
         ("ARACCOUNTLABEL", "ACCOUNTLABEL", labels, "Account label"),
         ("LOCATION", "LOCATIONID", {ctx.mapping.location_id} if ctx.mapping.location_id else set(), "Location"),
-        ("DEPARTMENT", "DEPARTMENTID", {ctx.mapping.department_id} if ctx.mapping.department_id else set(), "Department"),
+        ("DEPARTMENT", "DEPARTMENTID", {ctx.mapping.department_id} if ctx.mapping.department_id else set(),
+         "Department"),
     ]
     for obj, id_field, values, what in checks:
         state = _exists(ctx, obj, id_field, values)
@@ -122,7 +123,7 @@ def _invoice_spec(ctx: RunContext, invoice: Invoice, customer: Customer, lines: 
         for line in lines
     ]
     payload = {"customer": customer.number, "number": invoice.number, "date": invoice.invoice_date,
-               "due": invoice.due_date, "lines": [(str(l.amount), l.account_label) for l in intacct_lines]}
+               "due": invoice.due_date, "lines": [(str(ln.amount), ln.account_label) for ln in intacct_lines]}
     invoice_id = invoice.id
 
     def build(controlid: str) -> functions.Function:
@@ -208,7 +209,8 @@ def write_invoices(ctx: RunContext) -> None:
             if not lines:
                 _fail_without_call(ctx, invoice, "The invoice has no lines: add at least one line.")
                 continue
-            missing_label = [line.line_no for line in lines if not (line.account_label or ctx.mapping.item_account_label)]
+            missing_label = [line.line_no for line in lines
+                             if not (line.account_label or ctx.mapping.item_account_label)]
             if missing_label:
                 _fail_without_call(ctx, invoice, "No item account label is mapped: set one in Account mapping.")
                 continue
@@ -218,7 +220,8 @@ def write_invoices(ctx: RunContext) -> None:
                 continue
             ready.append(invoice)
         ctx.advance(len(invoices) - len(ready))
-        needing_customer = [customers[inv.customer_id] for inv in ready if not customers[inv.customer_id].intacct_customer_id]
+        needing_customer = [customers[inv.customer_id] for inv in ready
+                            if not customers[inv.customer_id].intacct_customer_id]
         unique_customers = list({c.id: c for c in needing_customer}.values())
         if unique_customers:
             unique_customers = link_existing_customers(ctx, unique_customers)
@@ -263,7 +266,8 @@ def reverse_voided_invoices(ctx: RunContext) -> None:
     with Session(ctx.engine) as session:
         voided = list(session.exec(select(Invoice).where(
             col(Invoice.origin) == Origin.LEDGER, col(Invoice.status) == "voided",
-            col(Invoice.intacct_recordno).is_not(None), col(Invoice.reversed_in_intacct).is_(False), col(Invoice.sync_state) != SyncState.SKIPPED)))
+            col(Invoice.intacct_recordno).is_not(None), col(Invoice.reversed_in_intacct).is_(False),
+            col(Invoice.sync_state) != SyncState.SKIPPED)))
     if voided:
         write_all(ctx, [_reverse_spec(ctx, invoice) for invoice in voided])
 

@@ -209,12 +209,13 @@ def _insert_created_customers(session: Session, ctx: RunContext, created: list[t
     if not created:
         return
     ids = bulk.insert_rows(session, Customer, [row for _, row in created])
-    for (staged, _), new_id in zip(created, ids):
+    for (staged, _), new_id in zip(created, ids, strict=False):
         staged.id = new_id
     bulk.first_versions(session, record_type="customer", record_ids=ids, run_id=ctx.run_id)
-    ctx.add_items(session, [{"record_type": "customer", "label": f"Customer {row['number']}", "action": ItemAction.CREATED,
+    ctx.add_items(session,
+                  [{"record_type": "customer", "label": f"Customer {row['number']}", "action": ItemAction.CREATED,
                              "record_id": new_id, "intacct_key": row["intacct_recordno"]}
-                            for (_, row), new_id in zip(created, ids)])
+                            for (_, row), new_id in zip(created, ids, strict=False)])
 
 
 _store_customers = store_customers  # the name tests of unreadable records use
@@ -249,7 +250,8 @@ def customers_by_intacct_id(session: Session, ctx: RunContext, customer_ids: set
 
 def customer_keys_by_intacct_id(session: Session, ctx: RunContext, customer_ids: set[str]) -> dict[str, Any]:
     """Like customers_by_intacct_id, but only each customer's id (all an invoice needs), without ORM objects."""
-    return {cid: SimpleNamespace(id=pk) for cid, pk in session.exec(select(Customer.intacct_customer_id, Customer.id).where(
+    return {cid: SimpleNamespace(id=pk) for cid, pk in session.exec(
+        select(Customer.intacct_customer_id, Customer.id).where(
         Customer.connection_id == ctx.connection_id, col(Customer.intacct_customer_id).in_(customer_ids)))}
 
 
@@ -316,7 +318,8 @@ def line_values(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _fetch_lines(ctx: RunContext, invoice_keys: list[str], bad_lines: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+def _fetch_lines(ctx: RunContext, invoice_keys: list[str],
+                 bad_lines: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     """Lines per invoice key; an unreadable line is noted in `bad_lines` so its invoice is left out whole."""
     lines: dict[str, list[dict[str, Any]]] = {key: [] for key in invoice_keys}
     for chunk in _batches(invoice_keys, INVOICE_PAGE):
@@ -441,7 +444,8 @@ def _upsert_invoice(
 def _header_unchanged(ctx: RunContext, invoice: Invoice, record: dict[str, Any]) -> bool:
     """Same stamp and same totals and state: the lines we hold are this version's."""
     try:
-        same = (_amount(record, "TOTALENTERED") == invoice.total and _amount(record, "TOTALPAID") == invoice.intacct_total_paid
+        same = (_amount(record, "TOTALENTERED") == invoice.total
+                and _amount(record, "TOTALPAID") == invoice.intacct_total_paid
                 and _amount(record, "TOTALDUE") == invoice.intacct_total_due)
     except UnreadableRecord:
         return False
@@ -536,14 +540,16 @@ def _insert_created_invoices(session: Session, ctx: RunContext,
     if not created:
         return
     ids = bulk.insert_rows(session, Invoice, [row for _, row, _ in created])
-    for (staged, _, _), new_id in zip(created, ids):
+    for (staged, _, _), new_id in zip(created, ids, strict=False):
         staged.id = new_id
     bulk.insert_rows(session, InvoiceLine, [{**line, "invoice_id": new_id} for (_, _, invoice_lines), new_id
-                                            in zip(created, ids) for line in invoice_lines], returning_ids=False)
+                                            in zip(created, ids, strict=False) for line in invoice_lines],
+                     returning_ids=False)
     bulk.first_versions(session, record_type="invoice", record_ids=ids, run_id=ctx.run_id)
-    ctx.add_items(session, [{"record_type": "invoice", "label": f"Invoice {row['number']}", "action": ItemAction.CREATED,
+    ctx.add_items(session,
+                  [{"record_type": "invoice", "label": f"Invoice {row['number']}", "action": ItemAction.CREATED,
                              "record_id": new_id, "intacct_key": row["intacct_recordno"]}
-                            for (_, row, _), new_id in zip(created, ids)])
+                            for (_, row, _), new_id in zip(created, ids, strict=False)])
 
 
 _store_invoices = store_invoices  # the name tests of unreadable records use

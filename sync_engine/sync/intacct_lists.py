@@ -1,5 +1,6 @@
 """Intacct's lists the console picks from: A/R account labels, G/L accounts, locations and departments, read
-from Intacct and cached in the database (`IntacctListItem`), (Intacct's fixed payment methods are `write_rules.METHODS`).
+from Intacct and cached in the database (`IntacctListItem`), (Intacct's fixed payment methods are
+`write_rules.METHODS`).
 
 A refresh is a short call a person asks for ("Refresh from Intacct", like Test connection): a few `query`
 pages per list. Pickers and checks read the cache only; the time of the last refresh is shown beside them.

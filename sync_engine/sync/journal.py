@@ -74,7 +74,8 @@ def controlid_for(operation: str, record_type: str, record_id: int, attempt: int
     return f"{operation}-{record_type}-{record_id}-a{attempt}"
 
 
-def latest_entry(session: Session, *, connection_id: int, operation: str, record_type: str, record_id: int) -> WriteJournal | None:
+def latest_entry(session: Session, *, connection_id: int, operation: str, record_type: str,
+                 record_id: int) -> WriteJournal | None:
     return session.exec(
         select(WriteJournal).where(
             WriteJournal.connection_id == connection_id, WriteJournal.operation == operation,
@@ -312,7 +313,7 @@ def _settle(ctx: RunContext, outcome: Outcome[list[Prepared]]) -> None:
         unsettled: list[tuple[Prepared, IntacctError]] = []
         refused_repeats: list[tuple[Prepared, IntacctError]] = []
         with write_session(ctx.engine) as session:
-            for prepared, result in zip(batch, outcome.results or []):
+            for prepared, result in zip(batch, outcome.results or [], strict=False):
                 spec, entry_id, _, _ = prepared
                 key = _key_of(result) if result.ok else None
                 if result.ok and key:

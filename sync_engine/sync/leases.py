@@ -27,7 +27,8 @@ from sync_engine.sync.run_context import RunStopped
 LEASE_TTL = timedelta(seconds=60)
 
 
-def claim_next_run(*, engine: Engine, holder: str, now: datetime | None = None, lease_ttl: timedelta = LEASE_TTL) -> SyncRun | None:
+def claim_next_run(*, engine: Engine, holder: str, now: datetime | None = None,
+                   lease_ttl: timedelta = LEASE_TTL) -> SyncRun | None:
     """Take the oldest queued run whose connection is free, mark it running and lease its connection."""
     now = now or utcnow()
     try:

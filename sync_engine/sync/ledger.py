@@ -25,7 +25,8 @@ TRACKED_FIELDS: dict[str, tuple[str, ...]] = {
                 "intacct_recordno", "applied_to"),
 }
 # The ledger table behind each record type: the one map every module looks record types up in.
-RECORD_MODELS: dict[str, type[Customer | Invoice | Payment]] = {"customer": Customer, "invoice": Invoice, "payment": Payment}
+RECORD_MODELS: dict[str, type[Customer | Invoice | Payment]] = {"customer": Customer, "invoice": Invoice,
+                                                                "payment": Payment}
 
 
 def as_text(value: Any) -> str | None:

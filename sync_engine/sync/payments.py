@@ -58,7 +58,8 @@ def _spec(ctx: RunContext, payment: Payment, customer: Customer, applications: l
             applications=items, controlid=controlid)
 
     def lookup() -> str | None:
-        candidates = ctx.client.iter_records("ARPYMT", ["RECORDNO", "CUSTOMERID", "DOCNUMBER", "RECEIPTDATE", "TOTALENTERED"],
+        candidates = ctx.client.iter_records("ARPYMT",
+                                             ["RECORDNO", "CUSTOMERID", "DOCNUMBER", "RECEIPTDATE", "TOTALENTERED"],
                                              filter=filters.and_(filters.eq("CUSTOMERID", customer.number),
                                                                  filters.eq("DOCNUMBER", payment.reference)))
         for record in candidates:
@@ -106,7 +107,8 @@ def write_payments(ctx: RunContext) -> None:
         deposit = resolve_payment_deposit(method=payment.method, currency=payment.currency, rules=rules,
                                           mapping=ctx.mapping)
         if not deposit:
-            _skip(ctx, payment, label, "No undeposited funds account is mapped: set one in Account mapping.", failed=True)
+            _skip(ctx, payment, label, "No undeposited funds account is mapped: set one in Account mapping.",
+                  failed=True)
         elif payment.method not in METHODS:
             _skip(ctx, payment, label, f"Payment method '{payment.method}' is not one Intacct accepts "
                                        f"({', '.join(METHODS)}).", failed=True)
@@ -143,7 +145,8 @@ def _reverse_spec(ctx: RunContext, payment: Payment, customer: Customer) -> Writ
         operation="reverse_payment", model=Payment, record_type="payment", record_id=payment.id,  # type: ignore[arg-type]
         label=f"Payment {payment.reference} ({customer.number}) (void)", payload={"key": key, "date": voided_on},
         build=lambda controlid: functions.reverse_arpayment(key, date_reversed=voided_on,  # type: ignore[arg-type]
-                                                            description="Voided in the A/R ledger", controlid=controlid),
+                                                            description="Voided in the A/R ledger",
+                                                            controlid=controlid),
         lookup=lookup, confirmed_values=lambda _key: {"reversed_in_intacct": True, "intacct_recordno": key},
         failure_prefix="Could not reverse in Intacct: ", created_action=ItemAction.UPDATED)
 

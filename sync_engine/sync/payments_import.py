@@ -71,7 +71,8 @@ def _applied_text(applications: dict[str, Decimal], numbers: dict[str, str]) -> 
                      for key, amount in sorted(applications.items()))
 
 
-def _match_unconfirmed(session: Session, ctx: RunContext, record: dict[str, Any], customer: Customer | None) -> Payment | None:
+def _match_unconfirmed(session: Session, ctx: RunContext, record: dict[str, Any],
+                       customer: Customer | None) -> Payment | None:
     """A ledger payment of the same customer, reference and amount whose create is unconfirmed: it is this one."""
     if customer is None:
         return None
@@ -194,7 +195,8 @@ def store_payments(ctx: RunContext, records: list[dict[str, Any]]) -> None:
             label = f"Payment {record.get('DOCNUMBER') or key} ({record.get('CUSTOMERID') or '?'})"
             try:
                 _required(record, "RECORDNO", "CUSTOMERID")
-                existing = known.get(key) or _match_unconfirmed(session, ctx, record, customers.get(record["CUSTOMERID"]))
+                existing = known.get(key) or _match_unconfirmed(session, ctx, record,
+                                                                customers.get(record["CUSTOMERID"]))
                 if existing is not None and existing.origin == Origin.LEDGER:
                     _update_ours(session, ctx, existing, record, label)
                     continue
@@ -204,7 +206,8 @@ def store_payments(ctx: RunContext, records: list[dict[str, Any]]) -> None:
                 customer = customers.get(record["CUSTOMERID"])
                 if customer is None:
                     ctx.item(session, record_type="payment", label=label, action=ItemAction.FAILED, intacct_key=key,
-                             category="record", message=f"Customer {record['CUSTOMERID']} could not be read from Intacct.")
+                             category="record",
+                             message=f"Customer {record['CUSTOMERID']} could not be read from Intacct.")
                     continue
                 full = {**record, **detailed.get(key, {})}
                 _upsert_intacct_payment(session, ctx, record, existing, customer, _applications(full), invoices, label)

@@ -19,7 +19,8 @@ from sync_engine.sync.run_context import RunContext
 
 def _touched(ctx: RunContext) -> tuple[list[str], list[str]]:
     """(invoice keys, customer IDs) in Intacct that this run's confirmed writes changed."""
-    ids = {kind: [record_id for t, record_id in ctx.written if t == kind] for kind in ("customer", "invoice", "payment")}
+    ids = {kind: [record_id for t, record_id in ctx.written if t == kind] for kind in ("customer", "invoice",
+                                                                                       "payment")}
     with Session(ctx.engine) as session:
         invoice_ids = set(ids["invoice"])
         if ids["payment"]:
@@ -27,7 +28,8 @@ def _touched(ctx: RunContext) -> tuple[list[str], list[str]]:
                 col(PaymentApplication.payment_id).in_(ids["payment"]))))
         invoices = list(session.exec(select(Invoice).where(col(Invoice.id).in_(invoice_ids)))) if invoice_ids else []
         customer_ids = set(ids["customer"]) | {inv.customer_id for inv in invoices}
-        customers = list(session.exec(select(Customer).where(col(Customer.id).in_(customer_ids)))) if customer_ids else []
+        customers = (list(session.exec(select(Customer).where(col(Customer.id).in_(customer_ids))))
+                     if customer_ids else [])
     keys = sorted({inv.intacct_recordno for inv in invoices if inv.intacct_recordno})
     numbers = sorted({c.intacct_customer_id for c in customers if c.intacct_customer_id})
     return keys, numbers

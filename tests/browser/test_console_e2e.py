@@ -37,7 +37,7 @@ def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'console.db'}", "CONSOLE_ADMIN_USER": ADMIN,
            "CONSOLE_ADMIN_PASSWORD": PASSWORD, "CONSOLE_SECRET_KEY": Fernet.generate_key().decode(),
            "CONSOLE_SECRET_KEY_FILE": str(workdir / ".secret_key")}
-    log = open(workdir / "streamlit.log", "w")
+    log = open(workdir / "streamlit.log", "w")  # noqa: SIM115 (a child process writes it; closed when it stops)
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
          "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],

@@ -21,7 +21,8 @@ CHROMIUM = "/usr/bin/chromium"
 ADMIN, ADMIN_PASSWORD = "trust-admin", "admin-password-in-browser"
 DEMO = {"INTACCT_DEMO_URL": "http://127.0.0.1:9/ia/xml/xmlgw.phtml", "INTACCT_DEMO_COMPANY_ID": "DEMO-AR",
         "INTACCT_DEMO_USER_ID": "ws_console", "INTACCT_DEMO_SENDER_ID": "ar-console-sender",
-        "INTACCT_DEMO_USER_PASSWORD": "demo-user-pw-never-shown", "INTACCT_DEMO_SENDER_PASSWORD": "demo-sender-pw-never-shown"}
+        "INTACCT_DEMO_USER_PASSWORD": "demo-user-pw-never-shown",
+        "INTACCT_DEMO_SENDER_PASSWORD": "demo-sender-pw-never-shown"}
 DEMO_PASSWORDS = (DEMO["INTACCT_DEMO_USER_PASSWORD"], DEMO["INTACCT_DEMO_SENDER_PASSWORD"])
 
 
@@ -37,7 +38,7 @@ def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, **DEMO, "DATABASE_URL": f"sqlite:///{workdir / 'console.db'}", "CONSOLE_ADMIN_USER": ADMIN,
            "CONSOLE_ADMIN_PASSWORD": ADMIN_PASSWORD, "CONSOLE_SECRET_KEY": Fernet.generate_key().decode()}
-    log = open(workdir / "streamlit.log", "w")
+    log = open(workdir / "streamlit.log", "w")  # noqa: SIM115 (a child process writes it; closed when it stops)
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "console_server.py", "--server.port", str(port),
          "--server.headless", "true", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
@@ -110,7 +111,8 @@ def _sign_in(page) -> None:  # type: ignore[no-untyped-def]
     page.get_by_role("button", name="Sign in").click()
 
 
-def test_no_password_or_session_token_reaches_the_page_and_a_reload_keeps_the_session(console_url: str, browser) -> None:  # type: ignore[no-untyped-def]
+def test_no_password_or_session_token_reaches_the_page_and_a_reload_keeps_the_session(  # type: ignore[no-untyped-def]
+        console_url: str, browser) -> None:
     from playwright.sync_api import expect
 
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -141,7 +143,8 @@ def test_no_password_or_session_token_reaches_the_page_and_a_reload_keeps_the_se
     page.reload()  # a reload opens a new websocket: the cookie keeps the user signed in
     expect(page.get_by_role("heading", name="Intacct connection")).to_be_visible()
     expect(page.get_by_role("heading", name="Sign in")).to_have_count(0)
-    scanned_dom += [page.content(), page.evaluate("[...document.querySelectorAll('input')].map(i => i.value).join('|')")]
+    scanned_dom += [page.content(),
+                    page.evaluate("[...document.querySelectorAll('input')].map(i => i.value).join('|')")]
 
     assert frames.received, "no websocket frame was seen"
     for secret in (*DEMO_PASSWORDS, ADMIN_PASSWORD, token):

@@ -75,7 +75,8 @@ def seed_ledger(engine: Engine) -> dict[str, int]:
         session.add_all([imported, good, bad])
         session.flush()
         session.add_all([
-            SyncRunItem(run_id=bad.id, step="customers", record_type="customer", record_id=acme.id, label="Customer C-100",
+            SyncRunItem(run_id=bad.id, step="customers", record_type="customer", record_id=acme.id,
+                        label="Customer C-100",
                         action="updated", intacct_key="11"),
             SyncRunItem(run_id=bad.id, step="invoice_writes", record_type="invoice", record_id=inv3.id,
                         label="Invoice INV-2001", action="failed", error_category="record", errorno="BL03000018",

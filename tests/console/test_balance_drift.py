@@ -35,7 +35,7 @@ def test_drift_lists_only_customers_that_differ_with_the_difference(engine) -> N
         _invoice(session, matching, "M-INV-3", "999.00", status="paid")
         paid_here = _customer(session, "P-1", "500.00")  # a ledger payment not yet synced took 200.00 off
         _invoice(session, paid_here, "P-INV-1", "300.00", status="partially_paid")
-        gone = _customer(session, "G-1", "75.00")  # Intacct still has a balance, no open invoice here
+        _customer(session, "G-1", "75.00")  # Intacct still has a balance, no open invoice here
         mixed = _customer(session, "X-1", "10.00")
         _invoice(session, mixed, "X-INV-1", "10.00")
         _invoice(session, mixed, "X-INV-2", "20.00", currency="EUR")

@@ -20,7 +20,8 @@ def _ledger(session: Session, amounts: list[Decimal]) -> Customer:
     session.add(customer)
     session.flush()
     start = date(2026, 1, 1)
-    session.add_all([Invoice(number=f"INV-{n:04d}", customer_id=customer.id, invoice_date=start + timedelta(days=n % 40),
+    session.add_all([Invoice(number=f"INV-{n:04d}", customer_id=customer.id,
+                             invoice_date=start + timedelta(days=n % 40),
                              due_date=start + timedelta(days=n % 40), total=amount, balance=amount,
                              currency="EUR" if n % 3 == 0 else "USD", sync_state="failed" if n % 7 == 0 else "synced")
                      for n, amount in enumerate(amounts)])

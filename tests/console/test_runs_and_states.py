@@ -30,7 +30,8 @@ def _beat(db, *, seconds_ago: float) -> None:
     now = utcnow()
     with write_session(db) as session:
         session.add(SchedulerHeartbeat(scheduler_id="test:1", pid=1, host="test", version="t",
-                                       started_at=now - timedelta(hours=1), beat_at=now - timedelta(seconds=seconds_ago)))
+                                       started_at=now - timedelta(hours=1),
+                                       beat_at=now - timedelta(seconds=seconds_ago)))
 
 
 def test_preview_queues_a_dry_run_shown_as_a_preview_everywhere(app_as, db) -> None:

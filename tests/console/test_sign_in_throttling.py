@@ -34,7 +34,8 @@ def test_five_failures_lock_the_name_for_fifteen_minutes_known_or_not(engine, na
         with pytest.raises(SignInThrottled) as refused:
             authenticate(session=session, username=name, password=GOOD, now=start + timedelta(minutes=11))
         assert "try again in 14 minutes" in str(refused.value)
-        assert authenticate(session=session, username="someone-else", password="x", now=start + timedelta(minutes=11)) is None
+        assert authenticate(session=session, username="someone-else", password="x",
+                            now=start + timedelta(minutes=11)) is None
         unlocked = start + timedelta(minutes=25, seconds=1)
         if name == "kim":
             assert authenticate(session=session, username="kim", password=GOOD, now=unlocked) is not None

@@ -13,7 +13,8 @@ from sync_engine.sync import leases, runs
 from sync_engine.sync.error_catalogue import classify
 from sync_engine.services.history import failure_groups, group_run_failures
 from sync_engine.sync.intacct_lists import choices, last_refreshed, problem, refresh_lists
-from sync_engine.services.ledger_entry import (EntryError, InvoiceEntry, LineEntry, PaymentEntry, add_invoice, add_payment,
+from sync_engine.services.ledger_entry import (EntryError, InvoiceEntry, LineEntry, PaymentEntry, add_invoice,
+                                               add_payment,
                                       check_invoice, check_payment)
 from sync_engine.services.queue import enqueue_run, retry_records
 from sync_engine.services.record_fixes import set_line_account_label
@@ -91,7 +92,8 @@ def test_override_and_routing_decide_where_writes_land(engine, sandbox) -> None:
         save_routing_rules(session=session, connection_id=connection_id, actor="t",
                            rows=[RoutingRow("Credit Card", None, "1000"), RoutingRow(None, "USD", "1210")])
         assert session.exec(select(AuditEvent).where(AuditEvent.entity == "payment_routing")).all()
-        customer_id = ledger_invoice(session, customer_number="R-1", invoice_number="SEED", amounts=["1.00"]).customer_id
+        customer_id = ledger_invoice(session, customer_number="R-1", invoice_number="SEED",
+                                     amounts=["1.00"]).customer_id
         invoice = add_invoice(session=session, actor="t", connection_id=connection_id, entry=InvoiceEntry(
             number="R-INV-1", customer_id=customer_id, invoice_date=date(2026, 11, 2),
             lines=[LineEntry(item_code="HW-1", quantity=Decimal("2"), unit_price=Decimal("40.00")),
@@ -111,7 +113,7 @@ def test_override_and_routing_decide_where_writes_land(engine, sandbox) -> None:
     assert Decimal(remote["TOTALENTERED"]) == Decimal("100.00")
     lines = sandbox_query(sandbox, "ARINVOICEITEM", ["RECORDKEY", "ACCOUNTNO", "AMOUNT"],
                           f"RECORDKEY = '{remote['RECORDNO']}'")
-    assert sorted((l["ACCOUNTNO"], Decimal(l["AMOUNT"])) for l in lines) == [
+    assert sorted((ln["ACCOUNTNO"], Decimal(ln["AMOUNT"])) for ln in lines) == [
         ("4000", Decimal("20.00")), ("4010", Decimal("80.00"))], "the item's override, else the mapped label"
     [payment] = sandbox_query(sandbox, "ARPYMT", ["DOCNUMBER", "UNDEPOSITEDACCOUNTNO"], "DOCNUMBER = 'CARD-1'")
     assert payment["UNDEPOSITEDACCOUNTNO"] == "1000", "the first matching routing rule wins"

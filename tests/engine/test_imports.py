@@ -121,7 +121,8 @@ def test_payment_made_in_intacct_reaches_the_ledger_invoice(engine, sandbox) -> 
         assert updated.balance == old_balance - Decimal("1.00")
         assert updated.status == "partially_paid"
         version = session.exec(select(RecordVersion).where(
-            RecordVersion.record_type == "invoice", RecordVersion.record_id == invoice.id, RecordVersion.run_id == second.id)).one()
+            RecordVersion.record_type == "invoice", RecordVersion.record_id == invoice.id,
+            RecordVersion.run_id == second.id)).one()
         assert version.changes["balance"] == [f"{old_balance:.2f}", f"{old_balance - Decimal('1.00'):.2f}"]
 
 

@@ -26,7 +26,7 @@ def test_sample_files_land_and_a_second_upload_creates_nothing(engine) -> None:
         invoice = session.exec(select(Invoice).where(Invoice.number == "AR-2001")).one()
         assert invoice.total == Decimal("1740.50") and invoice.origin == "ledger"
         lines = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)).all()
-        assert [(l.line_no, l.amount, l.quantity) for l in lines] == [(1, Decimal("1500.00"), Decimal("10")),
+        assert [(ln.line_no, ln.amount, ln.quantity) for ln in lines] == [(1, Decimal("1500.00"), Decimal("10")),
                                                                       (2, Decimal("240.50"), Decimal("1"))]
         assert session.exec(select(Customer).where(Customer.number == "NEW-101")).one().name == "Økologisk Gård AS"
         again = import_invoices_csv(session=session, data=(SAMPLES / "ledger_invoices.csv").read_bytes(), actor="ann")
@@ -78,13 +78,15 @@ def test_bad_rows_are_explained_and_their_invoice_kept_out_whole(engine) -> None
     (HEADER, "no data rows"),
 ])
 def test_unreadable_files_say_why(engine, data, message) -> None:
-    with Session(engine) as session, pytest.raises(CsvFormatError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with Session(engine) as session, pytest.raises(CsvFormatError,
+                                                   match=message.replace("(", r"\(").replace(")", r"\)")):
         import_invoices_csv(session=session, data=data, actor="ann")
 
 
 def test_payment_rows_are_checked_against_the_ledger(engine) -> None:
     with Session(engine) as session:
-        import_invoices_csv(session=session, data=HEADER + "I-1,N-1,New,2026-11-01,,100.00,x\nI-2,N-2,Other,2026-11-01,,50,y\n",
+        import_invoices_csv(session=session,
+                            data=HEADER + "I-1,N-1,New,2026-11-01,,100.00,x\nI-2,N-2,Other,2026-11-01,,50,y\n",
                             actor="ann")
         result = import_payments_csv(session=session, actor="ann", data=(
             "reference,customer_number,received_on,amount,method,invoice_number,applied_amount\n"

@@ -14,13 +14,15 @@ from tests.scheduler.helpers import add_connection
 def test_a_second_click_returns_the_queued_run(engine) -> None:
     connection_id = add_connection(engine)
     with Session(engine, expire_on_commit=False) as session:
-        first = queue.enqueue_run(session=session, connection_id=connection_id, kind="accounting_sync", requested_by="ann")
-        second = queue.enqueue_run(session=session, connection_id=connection_id, kind="accounting_sync", requested_by="bob")
-        other = queue.enqueue_run(session=session, connection_id=connection_id, kind="customer_import", requested_by="bob")
+        first = queue.enqueue_run(session=session, connection_id=connection_id, kind="accounting_sync",
+                                  requested_by="ann")
+        second = queue.enqueue_run(session=session, connection_id=connection_id, kind="accounting_sync",
+                                   requested_by="bob")
+        other = queue.enqueue_run(session=session, connection_id=connection_id, kind="customer_import",
+                                  requested_by="bob")
     assert first.id == second.id and other.id != first.id
-    with pytest.raises(queue.QueueError, match="Unknown run kind"):
-        with Session(engine, expire_on_commit=False) as session:
-            queue.enqueue_run(session=session, connection_id=connection_id, kind="nonsense", requested_by="x")
+    with pytest.raises(queue.QueueError, match="Unknown run kind"), Session(engine, expire_on_commit=False) as session:
+        queue.enqueue_run(session=session, connection_id=connection_id, kind="nonsense", requested_by="x")
 
 
 def test_one_run_per_connection_at_a_time(engine) -> None:

@@ -13,7 +13,8 @@ from tests.engine.helpers import connect, ledger_invoice, ledger_payment, run_no
 
 
 def _intacct_invoice(sandbox, number: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    [found] = sandbox_query(sandbox, "ARINVOICE", ["RECORDNO", "TOTALPAID", "TOTALDUE", "STATE"], f"RECORDID = '{number}'")
+    [found] = sandbox_query(sandbox, "ARINVOICE", ["RECORDNO", "TOTALPAID", "TOTALDUE", "STATE"],
+                            f"RECORDID = '{number}'")
     return found
 
 
@@ -38,7 +39,8 @@ def _failed(engine, run_id: int) -> list[str]:  # type: ignore[no-untyped-def]
 def test_records_we_wrote_come_back_unchanged_and_intacct_payments_arrive(engine, sandbox) -> None:
     with Session(engine) as session:
         connection_id = connect(session, sandbox)
-        invoice = ledger_invoice(session, customer_number="RT-1", invoice_number="RT-INV-1", amounts=["600.00", "400.00"])
+        invoice = ledger_invoice(session, customer_number="RT-1", invoice_number="RT-INV-1",
+                                 amounts=["600.00", "400.00"])
         ledger_payment(session, invoice, "250.00", "WIRE-RT")
         invoice_id = invoice.id
     first = run_now(engine, connection_id, "accounting_sync")
@@ -138,7 +140,8 @@ def test_voids_in_the_ledger_are_reversed_in_intacct_once(engine, sandbox) -> No
     assert run_now(engine, connection_id, "accounting_sync").status == RunStatus.SUCCEEDED
     with Session(engine) as session:
         try:
-            voids.void_invoice(session=session, invoice_id=paid_id, reason="wrong customer", actor="ann", role="accountant")
+            voids.void_invoice(session=session, invoice_id=paid_id, reason="wrong customer", actor="ann",
+                               role="accountant")
         except voids.RecordActionError as refused:
             assert "CHK-VD" in str(refused)  # a paid invoice's payment is voided first
         else:
@@ -179,8 +182,8 @@ def test_reversals_and_deletions_in_intacct_void_the_ledger_records(engine, sand
         intacct_payment = session.exec(select(Payment).where(Payment.reference == "PAY-IV")).one()
         assert session.get(Invoice, invoice_id).balance == Decimal("300.00")
     _reverse_in_intacct(sandbox, "reverse_arpayment", intacct_payment.intacct_recordno)
-    reply = sandbox.call(f'<function controlid="del"><delete_invoice key="{_intacct_invoice(sandbox, "IV-INV-2")["RECORDNO"]}"/>'
-                         "</function>")
+    key = _intacct_invoice(sandbox, "IV-INV-2")["RECORDNO"]
+    reply = sandbox.call(f'<function controlid="del"><delete_invoice key="{key}"/></function>')
     assert reply.findtext(".//result/status") == "success", reply.findtext(".//description2")
     run = run_now(engine, connection_id, "accounting_sync", deletion_sweep=True)
     assert run.status == RunStatus.SUCCEEDED, _failed(engine, run.id)

@@ -42,7 +42,8 @@ STEPS = int(os.environ.get("MODEL_STEPS", "50"))
 # (or the soak, seeded by the clock) explores new ones.
 RANDOM = os.environ.get("MODEL_RANDOM", "") == "1"
 # Shrinking a failure to its shortest form takes minutes over HTTP; MODEL_SHRINK=1 asks for it when reproducing.
-PHASES = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if os.environ.get("MODEL_SHRINK") == "1" else [])
+PHASES = [Phase.explicit, Phase.reuse,
+          Phase.generate] + ([Phase.shrink] if os.environ.get("MODEL_SHRINK") == "1" else [])
 
 PICK = st.integers(min_value=0, max_value=999)
 SHARE = st.one_of(st.just(100), st.integers(min_value=1, max_value=99))

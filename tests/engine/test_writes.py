@@ -45,7 +45,8 @@ def _sandbox_invoices(sandbox, number: str) -> list[dict[str, str]]:  # type: ig
 def test_invoice_and_payment_reach_intacct_with_balances(engine, sandbox) -> None:
     with Session(engine) as session:
         connection_id = connect(session, sandbox)
-        invoice = ledger_invoice(session, customer_number="L-100", invoice_number="L-INV-1", amounts=["1000.00", "250.50"])
+        invoice = ledger_invoice(session, customer_number="L-100", invoice_number="L-INV-1",
+                                 amounts=["1000.00", "250.50"])
         ledger_payment(session, invoice, "500.25", "WIRE-1")
     run = run_now(engine, connection_id, "accounting_sync")
     assert run.status == RunStatus.SUCCEEDED, _why(engine, run)
@@ -80,7 +81,8 @@ def test_bad_record_fails_alone_with_a_clear_message(engine, sandbox) -> None:
     run = run_now(engine, connection_id, "accounting_sync")
     assert run.status == RunStatus.PARTLY_FAILED
     with Session(engine) as session:
-        failed = session.exec(select(SyncRunItem).where(SyncRunItem.run_id == run.id, SyncRunItem.action == "failed")).all()
+        failed = session.exec(select(SyncRunItem).where(SyncRunItem.run_id == run.id,
+                                                        SyncRunItem.action == "failed")).all()
         assert [(f.label, f.error_category) for f in failed] == [("Invoice BAD-1", "validation")]
         assert "No Such Label" in failed[0].message and "line 1 of this invoice" in failed[0].message
     assert _sandbox_invoices(sandbox, "BAD-1") == []
@@ -98,7 +100,8 @@ def test_intacct_rejection_is_kept_with_errno(engine, sandbox) -> None:
     run = run_now(engine, connection_id, "accounting_sync")
     assert run.status == RunStatus.PARTLY_FAILED
     with Session(engine) as session:
-        [item] = session.exec(select(SyncRunItem).where(SyncRunItem.run_id == run.id, SyncRunItem.action == "failed")).all()
+        [item] = session.exec(select(SyncRunItem).where(SyncRunItem.run_id == run.id,
+                                                        SyncRunItem.action == "failed")).all()
         assert "Barter" in item.message
 
 
@@ -156,7 +159,8 @@ def test_uncertain_write_from_a_dead_run_is_adopted_not_resent(engine, sandbox) 
     assert "create_invoice" not in sandbox.stats()["functions"], "the uncertain invoice was sent again"
     [remote] = _sandbox_invoices(sandbox, "CRASH-1")
     with Session(engine) as session:
-        assert session.exec(select(Invoice).where(Invoice.number == "CRASH-1")).one().intacct_recordno == remote["RECORDNO"]
+        crashed = session.exec(select(Invoice).where(Invoice.number == "CRASH-1")).one()
+        assert crashed.intacct_recordno == remote["RECORDNO"]
         entry = session.exec(select(WriteJournal).where(WriteJournal.operation == "create_invoice")).one()
         assert entry.state == JournalState.CONFIRMED and entry.intacct_key == remote["RECORDNO"]
         for item in session.exec(select(SyncRunItem).where(SyncRunItem.run_id == run.id,
@@ -216,7 +220,8 @@ def test_a_bad_mapped_label_points_to_account_mapping(engine, sandbox) -> None:
         ledger_invoice(session, customer_number="L-M", invoice_number="MAP-1", amounts=["10.00"])
     run = run_now(engine, connection_id, "accounting_sync")
     with Session(engine) as session:
-        [item] = session.exec(select(SyncRunItem).where(SyncRunItem.run_id == run.id, SyncRunItem.action == "failed")).all()
+        [item] = session.exec(select(SyncRunItem).where(SyncRunItem.run_id == run.id,
+                                                        SyncRunItem.action == "failed")).all()
     assert item.message == "Account label 'Retired Label' does not exist in Intacct: fix it in Account mapping."
     assert _sandbox_invoices(sandbox, "MAP-1") == []
 
@@ -265,8 +270,8 @@ def test_multi_entity_company_needs_a_location_and_takes_it_from_the_mapping(eng
         settings.save_mapping(session=session, connection_id=mapping.connection_id, form=form, actor="tester")
     fixed = run_now(engine, connection_id, "accounting_sync")
     assert fixed.status == RunStatus.SUCCEEDED, _why(engine, fixed)
-    reply = sandbox.call('<function controlid="q"><query><object>ARINVOICEITEM</object><select><field>LOCATIONID</field>'
-                         '<field>RECORDKEY</field></select><filter><equalto><field>LOCATIONID</field><value>US-EAST</value>'
+    reply = sandbox.call('<function controlid="q"><query><object>ARINVOICEITEM</object><select>'
+                         '<field>LOCATIONID</field><field>RECORDKEY</field></select><filter><equalto><field>LOCATIONID</field><value>US-EAST</value>'
                          '</equalto></filter><options><showprivate>true</showprivate></options></query></function>',
                          company_id="DEMO-ME")
     assert reply.findtext(".//result/status") == "success"

@@ -24,7 +24,8 @@ def _page(records: int, controlid: str) -> Iterator[bytes]:
     yield (b'<?xml version="1.0" encoding="UTF-8"?><response><control><status>success</status></control>'
            b"<operation>" + s.auth_ok().encode() + b"<result><status>success</status><function>query</function>"
            + f"<controlid>{controlid}</controlid>".encode()
-           + f'<data listtype="CUSTOMER" totalcount="{records}" offset="0" count="{records}" numremaining="0">'.encode())
+           + f'<data listtype="CUSTOMER" totalcount="{records}" offset="0" count="{records}" '
+             'numremaining="0">'.encode())
     batch: list[bytes] = []
     for n in range(1, records + 1):
         batch.append(f"<CUSTOMER><RECORDNO>{n}</RECORDNO><CUSTOMERID>C-{n:07d}</CUSTOMERID>"

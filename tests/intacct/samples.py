@@ -29,7 +29,8 @@ def auth_ok(timeout: str = "2099-05-01T22:00:01+00:00", location: str = "") -> s
 
 
 def response(*results: str, auth: str | None = None) -> bytes:
-    return (XML_DECL + f"<response>{CONTROL_OK}<operation>{auth or auth_ok()}{''.join(results)}</operation></response>").encode()
+    operation = f"<operation>{auth or auth_ok()}{''.join(results)}</operation>"
+    return (XML_DECL + f"<response>{CONTROL_OK}{operation}</response>").encode()
 
 
 def result(function: str, controlid: str, inner: str = "", status: str = "success") -> str:
@@ -39,7 +40,8 @@ def result(function: str, controlid: str, inner: str = "", status: str = "succes
     )
 
 
-def session_response(endpoint: str, session_id: str = "SESSION-SECRET-123..", timeout: str = "2099-05-01T22:00:01+00:00",
+def session_response(endpoint: str, session_id: str = "SESSION-SECRET-123..",
+                     timeout: str = "2099-05-01T22:00:01+00:00",
                      location: str = "", controlid: str = "sess") -> bytes:
     data = (
         f"<data><api><sessionid>{session_id}</sessionid><endpoint>{endpoint}</endpoint>"

@@ -323,7 +323,7 @@ def test_execute_mixed_good_and_bad_functions(srv, clock):
         from .canned import parse_request
         names, ids, _ = parse_request(body)
         parts = []
-        for name, cid in zip(names, ids):
+        for name, cid in zip(names, ids, strict=False):
             if cid.endswith("bad"):
                 parts.append(s.result(name, cid, '<data listtype="objects" count="0"/>' + s.DUPLICATE_CUSTOMER,
                                       "failure"))
@@ -354,7 +354,7 @@ def test_transient_function_result_is_resent_alone(srv, clock):
         names, ids, _ = parse_request(body)
         calls["n"] += 1
         parts = []
-        for name, cid in zip(names, ids):
+        for name, cid in zip(names, ids, strict=False):
             if cid == "b" and calls["n"] == 1:
                 parts.append(s.result(name, cid, s.error_block(("XYZ", "", "The Service is Temporarily Off-line",
                                                                  "")), "failure"))

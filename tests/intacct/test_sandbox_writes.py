@@ -65,7 +65,7 @@ def test_invoice_and_payment_round_trip(sandbox):
     assert row["RECORDNO"] == inv.key and parse_decimal(row["TOTALDUE"]) == Decimal("1250.50")
     assert row["STATE"] == "Posted"
     lines = c.read("ARINVOICE", [inv.key])[0]["ARINVOICEITEMS"]
-    assert [parse_decimal(l["AMOUNT"]) for l in lines] == [Decimal("1000"), Decimal("250.5")]
+    assert [parse_decimal(ln["AMOUNT"]) for ln in lines] == [Decimal("1000"), Decimal("250.5")]
 
     pay = c.call(fn.create_arpayment(
         customer_id="C-PAY", amount=Decimal("1000"), undeposited_account="1210", ref_id="CHK-5531",

@@ -100,7 +100,8 @@ def loopback_certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str,
 
 
 @pytest.fixture
-def tls_smtp_servers(loopback_certificate: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Inbox]]:
+def tls_smtp_servers(loopback_certificate: tuple[str, str],
+                     monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Inbox]]:
     """Two servers with our certificate: one that requires STARTTLS, one speaking TLS from the start.
 
     The client verifies certificates as in production (ssl.create_default_context); SSL_CERT_FILE makes it

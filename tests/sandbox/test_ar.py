@@ -21,9 +21,9 @@ def test_invoice_totals_from_lines_and_labels(module_sandbox):
     assert inv["STATE"] == "Posted" and inv["WHENCREATED"] == "05/01/2024" and inv["WHENDUE"] == "05/31/2024"
     assert inv["WHENPOSTED"] == "05/01/2024"
     lines = inv["_lines"]
-    assert [l["AMOUNT"] for l in lines] == ["1000.01", "250.1", "0.1"]
+    assert [ln["AMOUNT"] for ln in lines] == ["1000.01", "250.1", "0.1"]
     assert lines[0]["ACCOUNTLABEL"] == "Services Revenue" and lines[0]["ACCOUNTNO"] == "4000"
-    assert [l["LINE_NO"] for l in lines] == ["1", "2", "3"]
+    assert [ln["LINE_NO"] for ln in lines] == ["1", "2", "3"]
     after = customer(module_sandbox, "C-00001")["TOTALDUE"]
     assert round(float(after) - float(before), 2) == 1250.21
 
@@ -43,7 +43,7 @@ def test_payments_move_state_lines_top_to_bottom_and_customer(module_sandbox):
     pay = text(ok(module_sandbox.call(payment_xml("C-00002", "120", [(key, "120")]))), "key")
     inv = invoice(module_sandbox, key)
     assert (inv["TOTALPAID"], inv["TOTALDUE"], inv["STATE"]) == ("120", "30", "Partially Paid")
-    assert [l["TOTALPAID"] for l in inv["_lines"]] == ["100", "20"]
+    assert [ln["TOTALPAID"] for ln in inv["_lines"]] == ["100", "20"]
     assert inv["WHENMODIFIED"] != inv0["WHENMODIFIED"] and inv["WHENPAID"] == ""
     cust = customer(module_sandbox, "C-00002")
     assert round(float(cust0["TOTALDUE"]) - float(cust["TOTALDUE"]), 2) == 120
@@ -58,7 +58,7 @@ def test_payments_move_state_lines_top_to_bottom_and_customer(module_sandbox):
                            f'</reverse_arpayment></function>'))
     inv = invoice(module_sandbox, key)
     assert (inv["TOTALPAID"], inv["TOTALDUE"], inv["STATE"]) == ("30", "120", "Partially Paid")
-    assert [l["TOTALPAID"] for l in inv["_lines"]] == ["0", "30"]
+    assert [ln["TOTALPAID"] for ln in inv["_lines"]] == ["0", "30"]
     state = records(ok(module_sandbox.call(f"<function controlid='q'><readByQuery><object>ARPYMT</object>"
                                            f"<fields>STATE,DISPLAYSTATE</fields><query>RECORDNO = {pay}</query>"
                                            f"</readByQuery></function>")))[0]
@@ -94,9 +94,11 @@ def test_invoice_validation_failures(module_sandbox):
         (invoice_xml("C-00001", [("glaccountno", "9999", "1")]), "Invalid GL Account '9999' specified."),
         (invoice_xml("C-00001", [("glaccountno", "4900", "1")]), "GL Account '4900' is inactive."),
         (invoice_xml("C-00001", [("accountlabel", "Nope", "1")]), "Invalid Account Label 'Nope' specified."),
-        (invoice_xml("C-00001", [("accountlabel", "Legacy Revenue", "1")]), "Account Label 'Legacy Revenue' is inactive."),
+        (invoice_xml("C-00001", [("accountlabel", "Legacy Revenue", "1")]),
+         "Account Label 'Legacy Revenue' is inactive."),
         (invoice_xml("C-00001", [("glaccountno", "4000", "abc")]), "Invalid amount 'abc' for amount."),
-        (invoice_xml("C-00001", [("glaccountno", "4000", "1")], termname="Net 999"), "Invalid Term 'Net 999' specified."),
+        (invoice_xml("C-00001", [("glaccountno", "4000", "1")], termname="Net 999"),
+         "Invalid Term 'Net 999' specified."),
     ]
     for xml, message in cases:
         errs = failure(module_sandbox.call(xml))
@@ -181,7 +183,8 @@ def test_transaction_rolls_back_everything(module_sandbox):
     failing = errors(results(resp)[1])
     assert failing[0]["description2"] == "Invalid Customer 'C-NOPE' specified."
     assert failing[-1]["errorno"] == "XL03000009"
-    assert failing[-1]["description2"] == "The entire transaction in this operation has been rolled back due to an error."
+    rolled_back = "The entire transaction in this operation has been rolled back due to an error."
+    assert failing[-1]["description2"] == rolled_back
     found = ok(module_sandbox.call('<function controlid="r"><readByName><object>CUSTOMER</object>'
                                    '<keys>W-TX1,W-TX3</keys></readByName></function>'))
     assert found.find("data").get("count") == "0"

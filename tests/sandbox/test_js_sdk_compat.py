@@ -1,4 +1,5 @@
-"""Compatibility: the unmodified official Sage Intacct SDK for JavaScript (``@intacct/intacct-sdk``) against the sandbox.
+"""Compatibility: the unmodified official Sage Intacct SDK for JavaScript (``@intacct/intacct-sdk``) against the
+sandbox.
 
 The SDK only accepts ``*.intacct.com`` endpoints, so the sandbox serves HTTPS with a throw-away certificate for
 ``api.intacct.com`` and ``tests/compat/js-sdk/map-host.js`` (a ``--require`` preload) resolves that name to 127.0.0.1;
@@ -170,7 +171,8 @@ def test_wrong_password_raises_the_sdks_response_exception(summary):
     assert error["class"] == "ResponseException" and not error["isResultException"]
     assert error["message"].startswith("Response authentication status failure - XL03000006 "
                                        "Sign-in information is incorrect")
-    assert error["errors"] == ["XL03000006 Sign-in information is incorrect Check the user ID, company ID and password."]
+    assert error["errors"] == [
+        "XL03000006 Sign-in information is incorrect Check the user ID, company ID and password."]
 
 
 def test_script_exits_non_zero_on_failure(tls_sandbox):

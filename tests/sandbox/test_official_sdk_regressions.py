@@ -218,9 +218,9 @@ def test_plain_http_to_the_tls_port_does_not_block_others(https_sandbox):
 
 
 def test_https_refuses_an_untrusted_client_context(https_sandbox):
-    with pytest.raises(ssl.SSLCertVerificationError):
-        with socket.create_connection(("127.0.0.1", https_sandbox.port), timeout=10) as raw:
-            ssl.create_default_context().wrap_socket(raw, server_hostname="api.intacct.com")
+    with pytest.raises(ssl.SSLCertVerificationError), \
+            socket.create_connection(("127.0.0.1", https_sandbox.port), timeout=10) as raw:
+        ssl.create_default_context().wrap_socket(raw, server_hostname="api.intacct.com")
 
 
 def test_tls_flags_go_together(tmp_path):

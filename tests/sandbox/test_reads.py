@@ -72,7 +72,8 @@ def test_query_language(demo_sandbox):
     cafe = records(ok(rbq(demo_sandbox, "CUSTOMER", "NAME", "NAME like 'Café Müller%'", 1000)))
     assert cafe and all("Café Müller" in r["NAME"] for r in cafe)
     ids = ["C-00001", "C-00002", "C-00003"]
-    listed = records(ok(rbq(demo_sandbox, "CUSTOMER", "CUSTOMERID", f"CUSTOMERID in ('{ids[0]}','{ids[1]}','{ids[2]}')")))
+    listed = records(ok(rbq(demo_sandbox, "CUSTOMER", "CUSTOMERID",
+                            f"CUSTOMERID in ('{ids[0]}','{ids[1]}','{ids[2]}')")))
     assert [r["CUSTOMERID"] for r in listed] == ids
     not_listed = records(ok(rbq(demo_sandbox, "CUSTOMER", "CUSTOMERID", "CUSTOMERID not in ('C-00001') AND "
                                 "NOT (STATUS = 'F' OR STATUS = 'T')", 1000)))

@@ -133,7 +133,7 @@ def _variants(element: etree._Element) -> list[etree._Element]:
         out.append(doubled)
         if i + 1 < len(kids) and kids[i].tag != kids[i + 1].tag:
             swapped = copy.deepcopy(element)
-            a, b = swapped[i], swapped[i + 1]
+            b = swapped[i + 1]
             swapped.remove(b)
             swapped.insert(i, b)
             out.append(swapped)

@@ -82,8 +82,8 @@ def test_master_data_create_and_delete(module_sandbox):
     errs = failure(module_sandbox.call('<function controlid="m3"><create><GLACCOUNT><ACCOUNTNO>4555</ACCOUNTNO>'
                                        '<TITLE>x</TITLE></GLACCOUNT></create></function>'))
     assert errs[0]["description2"] == "The account number '4555' already exists"
-    errs = failure(module_sandbox.call('<function controlid="m4"><create><ARACCOUNTLABEL><ACCOUNTLABEL>Bad</ACCOUNTLABEL>'
-                                       '<DESCRIPTION>d</DESCRIPTION><GLACCOUNTNO>9999</GLACCOUNTNO></ARACCOUNTLABEL>'
+    errs = failure(module_sandbox.call('<function controlid="m4"><create><ARACCOUNTLABEL>'
+                                       '<ACCOUNTLABEL>Bad</ACCOUNTLABEL><DESCRIPTION>d</DESCRIPTION><GLACCOUNTNO>9999</GLACCOUNTNO></ARACCOUNTLABEL>'
                                        '</create></function>'))
     assert "9999" in errs[0]["description2"]
     dep = records(ok(module_sandbox.call("<function controlid='q'><readByQuery><object>DEPARTMENT</object>"

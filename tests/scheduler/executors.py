@@ -56,7 +56,8 @@ def stepping_executor(*, engine: Engine, run_id: int, holder: str, stop: threadi
         run.progress_total = steps
         if _env("TEST_EXEC_JOURNAL", "0") == "1":
             session.add(WriteJournal(connection_id=run.connection_id, operation="create_invoice",
-                                     record_type="invoice", record_id=run_id, controlid=f"test-{run_id}-{uuid.uuid4().hex}",
+                                     record_type="invoice", record_id=run_id,
+                                     controlid=f"test-{run_id}-{uuid.uuid4().hex}",
                                      payload_hash="0" * 8, state=JournalState.SENT, run_id=run_id))
         session.add(run)
     for done in range(steps):

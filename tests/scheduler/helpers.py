@@ -62,7 +62,8 @@ def executions(engine: Engine) -> dict[int, list[str]]:
     return out
 
 
-def wait_for(predicate: Callable[[], T], *, timeout: float = 20.0, interval: float = 0.05, what: str = "condition") -> T:
+def wait_for(predicate: Callable[[], T], *, timeout: float = 20.0, interval: float = 0.05,
+             what: str = "condition") -> T:
     """Poll `predicate` until it returns something truthy; fail with `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -83,7 +84,7 @@ class SchedulerProcess:
         cmd = [sys.executable, "-m", "sync_engine.scheduler", "--database-url", db_url, "--executor", executor,
                "--poll-seconds", "0.1", "--heartbeat-seconds", "0.3", "--due-check-seconds", "0.5",
                "--log-level", "DEBUG", *args]
-        self._log = open(log_path, "wb")
+        self._log = open(log_path, "wb")  # noqa: SIM115 (a child process writes it; closed when it stops)
         self.proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, stdout=self._log, stderr=subprocess.STDOUT,
                                      env={**os.environ, **(env or {})})
 

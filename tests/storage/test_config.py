@@ -53,9 +53,9 @@ def test_nothing_else_in_the_product_reads_the_environment() -> None:
         if path == ROOT / "storage" / "config.py":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}:
-                if not _passes_environment_on(node, path):
-                    readers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+            if (isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}
+                    and not _passes_environment_on(node, path)):
+                readers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert readers == []
 
 

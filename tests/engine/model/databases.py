@@ -35,7 +35,8 @@ def fresh_database(backend: str, workdir: Path, *, sqlite_template: Path | None 
     name = f"ar_model_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{postgres_template}"' if postgres_template else "")))
+        template = f' TEMPLATE "{postgres_template}"' if postgres_template else ""
+        conn.execute(text(f'CREATE DATABASE "{name}"' + template))
     try:
         if postgres_template is None:
             engine = make_engine(_pg_url(name))

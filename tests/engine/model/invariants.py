@@ -29,7 +29,8 @@ from decimal import Decimal
 
 from sqlmodel import Session, select
 
-from storage.models import (Customer, Invoice, InvoiceLine, ItemAction, Payment, PaymentApplication, RunStatus, SyncCursor,
+from storage.models import (Customer, Invoice, InvoiceLine, ItemAction, Payment, PaymentApplication, RunStatus,
+                            SyncCursor,
                             SyncRun, SyncRunItem, SyncState)
 from sync_engine.services import history
 from sync_engine.sync import objects
@@ -104,7 +105,8 @@ def ledger_consistent(world: World, sync: int = 0) -> list[Violation]:
     for inv in invoices:
         if line_totals.get(inv.id, ZERO) != inv.total:  # type: ignore[arg-type]
             found.append(Violation("ledger_consistent", f"invoice {inv.number} ({inv.origin}): its lines add up to "
-                                                        f"{line_totals.get(inv.id, ZERO)}, its total is {inv.total}", sync))  # type: ignore[arg-type]
+                                                        f"{line_totals.get(inv.id, ZERO)}, its total is {inv.total}",
+                                                        sync))  # type: ignore[arg-type]
         if inv.status == "voided":
             continue  # what a voided invoice shows as due is Intacct's (invoice_agrees) once it is reversed there
         if inv.balance != inv.total - inv.amount_paid:
@@ -113,7 +115,8 @@ def ledger_consistent(world: World, sync: int = 0) -> list[Violation]:
         expected = "paid" if inv.balance == 0 else ("open" if inv.amount_paid == 0 else "partially_paid")
         if inv.status != "draft" and inv.status != expected:
             found.append(Violation("ledger_consistent", f"invoice {inv.number}: status {inv.status} with paid "
-                                                        f"{inv.amount_paid} of {inv.total} (expected {expected})", sync))
+                                                        f"{inv.amount_paid} of {inv.total} (expected {expected})",
+                                                        sync))
         applied = paid.get(inv.id, ZERO)  # type: ignore[arg-type]
         if inv.amount_paid != applied:
             found.append(Violation("ledger_consistent", f"invoice {inv.number} ({inv.origin}): amount_paid "
@@ -286,7 +289,8 @@ def clean_sync(world: World, outcome: SyncOutcome, snap: _Snapshot) -> list[Viol
         if row is not None and row.origin == "ledger":
             owned = set(version.changes) - SYNC_MAY_CHANGE_ON_LEDGER_RECORDS.get(version.record_type, set())
             if owned:
-                found.append(Violation("clean_sync", f"the sync changed {sorted(owned)} of ledger {version.record_type} "
+                found.append(Violation("clean_sync",
+                                       f"the sync changed {sorted(owned)} of ledger {version.record_type} "
                                                      f"{_label(snap, version.record_type, version.record_id)}: "
                                                      f"{ {k: version.changes[k] for k in owned} }", n))
     if world.first_complete_sync_done:
