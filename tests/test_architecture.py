@@ -168,3 +168,25 @@ def test_the_walker_sees_imports_inside_functions_and_circles(tmp_path: Path) ->
     source = ROOT / "sync_engine" / "worker" / "loop.py"
     seen = {target for target, _ in _imports("sync_engine.worker.loop", source, _modules(PRODUCT))}
     assert "sync_engine.sync.runs" in seen  # imported inside _default_executor only
+
+
+def test_architecture_md_names_every_layer_folder_and_module() -> None:
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    section = text[text.index("## Packages"):text.index("## Engine API")]
+    missing = []
+    for folder in ("intacct", "sync", "services", "worker"):
+        heading = f"#### `sync_engine/{folder}/`"
+        if heading not in section:
+            missing.append(heading)
+            continue
+        part = section[section.index(heading):]
+        part = part[:part.find("\n#", 1)] if "\n#" in part[1:] else part
+        if folder == "intacct":
+            continue  # the client's modules are described in sync_engine/intacct/README.md
+        for path in sorted((ROOT / "sync_engine" / folder).iterdir()):
+            name = f"`{path.name}`" if path.suffix == ".py" else f"`{path.name}/`"
+            if path.name.startswith("_") or path.name == "__pycache__":
+                continue
+            if name not in part:
+                missing.append(f"{folder}/{path.name}")
+    assert missing == []
