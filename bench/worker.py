@@ -23,7 +23,7 @@ def _rss_mib() -> float:
 def run_kind(engine: Any, connection_id: int, kind: str, options: dict | None = None) -> tuple[Any, float]:
     """Enqueue, claim and execute one run as the scheduler does; (final run row, seconds)."""
     from storage.models import SyncRun
-    from sync_engine.services import queue
+    from sync_engine.schedule import queue
     from sync_engine.sync import leases, runs
 
     with Session(engine) as session:

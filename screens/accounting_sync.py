@@ -13,7 +13,7 @@ from storage.db import read_session, write_session
 from storage.models import Role, RunKind
 from sync_engine.services.heartbeat import scheduler_status
 from sync_engine.services.history import failure_groups, run_activity
-from sync_engine.services.queue import active_run, enqueue_run, recent_runs, retry_failed
+from sync_engine.schedule.queue import active_run, enqueue_run, recent_runs, retry_failed
 from sync_engine.services.record_actions import RecordActionError, skip_records
 from sync_engine.services.settings import get_connection, get_mapping, get_schedule, set_auto_sync
 

@@ -9,7 +9,7 @@ from console.widgets import (connection_warning, credentials_blocked, empty_stat
                              runs_table)
 from storage.db import read_session, write_session
 from storage.models import ACTIVE_RUN_STATUSES, Role, RunKind
-from sync_engine.services.queue import enqueue_run, recent_runs
+from sync_engine.schedule.queue import enqueue_run, recent_runs
 from sync_engine.services.settings import get_connection, get_mapping, get_notification_settings
 
 user = require_user(Role.ACCOUNTANT)

@@ -21,7 +21,7 @@ from sync_engine.sync.error_catalogue import cause as catalogue_cause
 from sync_engine.services.history import (changed_fields, group_run_failures, run_change_counts, run_changes,
                                           run_duration,
                                  run_failed_items, run_item_counts, run_items_page)
-from sync_engine.services.queue import QueueError, cancel_run, retry_failed, retry_records
+from sync_engine.schedule.queue import QueueError, cancel_run, retry_failed, retry_records
 
 user = require_user()
 ACTIONS = ["failed", "created", "updated", "skipped"]  # unchanged records are counted, not listed

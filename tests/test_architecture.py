@@ -5,7 +5,10 @@ Layers, each importing only those below it (storage and third-party code are bel
 
     UI (app.py, console_server.py, console/, screens/)      worker (sync_engine/worker/, sync_engine/scheduler.py)
                          └──────────────► services (sync_engine/services/) ◄──┘
-                                               └──► sync (sync_engine/sync/) ──► intacct (sync_engine/intacct/)
+                                               └──► schedule (sync_engine/schedule/)
+                                                      └──► sync (sync_engine/sync/) ──► intacct (sync_engine/intacct/)
+
+The UI and the worker may also use the schedule directly (the run queue), and each layer any layer further down.
 
 The UI and the worker never import each other; the sandbox and the product never import each other.
 """
@@ -24,6 +27,7 @@ LAYERS = {
     "storage": "storage",
     "sync_engine.intacct": "intacct",
     "sync_engine.sync": "sync",
+    "sync_engine.schedule": "schedule",
     "sync_engine.services": "services",
     "sync_engine.worker": "worker",
     "sync_engine.scheduler": "worker",
@@ -39,9 +43,10 @@ MAY_IMPORT = {
     "storage": {"storage"},
     "intacct": {"intacct"},
     "sync": {"sync", "intacct", "storage"},
-    "services": {"services", "sync", "intacct", "storage"},
-    "worker": {"worker", "services", "sync", "intacct", "storage"},
-    "ui": {"ui", "services", "sync", "storage"},
+    "schedule": {"schedule", "sync", "storage"},
+    "services": {"services", "schedule", "sync", "intacct", "storage"},
+    "worker": {"worker", "services", "schedule", "sync", "intacct", "storage"},
+    "ui": {"ui", "services", "schedule", "sync", "storage"},
     "package": set(),
     "launcher": {"storage"},  # it starts the other processes as commands, never imports them
     "sandbox": {"sandbox"},
@@ -174,7 +179,7 @@ def test_architecture_md_names_every_layer_folder_and_module() -> None:
     text = (ROOT / "ARCHITECTURE.md").read_text()
     section = text[text.index("## Packages"):text.index("## Engine API")]
     missing = []
-    for folder in ("intacct", "sync", "services", "worker"):
+    for folder in ("intacct", "sync", "schedule", "services", "worker"):
         heading = f"#### `sync_engine/{folder}/`"
         if heading not in section:
             missing.append(heading)

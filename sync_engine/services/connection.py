@@ -16,7 +16,7 @@ from sync_engine.intacct import filters
 from sync_engine.intacct.client import IntacctClient
 from sync_engine.intacct.errors import IntacctError
 from sync_engine.intacct.zones import zone_mismatch
-from sync_engine.services.schedule import clear_pause
+from sync_engine.schedule.pause import clear_pause
 from sync_engine.sync.stored_connection import ConnectionNotConfigured as ConnectionNotConfigured
 from sync_engine.sync.stored_connection import client_for, get_connection, get_mapping
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from storage.models import AccountMapping, IntacctConnection, NotificationSettings, SyncSchedule
 from storage.secrets import SecretBox
 from storage.types import utcnow
-from sync_engine.services.schedule import clear_pause
+from sync_engine.schedule.pause import clear_pause
 from sync_engine.sync.audit import record_changes
 
 # Read here by the console, beside the forms that save them.
@@ -99,7 +99,7 @@ def save_connection(*, session: Session, form: ConnectionForm, actor: str,
                    new={**values, **secrets_changed}, secret_fields=frozenset(secrets_changed))
     session.commit()
     session.refresh(connection)
-    # New credentials end an authentication pause of auto-sync (the circuit breaker in services.schedule).
+    # New credentials end an authentication pause of auto-sync (the circuit breaker, sync_engine.schedule.pause).
     clear_pause(session=session, connection_id=connection.id, actor=actor)
     return connection
 

@@ -5,7 +5,7 @@
 * poll (every ~2 s): mark runs whose lease expired as abandoned, then claim the oldest queued run
   (Sync Now, imports, retries, auto-syncs) and execute it in a worker thread;
 * due check (every ~10 s): enqueue an auto accounting sync for each connection whose `next_due_at` has
-  passed (`sync_engine.services.schedule`);
+  passed (`sync_engine.schedule.due`);
 * heartbeat (every ~5 s): renew the running run's lease and write this process's heartbeat row.
 
 The executor (normally `sync_engine.sync.runs.execute_run`) is injected, and so is the clock used for due times
@@ -31,6 +31,8 @@ from sqlalchemy.engine import Engine
 from storage.db import read_session, write_session
 from storage.models import RunStatus, SyncRun
 from storage.types import utcnow
+from sync_engine.schedule.due import enqueue_due_syncs
+from sync_engine.schedule.pause import apply_auth_circuit_breaker
 from sync_engine.services.heartbeat import (
     HEARTBEAT_SECONDS,
     app_version,
@@ -39,7 +41,6 @@ from sync_engine.services.heartbeat import (
     write_heartbeat,
 )
 from sync_engine.services.notify import notify_run_finished
-from sync_engine.services.schedule import apply_auth_circuit_breaker, enqueue_due_syncs
 from sync_engine.sync.leases import LEASE_TTL, claim_next_run, recover_stale_runs, release_lease, renew_lease
 
 log = logging.getLogger("sync_engine.scheduler")

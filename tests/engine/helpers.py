@@ -10,7 +10,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from storage.models import Customer, Invoice, InvoiceLine, Payment, PaymentApplication, SyncRun
-from sync_engine.services import queue, settings
+from sync_engine.schedule import queue
+from sync_engine.services import settings
 from sync_engine.sync import leases, runs
 
 HOLDER = "test-scheduler"

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from storage.models import JournalState, RunStatus, SchedulerHeartbeat, SyncLease, SyncRun, WriteJournal
 from storage.types import utcnow
-from sync_engine.services import queue
+from sync_engine.schedule import queue
 from sync_engine.sync import leases, runs
 from tests.engine.helpers import connect, ledger_invoice, sandbox_query
 from tests.scheduler.helpers import get_run, queue_runs, wait_for

@@ -16,7 +16,7 @@ from sync_engine.sync.intacct_lists import choices, last_refreshed, problem, ref
 from sync_engine.services.ledger_entry import (EntryError, InvoiceEntry, LineEntry, PaymentEntry, add_invoice,
                                                add_payment,
                                       check_invoice, check_payment)
-from sync_engine.services.queue import enqueue_run, retry_records
+from sync_engine.schedule.queue import enqueue_run, retry_records
 from sync_engine.services.record_fixes import set_line_account_label
 from sync_engine.sync.write_rules import (OverrideRow, RoutingRow, RulesError, resolve_payment_deposit, routing_rules,
                                      save_item_overrides, save_routing_rules)

@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlmodel import Session, func, select
 
 from storage.models import Customer, Invoice, InvoiceLine, RecordVersion, RunStatus, SyncRunItem
-from sync_engine.services import queue
+from sync_engine.schedule import queue
 from tests.engine.helpers import connect, run_now, sandbox_query
 
 

@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from storage.models import RunStatus, SyncRun
 from storage.types import utcnow
-from sync_engine.services import queue
+from sync_engine.schedule import queue
 from sync_engine.sync import leases
 from tests.scheduler.helpers import add_connection
 

@@ -127,7 +127,7 @@ def test_a_heartbeat_that_went_quiet_reads_as_crashed(engine) -> None:
 
 
 def test_a_cancel_request_stops_the_run_and_marks_it_cancelled(engine) -> None:
-    from sync_engine.services.queue import cancel_run
+    from sync_engine.schedule.queue import cancel_run
 
     connection = add_connection(engine)
     [run_id] = queue_runs(engine, connection, 1)

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from storage.models import (Customer, Invoice, InvoiceLine, Payment, PaymentApplication, RecordVersion, SyncCursor,
                             SyncRun, SyncRunItem, WriteJournal)
-from sync_engine.services import queue
+from sync_engine.schedule import queue
 from sync_engine.sync import leases, runs
 from tests.engine.helpers import connect
 from tests.engine.model.intacct_side import IntacctRefused, IntacctSide

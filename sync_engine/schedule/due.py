@@ -1,8 +1,8 @@
-"""The schedule state the scheduler process and the console share: due times, the pause, the circuit breaker.
+"""The hourly auto-sync: when the next sync of each connection is due, and queuing the ones that are.
 
 Everything lives in `SyncSchedule` rows, so any number of schedulers may share one database and a restart neither
-skips nor doubles an hourly run. The scheduler (`sync_engine.worker`) queues what is due and trips the breaker;
-the console's settings and connection test lift the pause (`clear_pause`).
+skips nor doubles an hourly run. The interval is `SyncSchedule.interval_minutes` (60 unless changed); the scheduler
+process (`sync_engine.worker`) calls `enqueue_due_syncs` every few seconds.
 """
 from __future__ import annotations
 
@@ -10,18 +10,15 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, or_, select
+from sqlmodel import col, or_, select
 
 from storage.db import read_session, write_session
-from storage.models import RunKind, RunStatus, RunTrigger, SyncRun, SyncSchedule
-from storage.types import utcnow
-from sync_engine.services.queue import enqueue_run
-from sync_engine.sync.audit import record_changes
+from storage.models import RunKind, RunTrigger, SyncSchedule
+from sync_engine.schedule.queue import enqueue_run
 
 log = logging.getLogger("sync_engine.scheduler")
 
 AUTO_SYNC_REQUESTER = "auto-sync"
-AUTH_ERROR_CATEGORY = "authentication"
 
 
 def next_due_after(due: datetime | None, interval: timedelta, now: datetime) -> datetime:
@@ -77,49 +74,3 @@ def enqueue_due_syncs(*, engine: Engine, now: datetime) -> list[int]:
             log.info("auto-sync for connection %s due: run #%s", connection_id, run.id)
         run_ids.append(run.id)  # type: ignore[arg-type]
     return run_ids
-
-
-def apply_auth_circuit_breaker(*, session: Session, run: SyncRun, now: datetime | None = None) -> bool:
-    """Pause auto-sync when `run` failed on Intacct authentication; True if it paused. The caller commits.
-
-    Hourly retries with a bad password would lock the Intacct user out; the pause stays until someone
-    saves or successfully tests the connection (`clear_pause`) or turns auto-sync on again.
-    """
-    if run.status != RunStatus.FAILED or run.error_category != AUTH_ERROR_CATEGORY:
-        return False
-    plan = session.exec(select(SyncSchedule).where(SyncSchedule.connection_id == run.connection_id)).first()
-    if plan is None:
-        plan = SyncSchedule(connection_id=run.connection_id)
-    elif plan.paused_reason:
-        return False  # already paused: keep the first reason and its time
-    now = now or utcnow()
-    detail = (run.error_message or "sign-in refused").strip()
-    plan.paused_reason = (
-        f"Auto-sync paused: Intacct refused the sign-in during run #{run.id} "
-        f"({now:%Y-%m-%d %H:%M} UTC): {detail}. Fix the credentials on the Connection page and save or test "
-        "the connection to resume."
-    )
-    plan.updated_at = now
-    session.add(plan)
-    record_changes(session=session, actor="scheduler", entity="sync_schedule", entity_id=run.connection_id,
-                   old={"paused_reason": None}, new={"paused_reason": plan.paused_reason},
-                   note="authentication circuit breaker")
-    return True
-
-
-def clear_pause(*, session: Session, connection_id: int, actor: str = "system") -> bool:
-    """Resume auto-sync after the connection was saved or tested successfully; True if it was paused.
-
-    The due time is left as it was, so a sync that fell due during the pause runs once, soon.
-    """
-    plan = session.exec(select(SyncSchedule).where(SyncSchedule.connection_id == connection_id)).first()
-    if plan is None or plan.paused_reason is None:
-        return False
-    record_changes(session=session, actor=actor, entity="sync_schedule", entity_id=connection_id,
-                   old={"paused_reason": plan.paused_reason}, new={"paused_reason": None},
-                   note="connection saved or tested successfully")
-    plan.paused_reason = None
-    plan.updated_at = utcnow()
-    session.add(plan)
-    session.commit()
-    return True
