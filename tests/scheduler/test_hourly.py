@@ -10,7 +10,8 @@ from sqlmodel import Session, select
 from storage.db import write_session
 from storage.models import AuditEvent, RunKind, RunStatus, RunTrigger, SyncRun, SyncSchedule
 from storage.types import utcnow
-from sync_engine.schedule.pause import clear_pause, enqueue_due_syncs, next_due_after
+from sync_engine.schedule.due import enqueue_due_syncs, next_due_after
+from sync_engine.schedule.pause import clear_pause
 from sync_engine.worker.loop import Scheduler
 from tests.scheduler.executors import scripted_executor
 from tests.scheduler.helpers import add_connection, get_run, queue_runs
