@@ -98,8 +98,8 @@ def test_a_sync_leaves_marked_records_out_and_what_needs_them_waits(engine, sand
     with Session(engine) as session:
         items = {i.label: (i.action, i.message) for i in session.exec(
             select(SyncRunItem).where(SyncRunItem.run_id == run.id))}
-        held = items["Invoice CUST-HOLD-1"]
-        assert held[0] == "skipped" and "L-2 is marked don't sync" in held[1]
+        waiting = items["Invoice CUST-HOLD-1"]
+        assert waiting[0] == "skipped" and "L-2 is marked don't sync" in waiting[1]
         assert items["Payment CHK-H (L-1)"][0] == "skipped"
         assert "HOLD-1 is marked don't sync" in items["Payment CHK-H (L-1)"][1]
         assert "Invoice HOLD-1" not in items

@@ -182,8 +182,8 @@ def test_reversals_and_deletions_in_intacct_void_the_ledger_records(engine, sand
         intacct_payment = session.exec(select(Payment).where(Payment.reference == "PAY-IV")).one()
         assert session.get(Invoice, invoice_id).balance == Decimal("300.00")
     _reverse_in_intacct(sandbox, "reverse_arpayment", intacct_payment.intacct_recordno)
-    key = _intacct_invoice(sandbox, "IV-INV-2")["RECORDNO"]
-    reply = sandbox.call(f'<function controlid="del"><delete_invoice key="{key}"/></function>')
+    gone_key = _intacct_invoice(sandbox, "IV-INV-2")["RECORDNO"]
+    reply = sandbox.call(f'<function controlid="del"><delete_invoice key="{gone_key}"/></function>')
     assert reply.findtext(".//result/status") == "success", reply.findtext(".//description2")
     run = run_now(engine, connection_id, "accounting_sync", deletion_sweep=True)
     assert run.status == RunStatus.SUCCEEDED, _failed(engine, run.id)
