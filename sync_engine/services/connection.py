@@ -72,6 +72,7 @@ def validate_mapping(*, session: Session, client: IntacctClient | None = None) -
     if connection is None:
         raise ConnectionNotConfigured()
     mapping = get_mapping(session=session, connection_id=connection.id)  # type: ignore[arg-type]
+    assert mapping is not None  # created with the connection (settings._ensure_companions)
     result = MappingValidation(ok=True)
     checks = [
         ("ARACCOUNTLABEL", "ACCOUNTLABEL", mapping.item_account_label, "Item account label"),

@@ -77,7 +77,7 @@ def _read(text: str | bytes, columns: tuple[str, ...],
     missing = [c for c in required if c not in header]
     if missing:
         raise CsvFormatError(f"Missing column(s): {', '.join(missing)}. Expected columns: {', '.join(columns)}.")
-    rows = []
+    rows: list[dict[str, str]] = []
     for raw in reader:
         if len(rows) >= MAX_ROWS:
             raise CsvFormatError(f"The file has more than {MAX_ROWS:,} rows: split it into smaller files.")
@@ -183,7 +183,7 @@ def import_invoices_csv(*, session: Session, data: str | bytes, actor: str) -> C
     result = CsvImportResult()
     rejected: list[tuple[str, list[dict[str, str]]]] = []
     existing = set(session.exec(select(Invoice.number).where(
-        Invoice.number.in_({r["invoice_number"] for r in rows if r.get("invoice_number")}))))
+        col(Invoice.number).in_({r["invoice_number"] for r in rows if r.get("invoice_number")}))))
     for number, group in _group(rows, lambda r: r.get("invoice_number", "")).items():
         problems: list[RowProblem] = []
         if not number:
@@ -271,7 +271,7 @@ def import_payments_csv(*, session: Session, data: str | bytes, actor: str) -> C
                 Payment.customer_id == customer.id, Payment.reference == reference)).first() is not None:
             result.skipped.append(label)
             continue
-        applications: dict[int, tuple[Invoice, Decimal]] = {}
+        applications: dict[int | None, tuple[Invoice, Decimal]] = {}
         for row in group:
             if not row.get("invoice_number"):
                 continue
@@ -290,7 +290,7 @@ def import_payments_csv(*, session: Session, data: str | bytes, actor: str) -> C
                                                row.get("applied_amount") or str(applied),
                                                f"more than invoice {invoice.number}'s open balance of "
                                                f"{invoice.balance:,.2f}"))
-                applications[invoice.id] = (invoice, previous + applied)  # type: ignore[index]
+                applications[invoice.id] = (invoice, previous + applied)
         if amount is not None and sum((a for _, a in applications.values()), Decimal("0")) > amount:
             problems.append(RowProblem(int(first["_row"]), "applied_amount", "",
                                        f"the amounts applied add up to more than the payment of {amount:,.2f}"))

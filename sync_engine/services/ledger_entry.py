@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.models import Customer, Invoice, InvoiceLine, Origin, Payment, PaymentApplication, SyncState
 from storage.types import utcnow
@@ -140,8 +140,9 @@ def add_invoice(*, session: Session, entry: InvoiceEntry, actor: str, connection
 def open_invoices(*, session: Session, customer_id: int) -> list[Invoice]:
     """Invoices of this customer a payment can be applied to (open balance, not draft or voided), oldest first."""
     return list(session.exec(select(Invoice).where(
-        Invoice.customer_id == customer_id, Invoice.balance > 0, Invoice.status.notin_(["draft", "voided"]))
-        .order_by(Invoice.invoice_date, Invoice.id)))
+        col(Invoice.customer_id) == customer_id, col(Invoice.balance) > 0,
+        col(Invoice.status).notin_(["draft", "voided"]))
+        .order_by(col(Invoice.invoice_date), col(Invoice.id))))
 
 
 def check_payment(*, session: Session, entry: PaymentEntry) -> dict[str, str]:

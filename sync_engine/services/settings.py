@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlparse
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.models import AccountMapping, IntacctConnection, NotificationSettings, SyncSchedule
 from storage.secrets import SecretBox
@@ -60,7 +61,7 @@ def save_connection(*, session: Session, form: ConnectionForm, actor: str,
                     box: SecretBox | None = None) -> IntacctConnection:
     """Create or update the connection from the form; raises SettingsError on a bad value."""
     box = box or SecretBox()
-    values = {
+    values: dict[str, Any] = {
         "endpoint_url": _clean(form.endpoint_url), "company_id": _clean(form.company_id),
         "user_id": _clean(form.user_id), "sender_id": _clean(form.sender_id),
         "entity_id": _clean(form.entity_id) or None, "intacct_timezone": _clean(form.intacct_timezone) or "UTC",
@@ -99,12 +100,14 @@ def save_connection(*, session: Session, form: ConnectionForm, actor: str,
                    new={**values, **secrets_changed}, secret_fields=frozenset(secrets_changed))
     session.commit()
     session.refresh(connection)
+    assert connection.id is not None
     # New credentials end an authentication pause of auto-sync (the circuit breaker, sync_engine.schedule.pause).
     clear_pause(session=session, connection_id=connection.id, actor=actor)
     return connection
 
 
 def _ensure_companions(*, session: Session, connection: IntacctConnection) -> None:
+    assert connection.id is not None  # flushed by the caller
     if session.exec(select(AccountMapping).where(AccountMapping.connection_id == connection.id)).first() is None:
         session.add(AccountMapping(connection_id=connection.id))
     if session.exec(select(SyncSchedule).where(SyncSchedule.connection_id == connection.id)).first() is None:
@@ -164,7 +167,7 @@ def set_auto_sync(*, session: Session, connection_id: int, enabled: bool, actor:
 
 
 def get_notification_settings(*, session: Session) -> NotificationSettings:
-    settings = session.exec(select(NotificationSettings).order_by(NotificationSettings.id)).first()
+    settings = session.exec(select(NotificationSettings).order_by(col(NotificationSettings.id))).first()
     if settings is None:
         settings = NotificationSettings()
         session.add(settings)

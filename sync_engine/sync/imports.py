@@ -252,7 +252,8 @@ def customer_keys_by_intacct_id(session: Session, ctx: RunContext, customer_ids:
     """Like customers_by_intacct_id, but only each customer's id (all an invoice needs), without ORM objects."""
     return {cid: SimpleNamespace(id=pk) for cid, pk in session.exec(
         select(Customer.intacct_customer_id, Customer.id).where(
-        Customer.connection_id == ctx.connection_id, col(Customer.intacct_customer_id).in_(customer_ids)))}
+        Customer.connection_id == ctx.connection_id, col(Customer.intacct_customer_id).in_(customer_ids)))
+        if cid is not None}
 
 
 def ensure_customers(ctx: RunContext, customer_ids: set[str]) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from storage.db import write_session
 from storage.models import ItemAction, JournalState, SyncState, WriteJournal
@@ -80,7 +80,7 @@ def latest_entry(session: Session, *, connection_id: int, operation: str, record
         select(WriteJournal).where(
             WriteJournal.connection_id == connection_id, WriteJournal.operation == operation,
             WriteJournal.record_type == record_type, WriteJournal.record_id == record_id)
-        .order_by(WriteJournal.attempt.desc())
+        .order_by(col(WriteJournal.attempt).desc())
     ).first()
 
 
@@ -240,8 +240,8 @@ def _latest_entries(session: Session, ctx: RunContext, specs: Sequence[WriteSpec
     latest: dict[tuple, WriteJournal] = {}
     for entry in session.exec(select(WriteJournal).where(
             WriteJournal.connection_id == ctx.connection_id,
-            WriteJournal.record_type.in_({s.record_type for s in specs}),
-            WriteJournal.record_id.in_({s.record_id for s in specs}))):
+            col(WriteJournal.record_type).in_({s.record_type for s in specs}),
+            col(WriteJournal.record_id).in_({s.record_id for s in specs}))):
         key = (entry.operation, entry.record_type, entry.record_id)
         if key in wanted and (key not in latest or entry.attempt > latest[key].attempt):
             latest[key] = entry

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from storage.db import write_session
 from storage.models import JournalState, RunStatus, SyncLease, SyncRun, WriteJournal
@@ -35,7 +35,7 @@ def claim_next_run(*, engine: Engine, holder: str, now: datetime | None = None,
         with write_session(engine) as session:
             candidates = session.exec(
                 select(SyncRun).where(SyncRun.status == RunStatus.QUEUED)
-                .order_by(SyncRun.queued_at, SyncRun.id).limit(20).with_for_update(skip_locked=True)
+                .order_by(col(SyncRun.queued_at), col(SyncRun.id)).limit(20).with_for_update(skip_locked=True)
             ).all()
             for run in candidates:
                 lease = session.exec(
@@ -124,7 +124,8 @@ def recover_stale_runs(*, engine: Engine, now: datetime | None = None) -> list[i
             )
             session.add(run)
             for row in session.exec(select(WriteJournal).where(
-                    WriteJournal.run_id == run.id, WriteJournal.state.in_([JournalState.SENT, JournalState.PENDING]))):
+                    col(WriteJournal.run_id) == run.id,
+                    col(WriteJournal.state).in_([JournalState.SENT, JournalState.PENDING]))):
                 row.state = JournalState.UNCERTAIN
                 row.updated_at = now
                 session.add(row)
