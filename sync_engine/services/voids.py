@@ -22,10 +22,10 @@ from sync_engine.services.record_actions import RecordActionError, _load, _reaso
 VOID_ROLES = (Role.ADMIN, Role.ACCOUNTANT)
 
 
-def _check(record_type: str, record: object, role: str) -> None:
+def _check(record_type: str, record: Invoice | Payment, role: str) -> None:
     if role not in VOID_ROLES:
         raise RecordActionError("Only an accountant or an administrator can void records.")
-    if getattr(record, "origin") != Origin.LEDGER:
+    if record.origin != Origin.LEDGER:
         raise RecordActionError(f"This {record_type} came from Intacct: reverse it in Intacct; the next sync then "
                                 "shows it voided here.")
 
