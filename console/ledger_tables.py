@@ -2,13 +2,12 @@
 aging chart; label/value grids and CSV downloads."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 import altair as alt
 import pandas as pd
 import streamlit as st
-from streamlit.elements.lib.column_types import ColumnConfig
 
 from console.formatting import (
     money,
@@ -38,7 +37,7 @@ def download_csv(frame: pd.DataFrame, name: str, label: str = "Download CSV") ->
                        icon=":material/download:")
 
 
-def money_column(label: str | None = None) -> ColumnConfig:
+def money_column(label: str | None = None) -> Mapping[str, object]:
     """Amounts are pre-formatted exactly from Decimal, so the column only needs right alignment."""
     return st.column_config.TextColumn(label, alignment="right")
 
