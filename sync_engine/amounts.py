@@ -16,6 +16,7 @@ from sqlmodel import Session, col, func, select
 
 from storage.models import Invoice, Origin, Payment, PaymentApplication
 from storage.types import utcnow
+from sync_engine.ledger import diff, record_version, snapshot
 
 ZERO = Decimal("0.00")
 
@@ -88,3 +89,20 @@ def invoices_with_pending_payments(session: Session) -> list[int]:
             select(PaymentApplication.invoice_id).join(Payment, col(Payment.id) == PaymentApplication.payment_id)
             .where(*conditions).distinct()))
     return sorted(ids)
+
+
+def refresh_with_versions(session: Session, invoice_ids: Iterable[int], *, run_id: int | None, source: str,
+                          changed_by: str | None = None) -> list[Invoice]:
+    """`refresh_invoices`, recording a RecordVersion of each invoice whose shown amounts changed."""
+    ids = sorted({i for i in invoice_ids if i is not None})
+    before = {inv.id: snapshot("invoice", inv.model_dump())
+              for start in range(0, len(ids), 500)
+              for inv in session.exec(select(Invoice).where(col(Invoice.id).in_(ids[start:start + 500])))}
+    changed = refresh_invoices(session, ids)
+    for invoice in changed:
+        after = snapshot("invoice", invoice.model_dump())
+        changes = diff(before[invoice.id], after)
+        if changes:
+            record_version(session=session, record_type="invoice", record_id=invoice.id, run_id=run_id,  # type: ignore[arg-type]
+                           source=source, changes=changes, snapshot_values=after, changed_by=changed_by)
+    return changed

@@ -8,7 +8,7 @@ shows as paid is derived in sync_engine.amounts, so ledger payments not yet in I
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -551,9 +551,31 @@ def _insert_created_invoices(session: Session, ctx: RunContext,
 _store_invoices = store_invoices  # the name tests of unreadable records use
 
 
-def import_invoices(ctx: RunContext, *, incremental: bool) -> None:
+def _paid_changed(ctx: RunContext, records: list[dict[str, Any]]) -> list[str]:
+    """Keys of the page's invoices whose TOTALPAID differs from what the ledger holds (new ones: paid at all)."""
+    keys = [r["RECORDNO"] for r in records if r.get("RECORDNO")]
+    with read_session(ctx.engine) as session:
+        held = dict(session.exec(select(Invoice.intacct_recordno, Invoice.intacct_total_paid).where(
+            Invoice.connection_id == ctx.connection_id, col(Invoice.intacct_recordno).in_(keys))).all())
+    changed = []
+    for record in records:
+        try:
+            paid, due = _amount(record, "TOTALPAID"), _amount(record, "TOTALDUE")
+        except UnreadableRecord:
+            continue
+        key = record.get("RECORDNO")
+        # a new invoice counts when it will be imported (outstanding) and something was paid on it already
+        if key and ((held[key] or ZERO) != paid if key in held else (paid > ZERO and due > ZERO)):
+            changed.append(key)
+    return changed
+
+
+def import_invoices(ctx: RunContext, *, incremental: bool,
+                    after_page: Callable[[RunContext, list[str]], None] | None = None) -> None:
     """One-time: every outstanding invoice. Incremental: every invoice modified in the window, so payments
     and reversals made in Intacct reach invoices we already hold; new ones are imported while outstanding.
+    `after_page` gets, after each page is stored, the keys of its invoices whose TOTALPAID moved (so the
+    payments behind the move can be brought in with the page: sync_engine.payments_import).
 
     A first one-time import sets the watermark (of invoices, and of payments, whose effect it read as
     TOTALPAID), so the next sync reads only what changed after it. A later one-time import leaves an existing
@@ -568,7 +590,10 @@ def import_invoices(ctx: RunContext, *, incremental: bool) -> None:
     with pages, Prefetcher(reads, ahead=1) as ready:
         for batch, page_reads in ready:
             ctx.check_stop()
+            moved = _paid_changed(ctx, batch) if after_page else []
             store_invoices(ctx, batch, outstanding_only=True, reads=page_reads)
+            if moved:
+                after_page(ctx, moved)  # type: ignore[misc]
             ctx.flush()
     windows.advance(ctx, objects.AR_INVOICE, mark, only_if_unset=not incremental)
     if not incremental:

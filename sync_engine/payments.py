@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from storage.db import write_session
 from storage.models import Customer, Invoice, ItemAction, Origin, Payment, PaymentApplication, SyncState
 from storage.types import utcnow
+from sync_engine import deletions, objects
 from sync_engine.intacct import filters, functions
 from sync_engine.intacct.values import format_date, parse_decimal
 from sync_engine.journal import WriteSpec, write_all
@@ -45,7 +46,7 @@ def _spec(ctx: RunContext, payment: Payment, customer: Customer, applications: l
         return functions.create_arpayment(
             customer_id=customer.number, amount=payment.amount, undeposited_account=deposit_account,
             ref_id=payment.reference, date_received=payment.received_on, payment_method=payment.method,
-            applications=items, controlid=controlid)
+            applications=items, currency=payment.currency, controlid=controlid)
 
     def lookup() -> str | None:
         candidates = ctx.client.iter_records("ARPYMT", ["RECORDNO", "CUSTOMERID", "DOCNUMBER", "RECEIPTDATE", "TOTALENTERED"],
@@ -146,5 +147,6 @@ def reverse_voided_payments(ctx: RunContext) -> None:
             col(Payment.reversed_in_intacct).is_(False), Payment.sync_state != SyncState.SKIPPED)))
         customers = {c.id: c for c in session.exec(select(Customer).where(
             col(Customer.id).in_({p.customer_id for p in voided})))} if voided else {}
+    voided = deletions.still_to_reverse(ctx, objects.AR_PAYMENT, voided)
     if voided:
         write_all(ctx, [_reverse_spec(ctx, payment, customers[payment.customer_id]) for payment in voided])

@@ -32,12 +32,7 @@ HOLDER = "model-scheduler"
 # test_sync_model.py that fails meanwhile (marked xfail). While a gap is listed the model does not make the
 # situation that shows it, so the random runs keep finding new faults instead of the known one; remove a name
 # when its fix lands (and the xfail mark with it).
-KNOWN_GAPS: set[str] = {
-    "payment_voided_on_both_sides",  # voided here, reversed in Intacct by someone else before the next sync
-    "invoice_voided_here_deleted_there",  # voided here, deleted in Intacct before the next sync
-    "payment_before_its_invoice",  # a payment imported while its invoice was not held, the invoice arriving later
-    "interim_consistency",  # invoice and payment reads of one change landing in different runs or steps
-}
+KNOWN_GAPS: set[str] = set()
 CENT = Decimal("0.01")
 INVOICE_DAY = date(2026, 11, 2)
 PAYMENT_DAY = date(2026, 11, 25)
