@@ -219,9 +219,13 @@ class World:
         return invoice.number
 
     def ledger_void_payment(self, *, pick: int) -> str | None:
+        reversed_there: set[str] = set()
+        if "payment_voided_on_both_sides" in KNOWN_GAPS:
+            reversed_there = {p["RECORDNO"] for p in self.intacct.payments() if p["STATE"] in ("V", "Reversed")}
         with Session(self.engine) as session:
-            candidates = list(session.exec(select(Payment).where(
-                Payment.origin == "ledger", Payment.voided.is_(False)).order_by(Payment.id)))
+            candidates = [p for p in session.exec(select(Payment).where(
+                Payment.origin == "ledger", Payment.voided.is_(False)).order_by(Payment.id))
+                if p.intacct_recordno not in reversed_there]
             if not candidates:
                 return None
             payment = candidates[pick % len(candidates)]
