@@ -60,7 +60,10 @@ def derive(invoice: Invoice, adjustment: Decimal) -> dict[str, object]:
     else:
         paid_base, due_base = ZERO, invoice.total
     amount_paid, balance = paid_base + adjustment, due_base - adjustment
-    return {"amount_paid": amount_paid, "balance": balance, "status": derived_status(invoice, amount_paid, balance)}
+    status = derived_status(invoice, amount_paid, balance)
+    if status == "voided":
+        balance = ZERO  # nothing is due on a voided invoice, whatever Intacct still shows until it is reversed
+    return {"amount_paid": amount_paid, "balance": balance, "status": status}
 
 
 def refresh_invoices(session: Session, invoice_ids: Iterable[int]) -> list[Invoice]:

@@ -19,6 +19,7 @@ from storage.types import utcnow
 from sync_engine import amounts, windows
 from sync_engine.imports import _batches
 from sync_engine.intacct import filters
+from sync_engine.intacct.values import parse_decimal
 from sync_engine.ledger import diff, record_version, snapshot
 from sync_engine.objects import AR_INVOICE, AR_PAYMENT, IntacctObject
 from sync_engine.run_context import RunContext
@@ -94,6 +95,31 @@ def sweep_deleted(ctx: RunContext) -> None:
     windows.advance(ctx, SWEEP, ctx.started_at)
 
 
+def _undo_voids_paid_in_intacct(ctx: RunContext, paid: list[Any], records: list[Any]) -> list[Any]:
+    """Intacct recorded a payment on invoices voided here before they were reversed: money received in Intacct
+    wins, so the void is undone (a paid invoice cannot be reversed), with an item saying what to do instead."""
+    if not paid:
+        return records
+    with ctx.ledger_session() as session:
+        for record in paid:
+            row = session.get(Invoice, record.id)
+            before = snapshot("invoice", row.model_dump())  # type: ignore[union-attr]
+            row.status, row.voided_at = "open", None  # type: ignore[union-attr]
+            session.add(row)
+            session.flush()
+            amounts.refresh_invoices(session, [row.id])  # type: ignore[union-attr,list-item]
+            after = snapshot("invoice", row.model_dump())  # type: ignore[union-attr]
+            record_version(session=session, record_type="invoice", record_id=row.id, run_id=ctx.run_id,  # type: ignore[union-attr,arg-type]
+                           source="import", changes=diff(before, after), snapshot_values=after)
+            ctx.item(session, record_type="invoice", label=f"Invoice {row.number} (void)",  # type: ignore[union-attr]
+                     action=ItemAction.FAILED, record_id=row.id, intacct_key=row.intacct_recordno,  # type: ignore[union-attr]
+                     category="validation",
+                     message="A payment was recorded on this invoice in Intacct after it was voided here, so it "
+                             "cannot be reversed: the void is undone. To void it, reverse that payment in Intacct "
+                             "first, then void the invoice again.")
+    return [r for r in records if r not in paid]
+
+
 def still_to_reverse(ctx: RunContext, obj: IntacctObject, records: list[Any]) -> list[Any]:
     """Of ledger records voided here and waiting to be reversed in Intacct, those Intacct still holds unreversed.
 
@@ -104,9 +130,14 @@ def still_to_reverse(ctx: RunContext, obj: IntacctObject, records: list[Any]) ->
     if not records:
         return []
     state: dict[str, str] = {}
+    paid: set[str] = set()
+    fields = ["RECORDNO", "STATE", "TOTALPAID"] if obj is AR_INVOICE else ["RECORDNO", "STATE"]
     for chunk in _batches([r.intacct_recordno for r in records], KEYS_PER_QUERY):
-        for found in ctx.client.iter_records(obj.name, ["RECORDNO", "STATE"], filter=filters.in_("RECORDNO", chunk)):
+        for found in ctx.client.iter_records(obj.name, fields, filter=filters.in_("RECORDNO", chunk)):
             state[str(found["RECORDNO"])] = (found.get("STATE") or "").strip().lower()
+            if obj is AR_INVOICE and (parse_decimal(found.get("TOTALPAID")) or 0) > 0:
+                paid.add(str(found["RECORDNO"]))
+    records = _undo_voids_paid_in_intacct(ctx, [r for r in records if r.intacct_recordno in paid], records)
     done = [r for r in records if state.get(r.intacct_recordno, "deleted") in ("deleted", "v", "reversed", "voided")]
     if done:
         record_type = "invoice" if obj is AR_INVOICE else "payment"

@@ -105,6 +105,10 @@ def write_payments(ctx: RunContext) -> None:
             _skip(ctx, payment, label, "The amounts applied to invoices exceed the payment.", failed=True)
         elif customer.sync_state == SyncState.SKIPPED and not customer.intacct_customer_id:
             _skip(ctx, payment, label, f"Customer {customer.number} is marked don't sync: the payment waits for it.")
+        elif voided := [inv.number for inv, _ in applications if inv.status == "voided"]:
+            _skip(ctx, payment, label, f"Invoice {', '.join(voided)} is voided (here, or reversed or deleted in "
+                                       "Intacct): apply the payment to another invoice, or void the payment.",
+                  failed=True)
         elif held := [inv.number for inv, _ in applications
                       if inv.sync_state == SyncState.SKIPPED and not inv.intacct_recordno]:
             _skip(ctx, payment, label, f"Invoice {', '.join(held)} is marked don't sync: the payment waits for it.")

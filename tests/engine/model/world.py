@@ -9,7 +9,6 @@ part-way through, and always checked by `invariants.check_after_sync`.
 """
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections import Counter
