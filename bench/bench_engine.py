@@ -137,12 +137,13 @@ def _incremental(engine: Any, handle: Any, connection_id: int) -> dict:
 
 
 def _add_ledger_writes(engine: Any, count: int) -> None:
-    """`count` ledger invoices (one line each) of imported customers and a payment paying each in full."""
+    """`count` ledger invoices (one line each) of active imported customers and a payment paying each in full."""
     from storage.models import Customer, Invoice, InvoiceLine, Origin, Payment, PaymentApplication
 
     today = date.today()
     with Session(engine) as session:
-        customers = list(session.exec(select(Customer).where(Customer.intacct_customer_id.is_not(None))
+        customers = list(session.exec(select(Customer).where(Customer.intacct_customer_id.is_not(None),
+                                                             Customer.active == True)  # noqa: E712
                                       .order_by(Customer.id).limit(count)))
         invoices = []
         for n in range(count):

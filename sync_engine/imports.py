@@ -26,7 +26,7 @@ from sync_engine.intacct import filters
 from sync_engine.intacct.pipeline import Prefetcher, ordered_map
 from sync_engine.intacct.values import parse_date, parse_decimal, parse_timestamp
 from sync_engine.journal import adopt_in_flight
-from sync_engine.ledger import diff, record_version, snapshot
+from sync_engine.ledger import diff, prefetch_versions, record_version, snapshot
 from sync_engine.run_context import RunContext
 
 BATCH = 500
@@ -193,6 +193,7 @@ def store_customers(ctx: RunContext, records: list[dict[str, Any]], session: Ses
         Customer.connection_id == ctx.connection_id, col(Customer.intacct_recordno).in_(keys)))}
     by_number = {c.number: c for c in session.exec(select(Customer).where(
         col(Customer.number).in_([r.get("CUSTOMERID") for r in records])))}
+    prefetch_versions(session, "customer", [c.id for c in [*known.values(), *by_number.values()]])  # type: ignore[misc]
     created: list[tuple[Customer, dict[str, Any]]] = []
     for record in records:
         try:
@@ -518,6 +519,7 @@ def store_invoices(ctx: RunContext, records: list[dict[str, Any]], outstanding_o
             col(Invoice.number).in_([_invoice_number(r) for r in records])))}
         ids = [i.id for i in [*existing.values(), *by_number.values()] if i.id is not None]
         adjustments = amounts.pending_adjustment(session, ids) if ids else {}
+        prefetch_versions(session, "invoice", ids)
         created: list[tuple[Any, dict[str, Any], list[dict[str, Any]]]] = []
         for record in records:
             try:

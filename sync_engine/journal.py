@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, SQLModel, select
 
 from storage.db import write_session
@@ -50,9 +51,13 @@ class WriteSpec:
     failure_prefix: str = ""  # put before Intacct's message on the ledger record
     created_action: str = ItemAction.CREATED
 
+    def confirmed_row(self, key: str, *, connection_id: int) -> dict[str, Any]:
+        """The ledger fields to set once Intacct has the record under `key`."""
+        return {**self.confirmed_values(key), "connection_id": connection_id, "sync_state": SyncState.SYNCED,
+                "sync_error": None, "updated_at": utcnow()}
+
     def on_confirmed(self, session: Session, key: str, *, connection_id: int) -> None:
-        self._update(session, {**self.confirmed_values(key), "connection_id": connection_id,
-                               "sync_state": SyncState.SYNCED, "sync_error": None, "updated_at": utcnow()})
+        self._update(session, self.confirmed_row(key, connection_id=connection_id))
 
     def on_failed(self, session: Session, error: IntacctError) -> None:
         self._update(session, {"sync_state": SyncState.FAILED, "sync_error": self.failure_prefix + error.user_message})
@@ -268,6 +273,27 @@ def _prepare_many(ctx: RunContext, specs: Sequence[WriteSpec]) -> list[Prepared]
     return [prepared[i] for i in sorted(prepared)]
 
 
+def _confirm_many(session: Session, ctx: RunContext, confirmed: list[tuple[WriteSpec, int, str]]) -> None:
+    """Settle a batch's successes with one UPDATE per table (executemany) and one insert of run items:
+    the same rows `_confirm_in` writes one by one."""
+    if not confirmed:
+        return
+    now = utcnow()
+    session.execute(update(WriteJournal.__table__).where(WriteJournal.__table__.c.id == bindparam("entry_id")),  # type: ignore[attr-defined]
+                    [{"entry_id": entry_id, "state": JournalState.CONFIRMED, "intacct_key": key, "updated_at": now,
+                      "last_error": None} for _, entry_id, key in confirmed])
+    groups: dict[tuple[type[SQLModel], tuple[str, ...]], list[dict[str, Any]]] = {}
+    for spec, _, key in confirmed:
+        row = spec.confirmed_row(key, connection_id=ctx.connection_id)
+        groups.setdefault((spec.model, tuple(sorted(row))), []).append({**row, "record_pk": spec.record_id})
+        ctx.written.add((spec.record_type, spec.record_id))
+    for (model, _), rows in groups.items():
+        table = model.__table__  # type: ignore[attr-defined]
+        session.execute(update(table).where(table.c.id == bindparam("record_pk")), rows)
+    ctx.add_items(session, [{"record_type": spec.record_type, "label": spec.label, "action": spec.created_action,
+                             "record_id": spec.record_id, "intacct_key": key} for spec, _, key in confirmed])
+
+
 def _settle(ctx: RunContext, outcome: Outcome[list[Prepared]]) -> None:
     """Record one request's outcome: per function when Intacct answered, for the whole batch when it did not."""
     batch = outcome.tag
@@ -286,17 +312,19 @@ def _settle(ctx: RunContext, outcome: Outcome[list[Prepared]]) -> None:
     else:
         unsettled: list[tuple[Prepared, IntacctError]] = []
         with write_session(ctx.engine) as session:
+            confirmed: list[tuple[WriteSpec, int, str]] = []
             for prepared, result in zip(batch, outcome.results or []):
                 spec, entry_id, _ = prepared
                 key = _key_of(result) if result.ok else None
                 if result.ok and key:
-                    _confirm_in(session, ctx, spec, entry_id, key, recovered=False)
+                    confirmed.append((spec, entry_id, key))
                 elif isinstance(result.error, DuplicateControlIdError):
                     unsettled.append((prepared, result.error))
                 elif result.error is not None:
                     _fail_in(session, ctx, spec, entry_id, result.error, JournalState.FAILED)
                 else:
                     unsettled.append((prepared, AmbiguousWriteError("Intacct answered without the new record's key.")))
+            _confirm_many(session, ctx, confirmed)
         for (spec, entry_id, controlid), why in unsettled:
             _resolve_uncertain(ctx, spec, entry_id, controlid, why)
     ctx.advance(len(batch))
