@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, event, text
 from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
@@ -205,6 +205,34 @@ class SignInFailure(SQLModel, table=True):
     at: datetime = _ts(default_factory=utcnow, index=True)
 
 
+class SignInGuard(SQLModel, table=True):
+    """One row per typed user name lately tried: the row every sign-in of that name locks while it counts.
+
+    Counting the failures and recording the attempt happen under this row's lock (an upsert, which locks the
+    row on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises anyway), so parallel attempts cannot all pass the
+    count before any of them is recorded.
+    """
+
+    __tablename__ = "sign_in_guard"
+
+    username_key: str = Field(max_length=100, primary_key=True)
+    last_attempt_at: datetime = _ts(default_factory=utcnow, index=True)
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in browser: only the SHA-256 of its random cookie token is kept, never the token itself."""
+
+    __tablename__ = "console_session"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    created_at: datetime = _ts(default_factory=utcnow)
+    last_seen_at: datetime = _ts(default_factory=utcnow)
+    expires_at: datetime = _ts()  # the absolute lifetime; idle expiry is counted from last_seen_at
+    ended_at: Optional[datetime] = _ts(default=None)
+
+
 # --- the ledger -----------------------------------------------------------------------------------------
 
 
@@ -288,7 +316,8 @@ class InvoiceLine(SQLModel, table=True):
     quantity: Decimal = Field(default=Decimal("1"), sa_type=Quantity)
     unit_price: Decimal = _money()
     amount: Decimal = _money()
-    account_label: Optional[str] = None  # per-item override of the mapping's item account label
+    item_code: Optional[str] = None  # the product or service sold; picks a per-item account override
+    account_label: Optional[str] = None  # this line's own label, over the item override and the mapping
     gl_account_no: Optional[str] = None  # as read from Intacct
     location_id: Optional[str] = None
     department_id: Optional[str] = None
@@ -364,6 +393,11 @@ class SyncRun(SQLModel, table=True):
     __table_args__ = (
         Index("ix_sync_run_status_queued", "status", "queued_at"),
         Index("ix_sync_run_connection_started", "connection_id", "queued_at"),
+        # At most one queued or running run of a kind per connection, enforced by the database itself so that
+        # simultaneous Sync Now clicks (from several browsers or machines) cannot queue two.
+        Index("uq_sync_run_one_active", "connection_id", "kind", unique=True,
+              sqlite_where=text("status IN ('queued', 'running')"),
+              postgresql_where=text("status IN ('queued', 'running')")),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -392,6 +426,8 @@ class SyncRun(SQLModel, table=True):
     error_message: Optional[str] = Field(default=None, sa_type=Text)
     notification_status: Optional[str] = Field(default=None, sa_type=Text)
     cancel_requested: bool = False
+    # The lease generation this run was claimed under: its fencing token (sync_engine.leases.check_fence).
+    lease_generation: Optional[int] = None
 
     # Copied from options["preview"] on insert (see _mark_preview) so history queries can filter on an index.
     preview: bool = Field(default=False, index=True, sa_column_kwargs={"server_default": sa_false()})
@@ -429,6 +465,7 @@ class SyncRunItem(SQLModel, table=True):
     errorno: Optional[str] = None
     message: Optional[str] = Field(default=None, sa_type=Text)
     correction: Optional[str] = Field(default=None, sa_type=Text)
+    cause: Optional[str] = Field(default=None, index=True)  # key in sync_engine.error_catalogue: groups failures
     at: datetime = _ts(default_factory=utcnow)
 
 
@@ -491,6 +528,9 @@ class SyncLease(SQLModel, table=True):
     connection_id: int = Field(foreign_key="intacct_connection.id", primary_key=True)
     holder: str
     run_id: Optional[int] = None
+    # The fencing token: raised by one at every claim and never reused (the row is kept when released), so a
+    # scheduler that lost the lease can tell, inside the transaction that journals a write, that it lost it.
+    generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     acquired_at: datetime = _ts(default_factory=utcnow)
     expires_at: datetime = _ts()
 
@@ -507,3 +547,51 @@ class SchedulerHeartbeat(SQLModel, table=True):
     current_run_id: Optional[int] = None
     progress: Optional[str] = None
     stopped_at: Optional[datetime] = _ts(default=None)
+
+
+# --- lists read from Intacct, and the write rules built on them -------------------------------------------
+
+
+class IntacctListItem(SQLModel, table=True):
+    """One entry of a list read from Intacct (account labels, G/L accounts, locations…), cached for pickers."""
+
+    __tablename__ = "intacct_list_item"
+    __table_args__ = (UniqueConstraint("connection_id", "list_name", "value", name="uq_intacct_list_item"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="intacct_connection.id")
+    list_name: str = Field(index=True)  # account_labels | gl_accounts | locations | departments
+    value: str  # the ID Intacct expects in a write
+    title: Optional[str] = None
+    active: bool = True
+    extra: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    refreshed_at: datetime = _ts(default_factory=utcnow)
+
+
+class ItemAccountOverride(SQLModel, table=True):
+    """Invoice lines of this item post to this account label instead of the mapping's."""
+
+    __tablename__ = "item_account_override"
+    __table_args__ = (UniqueConstraint("connection_id", "item_code", name="uq_item_account_override"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="intacct_connection.id")
+    item_code: str
+    account_label: str
+    updated_at: datetime = _ts(default_factory=utcnow)
+    updated_by: Optional[str] = None
+
+
+class PaymentRoutingRule(SQLModel, table=True):
+    """Payments of this method and/or currency are deposited to this G/L account; the first match wins."""
+
+    __tablename__ = "payment_routing_rule"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="intacct_connection.id", index=True)
+    position: int
+    method: Optional[str] = None  # None: any method
+    currency: Optional[str] = None  # None: any currency
+    deposit_account: str
+    updated_at: datetime = _ts(default_factory=utcnow)
+    updated_by: Optional[str] = None

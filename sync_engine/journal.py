@@ -18,13 +18,14 @@ from typing import Any
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, SQLModel, select
 
-from storage.db import write_session
+from storage.db import read_session, write_session
 from storage.models import ItemAction, JournalState, SyncState, WriteJournal
 from storage.types import utcnow
 from sync_engine.intacct.errors import (AmbiguousWriteError, DuplicateControlIdError, IntacctError, RecordError,
                                         RequestError, TransientError)
 from sync_engine.intacct.functions import Function
 from sync_engine.intacct.pipeline import MAX_FUNCTIONS_PER_REQUEST, Outcome, RequestPipeline
+from sync_engine.leases import check_fence
 from sync_engine.run_context import RunContext
 
 IN_FLIGHT = (JournalState.PENDING, JournalState.SENT, JournalState.UNCERTAIN)
@@ -148,8 +149,9 @@ def _fail_in(session: Session, ctx: RunContext, spec: WriteSpec, entry_id: int, 
              record_id=spec.record_id, error=error)
 
 
-def _prepare(ctx: RunContext, spec: WriteSpec) -> tuple[int, str] | None:
-    """Return (journal id, controlid) to send, or None when the record was found already written."""
+def _prepare(ctx: RunContext, spec: WriteSpec) -> tuple[int, str, bool] | None:
+    """Return (journal id, controlid, whether it repeats an earlier attempt) to send, or None when the record was
+    found already written."""
     with write_session(ctx.engine) as session:
         entry = latest_entry(session, connection_id=ctx.connection_id, operation=spec.operation,
                              record_type=spec.record_type, record_id=spec.record_id)
@@ -158,7 +160,8 @@ def _prepare(ctx: RunContext, spec: WriteSpec) -> tuple[int, str] | None:
     if previous_state == JournalState.CONFIRMED and entry is not None and entry.intacct_key:
         _confirm(ctx, spec, entry_id, entry.intacct_key, recovered=True)  # type: ignore[arg-type]
         return None
-    if previous_state in IN_FLIGHT:
+    repeat = previous_state in IN_FLIGHT
+    if repeat:
         key = spec.lookup()  # may raise: the record then waits for the next run
         if key:
             _confirm(ctx, spec, entry_id, key, recovered=True)  # type: ignore[arg-type]
@@ -175,10 +178,13 @@ def _prepare(ctx: RunContext, spec: WriteSpec) -> tuple[int, str] | None:
                 payload_hash=payload_hash(spec.payload),
             )
         assert entry is not None
+        # Fencing: the lease is checked in the transaction that journals the send, so a scheduler that lost it
+        # (frozen, cut off) stops here instead of writing behind the back of the one that took over.
+        check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id)
         entry.state, entry.run_id, entry.updated_at = JournalState.SENT, ctx.run_id, utcnow()
         session.add(entry)
         session.flush()
-        return entry.id, entry.controlid  # type: ignore[return-value]
+        return entry.id, entry.controlid, repeat  # type: ignore[return-value]
 
 
 def _resolve_uncertain(ctx: RunContext, spec: WriteSpec, entry_id: int, controlid: str, error: IntacctError) -> None:
@@ -190,16 +196,20 @@ def _resolve_uncertain(ctx: RunContext, spec: WriteSpec, entry_id: int, controli
         session.add(entry)
     try:
         key = spec.lookup()
+        if not key:
+            with write_session(ctx.engine) as session:
+                check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id)  # before sending again
         if key:
             _confirm(ctx, spec, entry_id, key, recovered=True)
             return
-        result = ctx.client.call(spec.build(controlid))
+        result = ctx.client.call(spec.build(controlid), repeat=True)
         key = _key_of(result)
         if key:
             _confirm(ctx, spec, entry_id, key, recovered=False)
             return
-    except DuplicateControlIdError:
-        pass  # Intacct says it ran; the lookup will find it next time
+    except DuplicateControlIdError as refused:
+        _after_refused_repeat(ctx, spec, entry_id, refused)
+        return
     except RecordError as refused:
         _fail(ctx, spec, entry_id, refused, JournalState.FAILED)
         return
@@ -212,7 +222,20 @@ def _resolve_uncertain(ctx: RunContext, spec: WriteSpec, entry_id: int, controli
                          "not re-sent blindly, on the next run.")
 
 
-Prepared = tuple[WriteSpec, int, str]  # the spec, its journal row id, the controlid sent
+def _after_refused_repeat(ctx: RunContext, spec: WriteSpec, entry_id: int, refused: IntacctError) -> None:
+    """Intacct refused a write sent again under an earlier attempt's controlid, for whatever reason (its duplicate
+    guard answers in no documented shape): our lookup decides. Found = the earlier attempt was applied."""
+    try:
+        key = spec.lookup()
+    except (AmbiguousWriteError, TransientError):
+        return  # stays uncertain: looked up again on the next run
+    if key:
+        _confirm(ctx, spec, entry_id, key, recovered=True)
+    else:
+        _fail(ctx, spec, entry_id, refused, JournalState.FAILED)
+
+
+Prepared = tuple[WriteSpec, int, str, bool]  # the spec, its journal row id, the controlid sent, a repeat?
 
 
 def _latest_entries(session: Session, ctx: RunContext, specs: Sequence[WriteSpec]) -> dict[tuple, WriteJournal]:
@@ -254,6 +277,8 @@ def _prepare_many(ctx: RunContext, specs: Sequence[WriteSpec]) -> list[Prepared]
             prepared[index] = (spec, *one)
     if fresh:
         with write_session(ctx.engine) as session:
+            # Fencing, as in _prepare: checked in the transaction that journals the sends.
+            check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id)
             rows = []
             for spec in fresh:
                 previous = latest.get((spec.operation, spec.record_type, spec.record_id))
@@ -266,7 +291,7 @@ def _prepare_many(ctx: RunContext, specs: Sequence[WriteSpec]) -> list[Prepared]
                 session.add(row)
                 rows.append((spec, row))
             session.flush()
-            by_spec = {id(spec): (spec, row.id, row.controlid) for spec, row in rows}
+            by_spec = {id(spec): (spec, row.id, row.controlid, False) for spec, row in rows}
         for index, spec in enumerate(specs):
             if id(spec) in by_spec:
                 prepared[index] = by_spec[id(spec)]  # type: ignore[assignment]
@@ -302,30 +327,33 @@ def _settle(ctx: RunContext, outcome: Outcome[list[Prepared]]) -> None:
         if isinstance(error, RequestError):
             # The gateway refused the whole request, so nothing ran: a later attempt may safely send anew.
             with write_session(ctx.engine) as session:
-                for spec, entry_id, _ in batch:
+                for spec, entry_id, _, _ in batch:
                     _fail_in(session, ctx, spec, entry_id, error, JournalState.FAILED)
         elif isinstance(error, (AmbiguousWriteError, TransientError)):
-            for spec, entry_id, controlid in batch:
+            for spec, entry_id, controlid, _ in batch:
                 _resolve_uncertain(ctx, spec, entry_id, controlid, error)
         else:
             raise error
     else:
         unsettled: list[tuple[Prepared, IntacctError]] = []
+        refused_repeats: list[tuple[Prepared, IntacctError]] = []
         with write_session(ctx.engine) as session:
             confirmed: list[tuple[WriteSpec, int, str]] = []
             for prepared, result in zip(batch, outcome.results or []):
-                spec, entry_id, _ = prepared
+                spec, entry_id, _, _ = prepared
                 key = _key_of(result) if result.ok else None
                 if result.ok and key:
                     confirmed.append((spec, entry_id, key))
                 elif isinstance(result.error, DuplicateControlIdError):
-                    unsettled.append((prepared, result.error))
+                    refused_repeats.append((prepared, result.error))
                 elif result.error is not None:
                     _fail_in(session, ctx, spec, entry_id, result.error, JournalState.FAILED)
                 else:
                     unsettled.append((prepared, AmbiguousWriteError("Intacct answered without the new record's key.")))
             _confirm_many(session, ctx, confirmed)
-        for (spec, entry_id, controlid), why in unsettled:
+        for (spec, entry_id, _, _), refused in refused_repeats:
+            _after_refused_repeat(ctx, spec, entry_id, refused)
+        for (spec, entry_id, controlid, _), why in unsettled:
             _resolve_uncertain(ctx, spec, entry_id, controlid, why)
     ctx.advance(len(batch))
     ctx.flush()
@@ -339,7 +367,13 @@ def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 
     if ctx.preview:
         _preview(ctx, specs)
         return
-    pipeline: RequestPipeline[list[Prepared]] = RequestPipeline(ctx.client.execute, depth=depth)
+    def send(functions: Sequence[Function], *, repeats: set[str]) -> list:
+        with read_session(ctx.engine) as session:
+            # Again just before the request: a scheduler frozen while it journaled the batch stops here.
+            check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id, lock=False)
+        return ctx.client.execute(functions, repeats=repeats)
+
+    pipeline: RequestPipeline[list[Prepared]] = RequestPipeline(send, depth=depth)
     try:
         for start in range(0, len(specs), batch_size):
             ctx.check_stop()
@@ -347,7 +381,8 @@ def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 
             batch = _prepare_many(ctx, chunk)
             ctx.advance(len(chunk) - len(batch))
             if batch:
-                pipeline.submit(batch, [spec.build(controlid) for spec, _, controlid in batch])
+                pipeline.submit(batch, [spec.build(controlid) for spec, _, controlid, _ in batch],
+                                repeats={controlid for _, _, controlid, repeat in batch if repeat})
             for outcome in pipeline.completed():
                 _settle(ctx, outcome)
     except BaseException:

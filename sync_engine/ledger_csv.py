@@ -18,10 +18,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from storage.models import Customer, Invoice, InvoiceLine, Origin, Payment, PaymentApplication, SyncState
-from storage.types import utcnow
-from sync_engine import amounts
-from sync_engine.ledger import diff, record_version, snapshot
+from storage.models import Customer, Invoice, Origin, Payment, SyncState
+from sync_engine.ledger_entry import InvoiceEntry, LineEntry, PaymentEntry, add_invoice, add_payment
 from sync_engine.payments import METHODS
 
 MAX_ROWS = 50_000
@@ -220,20 +218,11 @@ def import_invoices_csv(*, session: Session, data: str | bytes, actor: str) -> C
             rejected.append((f"invoice {number}", group))
             continue
         customer = customer or _customer(session, customer_number, first.get("customer_name", ""), first.get("customer_email"))
-        total = sum((amount for _, _, amount, _ in lines), Decimal("0"))
-        invoice = Invoice(number=number, customer_id=customer.id, invoice_date=invoice_date, due_date=due_date,  # type: ignore[arg-type]
-                          currency=currency, description=first.get("description") or None, total=total, balance=total,
-                          status="open", origin=Origin.LEDGER, sync_state=SyncState.NOT_SYNCED)
-        session.add(invoice)
-        session.flush()
-        for position, row, amount, quantity in lines:
-            session.add(InvoiceLine(invoice_id=invoice.id, line_no=position, description=row.get("line_description") or None,  # type: ignore[arg-type]
-                                    quantity=quantity, unit_price=(amount / quantity).quantize(Decimal("0.01")),
-                                    amount=amount, account_label=row.get("account_label") or None))
-        snap = snapshot("invoice", invoice.model_dump())
-        record_version(session=session, record_type="invoice", record_id=invoice.id, run_id=None, source="edit",  # type: ignore[arg-type]
-                       changed_by=actor, changes={k: [None, v] for k, v in snap.items() if v is not None},
-                       snapshot_values=snap, new_record=True)
+        add_invoice(session=session, actor=actor, checked=True, entry=InvoiceEntry(
+            number=number, customer_id=customer.id, invoice_date=invoice_date, due_date=due_date, currency=currency,
+            description=first.get("description") or None,
+            lines=[LineEntry(amount=amount, quantity=quantity, description=row.get("line_description") or None,
+                             account_label=row.get("account_label") or None) for _, row, amount, quantity in lines]))
         existing.add(number)
         result.created.append(number)
     session.commit()
@@ -294,23 +283,10 @@ def import_payments_csv(*, session: Session, data: str | bytes, actor: str) -> C
             result.problems += problems
             rejected.append((f"payment {reference}", group))
             continue
-        payment = Payment(customer_id=customer.id, reference=reference, received_on=received_on, amount=amount,  # type: ignore[union-attr,arg-type]
-                          method=method, currency=(first.get("currency") or "USD").upper(), origin=Origin.LEDGER,
-                          sync_state=SyncState.NOT_SYNCED)
-        session.add(payment)
-        session.flush()
-        for invoice, applied in applications.values():
-            session.add(PaymentApplication(payment_id=payment.id, invoice_id=invoice.id, amount=applied))  # type: ignore[arg-type]
-            before = snapshot("invoice", invoice.model_dump())
-            session.flush()
-            amounts.refresh_invoices(session, [invoice.id])  # type: ignore[list-item]
-            after = snapshot("invoice", invoice.model_dump())
-            record_version(session=session, record_type="invoice", record_id=invoice.id, run_id=None,  # type: ignore[arg-type]
-                           source="edit", changed_by=actor, changes=diff(before, after), snapshot_values=after)
-        snap = snapshot("payment", payment.model_dump())
-        record_version(session=session, record_type="payment", record_id=payment.id, run_id=None, source="edit",  # type: ignore[arg-type]
-                       changed_by=actor, changes={k: [None, v] for k, v in snap.items() if v is not None},
-                       snapshot_values=snap, new_record=True)
+        add_payment(session=session, actor=actor, checked=True, entry=PaymentEntry(
+            customer_id=customer.id, reference=reference, received_on=received_on, amount=amount,  # type: ignore[union-attr]
+            method=method, currency=(first.get("currency") or "USD").upper(),
+            applications=[(invoice.id, applied) for invoice, applied in applications.values()]))  # type: ignore[misc]
         result.created.append(label)
     session.commit()
     result.rejected_csv = _rejected(header, rejected, result.problems) if rejected else ""

@@ -21,6 +21,7 @@ from storage.db import write_session
 from storage.models import AccountMapping, IntacctConnection, ItemAction, SyncRun, SyncRunItem
 from sync_engine.bulk import insert_rows
 from sync_engine.intacct.client import IntacctClient
+from sync_engine.error_catalogue import classify
 from sync_engine.intacct.errors import IntacctError
 
 _COUNTER_FIELD = {
@@ -58,6 +59,13 @@ class RunContext:
     def preview(self) -> bool:
         """A preview computes what the run would do and writes nothing to the ledger or to Intacct."""
         return bool(self.options.get("preview"))
+
+    def only(self, record_type: str) -> set[int] | None:
+        """A run for chosen records ("Retry this record"): the ids of `record_type` it may write, else None (all)."""
+        chosen = self.options.get("only")
+        if chosen is None:
+            return None
+        return {int(record_id) for kind, record_id in chosen if kind == record_type}
 
     def would_exist(self, record_type: str, label: str) -> bool:
         """In a preview: was this record already listed as created earlier in the run?"""
@@ -113,10 +121,12 @@ class RunContext:
             if error.details:
                 errorno = error.details[0].errorno
                 correction = next((d.correction for d in error.details if d.correction), None)
+        cause = (classify(errorno=errorno, message=message, category=category).key
+                 if action == ItemAction.FAILED else None)
         row = SyncRunItem(
             run_id=self.run_id, step=self.step, record_type=record_type, record_id=record_id,
             intacct_key=intacct_key, label=label, action=action, error_category=category, errorno=errorno,
-            message=message, correction=correction,
+            message=message, correction=correction, cause=cause,
         )
         if self.preview:
             self._preview_items.append(row)  # the ledger session will be rolled back

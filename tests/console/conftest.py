@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from sqlalchemy.engine import Engine
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from storage.db import read_session
@@ -17,22 +16,6 @@ from sync_engine.users import create_user
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(autouse=True)
-def _router_always_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make AppTest run app.py (our router) on every rerun, as the server does once st.navigation has run.
-
-    AppTest resets PagesManager's "legacy pages/ folder" flag before each run, so with a folder named `pages`
-    it would execute a page file directly after a switch_page, skipping the sign-in gate and role menus.
-    """
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
 
 
 @pytest.fixture
@@ -59,7 +42,7 @@ def app_as(db: Engine) -> Callable[..., AppTest]:
         username = f"{role}-user"
         add_user(db, username, role)
         at = AppTest.from_file(APP, default_timeout=30)
-        at.session_state["user"] = {"username": username, "display_name": username.title(), "role": str(role)}
+        at.session_state["console_session"] = signed_in(db, username)
         if query:
             at.query_params.update(query)
         at.run()
@@ -69,6 +52,17 @@ def app_as(db: Engine) -> Callable[..., AppTest]:
         return at
 
     return make
+
+
+def signed_in(engine: Engine, username: str) -> str:
+    """A live console session for `username`, as the value app.py keeps in st.session_state (the token hash)."""
+    from sync_engine.sessions import start_session
+    from sync_engine.users import get_user
+
+    with read_session(engine) as session:
+        user = get_user(session=session, username=username)
+        _, row = start_session(session=session, user_id=user.id)
+    return row.token_hash
 
 
 def texts(at: AppTest) -> str:

@@ -1,13 +1,13 @@
 """indexes for large ledgers: pages read one page of rows at a time and aggregate in SQL (issue 10)
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-01 09:40:00
 """
 from alembic import op
 
 revision = '0007'
-down_revision = '0004'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from console.state import flash, get_engine, require_user, show_flash
+from console.state import flash, get_engine, guarded, require_user, show_flash
 from console.widgets import ago, credentials_blocked, needs_connection, when
 from storage.db import read_session, write_session
 from storage.models import Role
@@ -22,6 +22,7 @@ FLAGS = {"read_customers": "map_read_customers", "read_invoices": "map_read_invo
          "active_customers_only": "map_active_only"}
 
 
+@guarded(Role.ADMIN)
 def _save(connection_id: int) -> None:
     form = MappingForm(**{f: st.session_state.get(k, "") for f, k in TEXT.items()},
                        **{f: bool(st.session_state.get(k)) for f, k in FLAGS.items()})
@@ -34,6 +35,7 @@ def _save(connection_id: int) -> None:
     flash("success", "Mapping saved. Validate it against Intacct before the next sync.")
 
 
+@guarded(Role.ADMIN)
 def _validate() -> None:
     try:
         with st.spinner("Looking up the accounts in Intacct…"), read_session(get_engine()) as session:

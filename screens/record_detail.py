@@ -7,7 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from console.state import CUSTOMERS, INVOICES, PAYMENTS, RUN_DETAIL, flash, get_engine, require_user, show_flash
+from console.state import (CUSTOMERS, INVOICES, PAYMENTS, RUN_DETAIL, flash, get_engine, guarded, require_user,
+                           show_flash)
 from console.widgets import (ORIGIN, PREVIEW_RESULT, SYNC_STATE, ago, diff_frame, empty_state, fields_grid, local, money,
                              money_column, plain, run_link, time_columns, when)
 from storage.db import read_session, write_session
@@ -21,6 +22,7 @@ LIST_PAGE = {"customer": CUSTOMERS, "invoice": INVOICES, "payment": PAYMENTS}
 SOURCE = {"import": "Imported from Intacct", "edit": "Edited in our ledger", "export": "Written to Intacct"}
 
 
+@guarded(Role.ACCOUNTANT)
 def _change_sync(record_type: str, record_id: int, skip: bool) -> None:
     action = skip_record if skip else resume_record
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from console.state import SETTINGS, get_engine, require_user
+from console.state import SETTINGS, get_engine, guarded, require_user
 from console.widgets import connection_warning, credentials_blocked, empty_state, needs_connection, run_progress, runs_table
 from storage.db import read_session, write_session
 from storage.models import ACTIVE_RUN_STATUSES, Role, RunKind
@@ -15,6 +15,7 @@ user = require_user(Role.ACCOUNTANT)
 IMPORT_KINDS = (RunKind.CUSTOMER_IMPORT, RunKind.INVOICE_IMPORT)
 
 
+@guarded(Role.ACCOUNTANT)
 def _start(connection_id: int, kind: str) -> None:
     options = ({"active_only": st.session_state.get("customer_scope") == "Active customers only"}
                if kind == RunKind.CUSTOMER_IMPORT else {"outstanding_only": True})
