@@ -185,29 +185,26 @@ def _writes(engine: Any, handle: Any, connection_id: int, count: int) -> dict:
 def _pages(ledger_url: str, engine: Any, run_id: int) -> dict:
     """Cold and warm AppTest renders of Invoices, Customers and the import's run detail."""
     import streamlit as st
-    from streamlit.runtime.pages_manager import PagesManager
     from streamlit.testing.v1 import AppTest
 
     from console import state
     from storage.db import read_session
+    from sync_engine.sessions import start_session
     from sync_engine.users import create_user
 
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False  # route through app.py, as the server does (tests/console)
-
-    PagesManager.__init__ = init  # type: ignore[method-assign]
     os.environ["DATABASE_URL"] = ledger_url
     st.cache_resource.clear()
     with read_session(engine) as session:
-        create_user(session=session, username="bench-admin", password="bench-password-1", role="admin", actor="bench")
+        user = create_user(session=session, username="bench-admin", password="bench-password-1", role="admin",
+                           actor="bench")
+    with read_session(engine) as session:
+        _, console_session = start_session(session=session, user_id=user.id)  # as tests/console sign in
+        token_hash = console_session.token_hash
     out: dict[str, Any] = {}
     for label, page, query in (("Invoices", state.INVOICES, None), ("Customers", state.CUSTOMERS, None),
                                ("Run detail (invoice import)", state.RUN_DETAIL, {"run": str(run_id)})):
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
-        at.session_state["user"] = {"username": "bench-admin", "display_name": "Bench", "role": "admin"}
+        at.session_state["console_session"] = token_hash
         if query:
             at.query_params.update(query)
         at.run()
@@ -220,8 +217,11 @@ def _pages(ledger_url: str, engine: Any, run_id: int) -> dict:
             at.run()
             warm.append(time.perf_counter() - started)
         problem = str(at.exception[0].value)[:200] if at.exception else None
-        out[label] = {"cold": cold, "warm": statistics.median(warm), "exception": problem}
-        _log(f"page {label}: cold {cold:.2f} s, warm {statistics.median(warm):.2f} s"
+        title = at.title[0].value if at.title else None
+        tables = sum(len(df.value) for df in at.dataframe)
+        out[label] = {"cold": cold, "warm": statistics.median(warm), "exception": problem, "title": title,
+                      "rows_shown": tables}
+        _log(f"page {label} ({title!r}, {tables} table rows): cold {cold:.2f} s, warm {statistics.median(warm):.2f} s"
              + (f" (exception: {problem})" if problem else ""))
     return out
 
