@@ -155,8 +155,8 @@ def _machine_text(res: dict) -> str:
 
 def markdown(res: dict, before: dict | None) -> str:
     out = ["# Benchmark results (`make bench`)", "",
-           "Written by `bench/bench_engine.py`; do not edit the tables by hand (notes go in the last section of "
-           "ARCHITECTURE.md's performance part). Request counts are exact; times are from one run on a shared "
+           "Written by `bench/bench_engine.py`; do not edit the tables by hand (notes: `bench/NOTES.md`, appended "
+           "below). Request counts are exact; times are from one run on a shared "
            "machine, so read the ratios.", "",
            f"- **after**: {_machine_text(res)}"]
     if before:
