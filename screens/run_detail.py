@@ -16,9 +16,9 @@ from console.widgets import (CATEGORY, PAGE_ROWS, PREVIEW_BANNER, PREVIEW_RESULT
                              local, when)
 from storage.db import read_session, write_session
 from storage.models import ACTIVE_RUN_STATUSES, Role, SyncRun
+from sync_engine.error_catalogue import cause as catalogue_cause
 from sync_engine.history import (changed_fields, group_run_failures, run_change_counts, run_changes, run_duration,
                                  run_failed_items, run_item_counts, run_items_page)
-from sync_engine.error_catalogue import cause as catalogue_cause
 from sync_engine.queue import QueueError, cancel_run, retry_failed, retry_records
 
 user = require_user()

@@ -165,6 +165,28 @@ def list_payments(*, session: Session, search: str = "", origin: str | None = No
 
 
 @dataclass
+class AppliedPayment:
+    payment: Payment
+    amount: Decimal  # applied to this invoice
+
+
+def invoice_payments(*, session: Session, invoice_id: int) -> list[AppliedPayment]:
+    """Every payment applied to an invoice, from either side (ledger or Intacct), oldest first."""
+    rows = session.exec(select(Payment, PaymentApplication.amount)
+                        .join(PaymentApplication, PaymentApplication.payment_id == Payment.id)
+                        .where(PaymentApplication.invoice_id == invoice_id)
+                        .order_by(Payment.received_on, Payment.id)).all()
+    return [AppliedPayment(payment, amount) for payment, amount in rows]
+
+
+def payment_invoices(*, session: Session, payment_id: int) -> list[tuple[Invoice, Decimal]]:
+    """The invoices a payment pays, with the amount applied to each."""
+    return [(invoice, amount) for invoice, amount in session.exec(
+        select(Invoice, PaymentApplication.amount).join(PaymentApplication, PaymentApplication.invoice_id == Invoice.id)
+        .where(PaymentApplication.payment_id == payment_id).order_by(Invoice.number)).all()]
+
+
+@dataclass
 class AgingBucket:
     currency: str
     bucket: str
