@@ -48,7 +48,9 @@ CONNECTION_STATUS = {"ok": ("Connected", "green", ":material/check_circle:"),
                      "failing": ("Sign-in failing", "red", ":material/error:"),
                      "not_tested": ("Not tested yet", "gray", ":material/help:")}
 STEP = {"customers": "Reading customers", "invoices": "Reading invoices", "invoice_writes": "Writing invoices",
-        "payment_writes": "Writing payments", "customer_writes": "Writing customers"}
+        "payment_writes": "Writing payments", "customer_writes": "Writing customers",
+        "payments": "Reading payments made in Intacct", "deletion_sweep": "Checking for records deleted in Intacct",
+        "read_back": "Reading back what was written"}
 
 
 # --- formatting -----------------------------------------------------------------------------------------

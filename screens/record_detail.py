@@ -91,7 +91,10 @@ st.title(title)
 st.caption(f"{ORIGIN.get(record.origin, record.origin)} · {SYNC_STATE.get(record.sync_state, record.sync_state)} · "
            f"last changed {when(record.updated_at)} ({ago(record.updated_at)})")
 if record.sync_error:
-    st.error(f"Last sync failed: {record.sync_error}", icon=":material/error:")
+    if record.sync_state == SyncState.FAILED:
+        st.error(f"Last sync failed: {record.sync_error}", icon=":material/error:")
+    else:  # a record that waits (for its customer or invoice, or a "don't sync" one) has not failed
+        st.info(f"Waiting: {record.sync_error}", icon=":material/schedule:")
 
 st.page_link(LIST_PAGE[kind], label=f"All {kind}s", icon=":material/arrow_back:")
 show_flash()
