@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from storage.db import write_session
 from storage.models import Customer, Invoice, InvoiceLine, ItemAction, Origin, Payment, SyncState
@@ -184,8 +184,12 @@ def write_invoices(ctx: RunContext) -> None:
         invoices = pending_invoices(session=session)
         if (chosen := ctx.only("invoice")) is not None:
             invoices = [inv for inv in invoices if inv.id in chosen]
-        lines_by_invoice = {inv.id: list(session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)
-                                                       .order_by(InvoiceLine.line_no))) for inv in invoices}
+        lines_by_invoice: dict[int | None, list[InvoiceLine]] = {inv.id: [] for inv in invoices}
+        ids = [inv.id for inv in invoices]
+        for start in range(0, len(ids), 900):  # one query per 900 invoices, not one per invoice
+            for line in session.exec(select(InvoiceLine).where(col(InvoiceLine.invoice_id).in_(ids[start:start + 900]))
+                                     .order_by(col(InvoiceLine.invoice_id), col(InvoiceLine.line_no))):
+                lines_by_invoice[line.invoice_id].append(line)
         customers = {c.id: c for c in session.exec(select(Customer).where(
             Customer.id.in_({inv.customer_id for inv in invoices})))}
         overrides = item_overrides(session=session, connection_id=ctx.connection_id)

@@ -77,17 +77,35 @@ def _skip(ctx: RunContext, payment: Payment, label: str, message: str, *, failed
                  category="validation" if failed else None, message=message)
 
 
+def _load_for_plan(session: Session, payments: list[Payment]) -> None:
+    """Put the payments' customers and invoices in the session and their applications in session.info, with a
+    few IN queries (a sync of thousands of payments would otherwise ask three times per payment)."""
+    applications: dict[int, list[PaymentApplication]] = {}
+    ids = [p.id for p in payments]
+    for start in range(0, len(ids), 900):
+        for app in session.exec(select(PaymentApplication).where(col(PaymentApplication.payment_id).in_(ids[start:start + 900]))
+                                .order_by(col(PaymentApplication.id))):
+            applications.setdefault(app.payment_id, []).append(app)
+    session.info["applications"] = applications
+    for model, wanted in ((Customer, {p.customer_id for p in payments}),
+                          (Invoice, {a.invoice_id for apps in applications.values() for a in apps})):
+        chunk_ids = sorted(wanted)
+        for start in range(0, len(chunk_ids), 900):
+            list(session.exec(select(model).where(col(model.id).in_(chunk_ids[start:start + 900]))))  # identity map
+
+
 def write_payments(ctx: RunContext) -> None:
     """Post every ledger payment not yet in Intacct whose invoices are all there."""
     with Session(ctx.engine) as session:
         payments = pending_payments(session=session)
         if (chosen := ctx.only("payment")) is not None:
             payments = [p for p in payments if p.id in chosen]
+        _load_for_plan(session, payments)  # customers, applications and invoices in three queries, not per payment
         plan = []
         for payment in payments:
             customer = session.get(Customer, payment.customer_id)
-            applications = [(session.get(Invoice, app.invoice_id), app.amount) for app in session.exec(
-                select(PaymentApplication).where(PaymentApplication.payment_id == payment.id))]
+            applications = [(session.get(Invoice, app.invoice_id), app.amount)
+                            for app in session.info["applications"].get(payment.id, [])]
             plan.append((payment, customer, applications))
         rules = routing_rules(session=session, connection_id=ctx.connection_id)
     ctx.begin_step("payment_writes", total=len(plan))
