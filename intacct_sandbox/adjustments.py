@@ -20,7 +20,7 @@ from .context import Context
 from .db import insert, next_sequence
 from .errors import bl, could_not
 from .invoices import LineInput, line_row
-from .ledger import record_by_key, ADJUSTMENT, ADJUSTMENT_LINE, active_customer, refresh_customer
+from .ledger import ADJUSTMENT, ADJUSTMENT_LINE, active_customer, record_by_key, refresh_customer
 
 LABEL = "Adjustment"
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from .errors import ControlError, ErrorEntry
-from .xmlio import Node, children, child_text, leaf
+from .xmlio import Node, child_text, children, leaf
 
 CONTROL_ORDER = ["appid", "senderid", "password", "controlid", "uniqueid", "dtdversion", "policyid", "debug",
                  "includewhitespace", "showadditionalerrorinfo", "validate"]

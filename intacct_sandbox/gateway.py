@@ -17,12 +17,29 @@ from lxml import etree
 from . import idempotency, zone
 from .auth import Registry, Session, SessionStore
 from .clock import Clock
-from .config import (VALIDATE_REQUESTS, INVALID_SESSION_TEXT, MAX_STORED_RESULT_SETS, OFFLINE_ERRORNO, RATE_LIMIT_TEXT,
-                     UNIQUEID_DEFAULT_WHEN_ABSENT, SandboxConfig)
+from .config import (
+    INVALID_SESSION_TEXT,
+    MAX_STORED_RESULT_SETS,
+    OFFLINE_ERRORNO,
+    RATE_LIMIT_TEXT,
+    UNIQUEID_DEFAULT_WHEN_ABSENT,
+    VALIDATE_REQUESTS,
+    SandboxConfig,
+)
 from .context import Context
 from .db import Store, savepoint
-from .envelope import (Control, FunctionResult, Request, control_block, error_block, gateway_error_body,
-                       parse_request, read_control, schema_error, support_id)
+from .envelope import (
+    Control,
+    FunctionResult,
+    Request,
+    control_block,
+    error_block,
+    gateway_error_body,
+    parse_request,
+    read_control,
+    schema_error,
+    support_id,
+)
 from .errors import AuthError, ControlError, ErrorEntry, FunctionError, rollback_entry
 from .faults import FaultInjector
 from .functions.registry import GENERIC_OBJECT_WRITES, HANDLERS, WRITE_FUNCTIONS

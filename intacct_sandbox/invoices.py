@@ -8,8 +8,19 @@ from datetime import date, timedelta
 from .context import Context
 from .db import fetch_all, insert, next_sequence, update
 from .errors import ErrorEntry, bl, could_not
-from .ledger import (record_by_key, AR_ACCOUNT, DEPARTMENT, INVOICE, LINE, LOCATION, active_customer, active_gl, active_label,
-                     dimension, refresh_customer)
+from .ledger import (
+    AR_ACCOUNT,
+    DEPARTMENT,
+    INVOICE,
+    LINE,
+    LOCATION,
+    active_customer,
+    active_gl,
+    active_label,
+    dimension,
+    record_by_key,
+    refresh_customer,
+)
 from .seed import TERMS
 
 LABEL = "Invoice"

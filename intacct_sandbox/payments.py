@@ -7,8 +7,19 @@ from dataclasses import dataclass, field
 from .context import Context
 from .db import by_key, fetch_all, insert, update
 from .errors import bl, could_not
-from .ledger import (record_by_key, DETAIL, INVOICE, PAYMENT, active_customer, active_gl, apply_to_invoice, money, open_invoice,
-                     select_on_invoice, unapply_details)
+from .ledger import (
+    DETAIL,
+    INVOICE,
+    PAYMENT,
+    active_customer,
+    active_gl,
+    apply_to_invoice,
+    money,
+    open_invoice,
+    record_by_key,
+    select_on_invoice,
+    unapply_details,
+)
 
 PAYMENT_METHODS = {"Printed Check", "Cash", "EFT", "Credit Card", "Online Charge Card", "Online ACH Debit",
                    "Online", "ACH", "Record Transfer"}

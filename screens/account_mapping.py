@@ -9,10 +9,10 @@ from console.state import flash, get_engine, guarded, require_user, show_flash
 from console.widgets import ago, credentials_blocked, needs_connection, when
 from storage.db import read_session, write_session
 from storage.models import Role
-from sync_engine.sync.audit import audit_trail
 from sync_engine.services.connection import validate_mapping
-from sync_engine.sync.exports import pending_write_summary
 from sync_engine.services.settings import MappingForm, SettingsError, get_connection, get_mapping, save_mapping
+from sync_engine.sync.audit import audit_trail
+from sync_engine.sync.exports import pending_write_summary
 
 user = require_user(Role.ADMIN)
 TEXT = {"item_account_label": "map_item", "undeposited_funds_account": "map_undeposited", "location_id": "map_location",

@@ -6,14 +6,28 @@ from __future__ import annotations
 import streamlit as st
 
 from console.state import flash, get_engine, guarded, require_user, show_flash
-from console.widgets import (activity_chart, ago, connection_warning, credentials_blocked, empty_state,
-                             failure_groups_table, is_preview, last_run_summary, needs_connection, run_link,
-                             run_progress, runs_table, setup_checklist, sync_blocker, when)
+from console.widgets import (
+    activity_chart,
+    ago,
+    connection_warning,
+    credentials_blocked,
+    empty_state,
+    failure_groups_table,
+    is_preview,
+    last_run_summary,
+    needs_connection,
+    run_link,
+    run_progress,
+    runs_table,
+    setup_checklist,
+    sync_blocker,
+    when,
+)
 from storage.db import read_session, write_session
 from storage.models import Role, RunKind
+from sync_engine.schedule.queue import active_run, enqueue_run, recent_runs, retry_failed
 from sync_engine.services.heartbeat import scheduler_status
 from sync_engine.services.history import failure_groups, run_activity
-from sync_engine.schedule.queue import active_run, enqueue_run, recent_runs, retry_failed
 from sync_engine.services.record_actions import RecordActionError, skip_records
 from sync_engine.services.settings import get_connection, get_mapping, get_schedule, set_auto_sync
 

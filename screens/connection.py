@@ -11,9 +11,9 @@ from storage.config import settings
 from storage.db import read_session, write_session
 from storage.models import Role
 from storage.secrets import SecretKeyInvalid
-from sync_engine.sync.audit import audit_trail
 from sync_engine.services.connection import ConnectionNotConfigured, test_connection
 from sync_engine.services.settings import ConnectionForm, SettingsError, get_connection, save_connection
+from sync_engine.sync.audit import audit_trail
 
 user = require_user(Role.ADMIN)
 FIELDS = {"endpoint_url": "conn_url", "company_id": "conn_company", "user_id": "conn_user", "sender_id": "conn_sender",

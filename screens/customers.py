@@ -7,8 +7,20 @@ import pandas as pd
 import streamlit as st
 
 from console.state import CONNECTION, IMPORTS, get_engine, require_user
-from console.widgets import (ORIGIN, PAGE_ROWS, SYNC_STATE, choice, empty_state, ledger_table, local, money,
-                             money_column, page_offset, summary_metrics, time_columns)
+from console.widgets import (
+    ORIGIN,
+    PAGE_ROWS,
+    SYNC_STATE,
+    choice,
+    empty_state,
+    ledger_table,
+    local,
+    money,
+    money_column,
+    page_offset,
+    summary_metrics,
+    time_columns,
+)
 from storage.db import read_session
 from storage.models import Role
 from sync_engine.services.history import balance_drift, customer_totals, ledger_counts, list_customers

@@ -5,8 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from console.state import SETTINGS, get_engine, guarded, require_user
-from console.widgets import (connection_warning, credentials_blocked, empty_state, needs_connection, run_progress,
-                             runs_table)
+from console.widgets import (
+    connection_warning,
+    credentials_blocked,
+    empty_state,
+    needs_connection,
+    run_progress,
+    runs_table,
+)
 from storage.db import read_session, write_session
 from storage.models import ACTIVE_RUN_STATUSES, Role, RunKind
 from sync_engine.schedule.queue import enqueue_run, recent_runs

@@ -6,8 +6,19 @@ import pandas as pd
 import streamlit as st
 
 from console.state import CONNECTION, IMPORTS, get_engine, require_user
-from console.widgets import (ORIGIN, PAGE_ROWS, SYNC_STATE, aging_chart, choice, empty_state, ledger_table, money,
-                             money_column, page_offset, summary_metrics)
+from console.widgets import (
+    ORIGIN,
+    PAGE_ROWS,
+    SYNC_STATE,
+    aging_chart,
+    choice,
+    empty_state,
+    ledger_table,
+    money,
+    money_column,
+    page_offset,
+    summary_metrics,
+)
 from storage.db import read_session
 from storage.models import Role
 from sync_engine.services.history import invoice_aging, invoice_totals, ledger_counts, list_invoices

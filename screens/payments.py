@@ -6,8 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from console.state import ACCOUNTING_SYNC, get_engine, require_user
-from console.widgets import (ORIGIN, SYNC_STATE, choice, empty_state, ledger_table, money, money_column,
-                             summary_metrics)
+from console.widgets import ORIGIN, SYNC_STATE, choice, empty_state, ledger_table, money, money_column, summary_metrics
 from storage.db import read_session
 from sync_engine.services.history import ledger_counts, list_payments
 

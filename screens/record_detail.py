@@ -7,15 +7,45 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from console.state import (CUSTOMERS, INVOICES, PAYMENTS, RUN_DETAIL, flash, get_engine, guarded, require_user,
-                           show_flash)
-from console.widgets import (ORIGIN, PREVIEW_RESULT, SYNC_STATE, ago, diff_frame, empty_state, fields_grid, local,
-                             money,
-                             money_column, plain, run_link, time_columns, when)
+from console.state import (
+    CUSTOMERS,
+    INVOICES,
+    PAYMENTS,
+    RUN_DETAIL,
+    flash,
+    get_engine,
+    guarded,
+    require_user,
+    show_flash,
+)
+from console.widgets import (
+    ORIGIN,
+    PREVIEW_RESULT,
+    SYNC_STATE,
+    ago,
+    diff_frame,
+    empty_state,
+    fields_grid,
+    local,
+    money,
+    money_column,
+    plain,
+    run_link,
+    time_columns,
+    when,
+)
 from storage.db import read_session, write_session
 from storage.models import Origin, Role, SyncState
-from sync_engine.services.history import (RECORD_MODELS, invoice_lines, invoice_payments, load_record, payment_invoices,
-                                 preview_run_ids, record_activity, record_history)
+from sync_engine.services.history import (
+    RECORD_MODELS,
+    invoice_lines,
+    invoice_payments,
+    load_record,
+    payment_invoices,
+    preview_run_ids,
+    record_activity,
+    record_history,
+)
 from sync_engine.services.record_actions import RecordActionError, resume_record, skip_record, sync_actions
 from sync_engine.services.voids import void_invoice, void_payment
 

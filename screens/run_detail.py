@@ -10,18 +10,46 @@ import pandas as pd
 import streamlit as st
 
 from console.state import ACCOUNTING_SYNC, IMPORTS, RECORD_DETAIL, flash, get_engine, guarded, require_user, show_flash
-from console.widgets import (CATEGORY, PAGE_ROWS, PREVIEW_BANNER, PREVIEW_RESULT, RUN_TRIGGER, STEP, ago, download_csv,
-                             empty_state, failure_group_cards, field_label, fields_grid, is_preview, page_offset,
-                             plural,
-                             run_badges, run_changes_section, run_link, run_progress, run_title, span, time_columns,
-                             local, when)
+from console.widgets import (
+    CATEGORY,
+    PAGE_ROWS,
+    PREVIEW_BANNER,
+    PREVIEW_RESULT,
+    RUN_TRIGGER,
+    STEP,
+    ago,
+    download_csv,
+    empty_state,
+    failure_group_cards,
+    field_label,
+    fields_grid,
+    is_preview,
+    local,
+    page_offset,
+    plural,
+    run_badges,
+    run_changes_section,
+    run_link,
+    run_progress,
+    run_title,
+    span,
+    time_columns,
+    when,
+)
 from storage.db import read_session, write_session
 from storage.models import ACTIVE_RUN_STATUSES, Role, SyncRun
-from sync_engine.sync.error_catalogue import cause as catalogue_cause
-from sync_engine.services.history import (changed_fields, group_run_failures, run_change_counts, run_changes,
-                                          run_duration,
-                                 run_failed_items, run_item_counts, run_items_page)
 from sync_engine.schedule.queue import QueueError, cancel_run, retry_failed, retry_records
+from sync_engine.services.history import (
+    changed_fields,
+    group_run_failures,
+    run_change_counts,
+    run_changes,
+    run_duration,
+    run_failed_items,
+    run_item_counts,
+    run_items_page,
+)
+from sync_engine.sync.error_catalogue import cause as catalogue_cause
 
 user = require_user()
 ACTIONS = ["failed", "created", "updated", "skipped"]  # unchanged records are counted, not listed

@@ -10,10 +10,10 @@ from console.widgets import ago, when
 from storage.db import read_session, write_session
 from storage.models import Role
 from storage.secrets import SecretKeyInvalid
-from sync_engine.sync.audit import audit_trail
 from sync_engine.services.notify import send_test_email
 from sync_engine.services.settings import SettingsError, get_notification_settings, save_notification_settings
 from sync_engine.services.users import ROLE_LABELS, UserError, create_user, list_users, update_user
+from sync_engine.sync.audit import audit_trail
 
 user = require_user(Role.ADMIN)
 ss = st.session_state

@@ -7,8 +7,14 @@ import streamlit as st
 from console.state import flash, get_engine, show_flash, sign_in
 from storage.db import read_session, write_session
 from storage.models import Role
-from sync_engine.services.users import (MIN_PASSWORD_LENGTH, SignInThrottled, UserError, authenticate, count_users,
-                               create_user)
+from sync_engine.services.users import (
+    MIN_PASSWORD_LENGTH,
+    SignInThrottled,
+    UserError,
+    authenticate,
+    count_users,
+    create_user,
+)
 
 
 def _sign_in() -> None:

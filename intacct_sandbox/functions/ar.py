@@ -8,7 +8,15 @@ from lxml import etree
 
 from ..context import Context
 from ..errors import bl, could_not
-from ..invoices import InvoiceInput, LineInput, create_invoice, delete_invoice, find_invoice, reverse_invoice, update_invoice
+from ..invoices import (
+    InvoiceInput,
+    LineInput,
+    create_invoice,
+    delete_invoice,
+    find_invoice,
+    reverse_invoice,
+    update_invoice,
+)
 from ..payments import Application, PaymentInput, apply_unapplied, create_payment, find_payment, reverse
 from ..values import parse_decimal, to_cents
 from ..xmlio import children

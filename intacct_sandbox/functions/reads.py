@@ -4,12 +4,30 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ..config import (DEFAULT_PAGESIZE, INVALID_RESULT_ID_ERRORNO, LIMIT_IN_VALUES, LIMIT_QUERY_PAGESIZE,
-                      LIMIT_READBYQUERY_PAGESIZE, READ_WITHOUT_KEYS_LIMIT)
+from ..config import (
+    DEFAULT_PAGESIZE,
+    INVALID_RESULT_ID_ERRORNO,
+    LIMIT_IN_VALUES,
+    LIMIT_QUERY_PAGESIZE,
+    LIMIT_READBYQUERY_PAGESIZE,
+    READ_WITHOUT_KEYS_LIMIT,
+)
 from ..context import Context
 from ..db import q
 from ..errors import ErrorEntry, FunctionError, bl
-from ..filters import COMPARISONS, OPERATORS, And, BadValue, Cond, Expr, Not, Or, UnknownField, compile_filter, split_rownum
+from ..filters import (
+    COMPARISONS,
+    OPERATORS,
+    And,
+    BadValue,
+    Cond,
+    Expr,
+    Not,
+    Or,
+    UnknownField,
+    compile_filter,
+    split_rownum,
+)
 from ..querylang import QuerySyntaxError, parse_query
 from ..resultsets import ResultSet
 from ..schema import FORMATTERS, MONEY, OBJECTS, FieldDef, ObjectDef, format_money

@@ -12,11 +12,21 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, cast, exists, literal, or_
+from sqlalchemy import BigInteger, case, cast, exists, literal, or_
 from sqlmodel import Session, col, func, select
 
-from storage.models import (Customer, Invoice, InvoiceLine, ItemAction, Payment, PaymentApplication,
-                            RecordVersion, SyncRun, SyncRunItem, SyncState)
+from storage.models import (
+    Customer,
+    Invoice,
+    InvoiceLine,
+    ItemAction,
+    Payment,
+    PaymentApplication,
+    RecordVersion,
+    SyncRun,
+    SyncRunItem,
+    SyncState,
+)
 from storage.types import utcnow
 from sync_engine.sync.error_catalogue import Cause
 from sync_engine.sync.error_catalogue import cause as catalogue_cause

@@ -15,7 +15,6 @@ from decimal import Decimal
 from sqlmodel import Session, col, select
 
 from storage.models import Customer, Invoice, InvoiceLine, Origin, Payment, PaymentApplication, SyncState
-from storage.types import utcnow
 from sync_engine.sync import amounts, intacct_lists
 from sync_engine.sync.ledger import diff, record_version, snapshot
 from sync_engine.sync.payments import METHODS

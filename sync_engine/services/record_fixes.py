@@ -13,13 +13,22 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from storage.models import (Customer, Invoice, InvoiceLine, JournalState, Origin, Payment, PaymentApplication,
-                            SyncState, WriteJournal)
+from storage.models import (
+    Customer,
+    Invoice,
+    InvoiceLine,
+    JournalState,
+    Origin,
+    Payment,
+    PaymentApplication,
+    SyncState,
+    WriteJournal,
+)
 from storage.types import utcnow
-from sync_engine.sync import intacct_lists
-from sync_engine.sync.ledger import TRACKED_FIELDS, as_text, record_version
 from sync_engine.services.ledger_entry import refresh_amounts
 from sync_engine.services.settings import get_connection
+from sync_engine.sync import intacct_lists
+from sync_engine.sync.ledger import TRACKED_FIELDS, as_text, record_version
 from sync_engine.sync.write_rules import METHODS
 
 _OPEN_JOURNAL = (JournalState.PENDING, JournalState.SENT, JournalState.UNCERTAIN)

@@ -14,10 +14,10 @@ from sqlmodel import Session, col, select
 
 from storage.models import Invoice, Origin, Payment, PaymentApplication, Role
 from storage.types import utcnow
+from sync_engine.services.record_actions import RecordActionError, _load, _reason, label, write_unconfirmed
 from sync_engine.sync import amounts
 from sync_engine.sync.audit import record_changes
 from sync_engine.sync.ledger import diff, record_version, snapshot
-from sync_engine.services.record_actions import RecordActionError, _load, _reason, label, write_unconfirmed
 
 VOID_ROLES = (Role.ADMIN, Role.ACCOUNTANT)
 
@@ -59,6 +59,8 @@ def void_invoice(*, session: Session, invoice_id: int, reason: str, actor: str, 
     before = snapshot("invoice", invoice.model_dump())
     invoice.status, invoice.voided_at, invoice.updated_at = "voided", utcnow(), utcnow()
     session.add(invoice)
+    session.flush()
+    amounts.refresh_invoices(session, [invoice.id])  # type: ignore[list-item]
     _record(session, "invoice", invoice, before, reason, actor)
     session.commit()
     if invoice.intacct_recordno:

@@ -15,13 +15,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, SQLModel, col, select
 
-from storage.db import write_session
+from storage.db import read_session, write_session
 from storage.models import ItemAction, JournalState, SyncState, WriteJournal
 from storage.types import utcnow
-from sync_engine.intacct.errors import (AmbiguousWriteError, DuplicateControlIdError, IntacctError, RecordError,
-                                        RequestError, TransientError)
+from sync_engine.intacct.errors import (
+    AmbiguousWriteError,
+    DuplicateControlIdError,
+    IntacctError,
+    RecordError,
+    RequestError,
+    TransientError,
+)
 from sync_engine.intacct.functions import Function
 from sync_engine.intacct.pipeline import MAX_FUNCTIONS_PER_REQUEST, Outcome, RequestPipeline
 from sync_engine.sync.leases import check_fence
@@ -51,9 +58,13 @@ class WriteSpec:
     failure_prefix: str = ""  # put before Intacct's message on the ledger record
     created_action: str = ItemAction.CREATED
 
+    def confirmed_row(self, key: str, *, connection_id: int) -> dict[str, Any]:
+        """The ledger fields to set once Intacct has the record under `key`."""
+        return {**self.confirmed_values(key), "connection_id": connection_id, "sync_state": SyncState.SYNCED,
+                "sync_error": None, "updated_at": utcnow()}
+
     def on_confirmed(self, session: Session, key: str, *, connection_id: int) -> None:
-        self._update(session, {**self.confirmed_values(key), "connection_id": connection_id,
-                               "sync_state": SyncState.SYNCED, "sync_error": None, "updated_at": utcnow()})
+        self._update(session, self.confirmed_row(key, connection_id=connection_id))
 
     def on_failed(self, session: Session, error: IntacctError) -> None:
         self._update(session, {"sync_state": SyncState.FAILED, "sync_error": self.failure_prefix + error.user_message})
@@ -231,7 +242,7 @@ def _after_refused_repeat(ctx: RunContext, spec: WriteSpec, entry_id: int, refus
         _fail(ctx, spec, entry_id, refused, JournalState.FAILED)
 
 
-Prepared = tuple[WriteSpec, int, str, bool]  # the spec, its journal row id, the controlid sent, sent before?
+Prepared = tuple[WriteSpec, int, str, bool]  # the spec, its journal row id, the controlid sent, a repeat?
 
 
 def _latest_entries(session: Session, ctx: RunContext, specs: Sequence[WriteSpec]) -> dict[tuple, WriteJournal]:
@@ -273,7 +284,7 @@ def _prepare_many(ctx: RunContext, specs: Sequence[WriteSpec]) -> list[Prepared]
             prepared[index] = (spec, *one)
     if fresh:
         with write_session(ctx.engine) as session:
-            # Fencing, as in _prepare: the lease is checked in the transaction that journals the batch.
+            # Fencing, as in _prepare: checked in the transaction that journals the sends.
             check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id)
             rows = []
             for spec in fresh:
@@ -292,6 +303,27 @@ def _prepare_many(ctx: RunContext, specs: Sequence[WriteSpec]) -> list[Prepared]
             if id(spec) in by_spec:
                 prepared[index] = by_spec[id(spec)]  # type: ignore[assignment]
     return [prepared[i] for i in sorted(prepared)]
+
+
+def _confirm_many(session: Session, ctx: RunContext, confirmed: list[tuple[WriteSpec, int, str]]) -> None:
+    """Settle a batch's successes with one UPDATE per table (executemany) and one insert of run items:
+    the same rows `_confirm_in` writes one by one."""
+    if not confirmed:
+        return
+    now = utcnow()
+    session.execute(update(WriteJournal.__table__).where(WriteJournal.__table__.c.id == bindparam("entry_id")),  # type: ignore[attr-defined]
+                    [{"entry_id": entry_id, "state": JournalState.CONFIRMED, "intacct_key": key, "updated_at": now,
+                      "last_error": None} for _, entry_id, key in confirmed])
+    groups: dict[tuple[type[SQLModel], tuple[str, ...]], list[dict[str, Any]]] = {}
+    for spec, _, key in confirmed:
+        row = spec.confirmed_row(key, connection_id=ctx.connection_id)
+        groups.setdefault((spec.model, tuple(sorted(row))), []).append({**row, "record_pk": spec.record_id})
+        ctx.written.add((spec.record_type, spec.record_id))
+    for (model, _), rows in groups.items():
+        table = model.__table__  # type: ignore[attr-defined]
+        session.execute(update(table).where(table.c.id == bindparam("record_pk")), rows)
+    ctx.add_items(session, [{"record_type": spec.record_type, "label": spec.label, "action": spec.created_action,
+                             "record_id": spec.record_id, "intacct_key": key} for spec, _, key in confirmed])
 
 
 def _settle(ctx: RunContext, outcome: Outcome[list[Prepared]]) -> None:
@@ -313,17 +345,19 @@ def _settle(ctx: RunContext, outcome: Outcome[list[Prepared]]) -> None:
         unsettled: list[tuple[Prepared, IntacctError]] = []
         refused_repeats: list[tuple[Prepared, IntacctError]] = []
         with write_session(ctx.engine) as session:
-            for prepared, result in zip(batch, outcome.results or [], strict=False):
+            confirmed: list[tuple[WriteSpec, int, str]] = []
+            for prepared, result in zip(batch, outcome.results or []):
                 spec, entry_id, _, _ = prepared
                 key = _key_of(result) if result.ok else None
                 if result.ok and key:
-                    _confirm_in(session, ctx, spec, entry_id, key, recovered=False)
+                    confirmed.append((spec, entry_id, key))
                 elif isinstance(result.error, DuplicateControlIdError):
                     refused_repeats.append((prepared, result.error))
                 elif result.error is not None:
                     _fail_in(session, ctx, spec, entry_id, result.error, JournalState.FAILED)
                 else:
                     unsettled.append((prepared, AmbiguousWriteError("Intacct answered without the new record's key.")))
+            _confirm_many(session, ctx, confirmed)
         for (spec, entry_id, _, _), refused in refused_repeats:
             _after_refused_repeat(ctx, spec, entry_id, refused)
         for (spec, entry_id, controlid, _), why in unsettled:
@@ -340,9 +374,13 @@ def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 
     if ctx.preview:
         _preview(ctx, specs)
         return
-    repeats: set[str] = set()  # controlids sent again after an attempt whose outcome was lost
-    pipeline: RequestPipeline[list[Prepared]] = RequestPipeline(
-        lambda functions: ctx.client.execute(functions, repeats=repeats), depth=depth)
+    def send(functions: Sequence[Function], *, repeats: set[str]) -> list:
+        with read_session(ctx.engine) as session:
+            # Again just before the request: a scheduler frozen while it journaled the batch stops here.
+            check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id, lock=False)
+        return ctx.client.execute(functions, repeats=repeats)
+
+    pipeline: RequestPipeline[list[Prepared]] = RequestPipeline(send, depth=depth)
     try:
         for start in range(0, len(specs), batch_size):
             ctx.check_stop()
@@ -350,12 +388,8 @@ def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 
             batch = _prepare_many(ctx, chunk)
             ctx.advance(len(chunk) - len(batch))
             if batch:
-                repeats.update(controlid for _, _, controlid, repeat in batch if repeat)
-                with Session(ctx.engine) as session:
-                    # Again just before the request: a scheduler frozen while it journaled the batch stops
-                    # here, in a plain read that holds no lock while it is frozen.
-                    check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id, lock=False)
-                pipeline.submit(batch, [spec.build(controlid) for spec, _, controlid, _ in batch])
+                pipeline.submit(batch, [spec.build(controlid) for spec, _, controlid, _ in batch],
+                                repeats={controlid for _, _, controlid, repeat in batch if repeat})
             for outcome in pipeline.completed():
                 _settle(ctx, outcome)
     except BaseException:

@@ -19,10 +19,10 @@ from sqlmodel import Session
 
 from storage.db import write_session
 from storage.models import AccountMapping, IntacctConnection, ItemAction, SyncRun, SyncRunItem
-from sync_engine.sync.bulk import insert_rows
 from sync_engine.intacct.client import IntacctClient
-from sync_engine.sync.error_catalogue import classify
 from sync_engine.intacct.errors import IntacctError
+from sync_engine.sync.bulk import insert_rows
+from sync_engine.sync.error_catalogue import classify
 
 _COUNTER_FIELD = {
     ItemAction.CREATED: "created_count", ItemAction.UPDATED: "updated_count",

@@ -18,7 +18,6 @@ from storage.types import utcnow
 from sync_engine.sync import intacct_lists
 from sync_engine.sync.audit import record_changes
 
-
 # Intacct's fixed list of payment methods for create_arpayment (nothing to read from Intacct).
 METHODS = ("Printed Check", "Cash", "EFT", "Credit Card", "Online Charge Card", "Online ACH Debit")
 

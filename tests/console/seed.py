@@ -7,8 +7,16 @@ from decimal import Decimal
 from sqlalchemy.engine import Engine
 
 from storage.db import read_session
-from storage.models import (Customer, Invoice, InvoiceLine, Payment, PaymentApplication, RecordVersion, SyncRun,
-                            SyncRunItem)
+from storage.models import (
+    Customer,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    PaymentApplication,
+    RecordVersion,
+    SyncRun,
+    SyncRunItem,
+)
 from storage.types import utcnow
 from sync_engine.services.settings import ConnectionForm, MappingForm, save_connection, save_mapping
 

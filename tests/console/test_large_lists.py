@@ -2,16 +2,24 @@
 SQL aggregates over every matching row, and a run's failures come first however its items are paged."""
 from __future__ import annotations
 
+import random
 from datetime import date, timedelta
 from decimal import Decimal
-
-import random
 
 from sqlmodel import Session
 
 from storage.models import Customer, Invoice, RecordVersion, SyncRun, SyncRunItem
-from sync_engine.services.history import (changed_fields, invoice_aging, invoice_totals, list_customers, list_invoices,
-                                 run_change_counts, run_changes, run_item_counts, run_items_page)
+from sync_engine.services.history import (
+    changed_fields,
+    invoice_aging,
+    invoice_totals,
+    list_customers,
+    list_invoices,
+    run_change_counts,
+    run_changes,
+    run_item_counts,
+    run_items_page,
+)
 from tests.console.seed import seed_connection
 
 

@@ -10,8 +10,8 @@ from console import state
 from storage.db import read_session, write_session
 from storage.models import SchedulerHeartbeat, SyncRun, SyncRunItem, SyncSchedule
 from storage.types import utcnow
-from sync_engine.services.history import failure_groups, group_run_failures, open_failures, run_changes
 from sync_engine.schedule.queue import enqueue_run
+from sync_engine.services.history import failure_groups, group_run_failures, open_failures, run_changes
 from sync_engine.services.settings import get_connection
 from tests.console.conftest import texts
 from tests.console.seed import seed_connection, seed_ledger

@@ -9,9 +9,15 @@ from sqlmodel import Session
 
 from storage.models import SyncRunItem
 from sync_engine.services.history import failure_groups, invoice_aging, list_customers, list_invoices, record_history
-from sync_engine.services.users import (UserError, authenticate, create_user, ensure_first_admin, hash_password,
-                                        update_user,
-                               verify_password)
+from sync_engine.services.users import (
+    UserError,
+    authenticate,
+    create_user,
+    ensure_first_admin,
+    hash_password,
+    update_user,
+    verify_password,
+)
 from tests.console.seed import seed_ledger
 
 

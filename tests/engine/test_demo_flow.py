@@ -15,8 +15,8 @@ import pytest
 from sqlmodel import Session, select
 
 from storage.models import Invoice, Payment, PaymentApplication, RunStatus, SyncRunItem
-from sync_engine.services import connection, history, ledger_csv, settings
 from storage.types import utcnow
+from sync_engine.services import connection, history, ledger_csv, settings
 from tests.engine.helpers import run_now
 from tests.engine.model.intacct_side import IntacctSide
 from tests.fixtures.sandbox import start_sandbox

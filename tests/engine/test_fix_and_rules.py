@@ -8,19 +8,32 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session, select
 
-from storage.models import Invoice, InvoiceLine, Payment, RunStatus, SyncRun, SyncRunItem
+from storage.models import AccountMapping, AuditEvent, Invoice, InvoiceLine, Payment, RunStatus, SyncRun, SyncRunItem
+from sync_engine.schedule.queue import enqueue_run, retry_records
+from sync_engine.services.history import failure_groups, group_run_failures
+from sync_engine.services.ledger_entry import (
+    EntryError,
+    InvoiceEntry,
+    LineEntry,
+    PaymentEntry,
+    add_invoice,
+    add_payment,
+    check_invoice,
+    check_payment,
+)
+from sync_engine.services.record_fixes import set_line_account_label
 from sync_engine.sync import leases, runs
 from sync_engine.sync.error_catalogue import classify
-from sync_engine.services.history import failure_groups, group_run_failures
 from sync_engine.sync.intacct_lists import choices, last_refreshed, problem, refresh_lists
-from sync_engine.services.ledger_entry import (EntryError, InvoiceEntry, LineEntry, PaymentEntry, add_invoice,
-                                               add_payment,
-                                      check_invoice, check_payment)
-from sync_engine.schedule.queue import enqueue_run, retry_records
-from sync_engine.services.record_fixes import set_line_account_label
-from sync_engine.sync.write_rules import (OverrideRow, RoutingRow, RulesError, resolve_payment_deposit, routing_rules,
-                                     save_item_overrides, save_routing_rules)
-from storage.models import AccountMapping, AuditEvent
+from sync_engine.sync.write_rules import (
+    OverrideRow,
+    RoutingRow,
+    RulesError,
+    resolve_payment_deposit,
+    routing_rules,
+    save_item_overrides,
+    save_routing_rules,
+)
 from tests.engine.helpers import HOLDER, connect, ledger_invoice, sandbox_query
 
 WRITES_ONLY = {"read_customers": False, "read_invoices": False}

@@ -1,7 +1,7 @@
 """Records Intacct sends in a form we cannot take are left out one by one, each with a clear reason; the rest land."""
 from __future__ import annotations
 
-from datetime import timezone, datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from sqlmodel import Session, select

@@ -5,11 +5,25 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from storage.models import (AuditEvent, Customer, Invoice, JournalState, Payment, RecordVersion, RunStatus,
-                            SyncRunItem, WriteJournal)
+from storage.models import (
+    AuditEvent,
+    Customer,
+    Invoice,
+    JournalState,
+    Payment,
+    RecordVersion,
+    RunStatus,
+    SyncRunItem,
+    WriteJournal,
+)
 from sync_engine.services.history import record_history
-from sync_engine.services.record_actions import (RecordActionError, resume_record, skip_record, skip_records,
-                                        sync_actions)
+from sync_engine.services.record_actions import (
+    RecordActionError,
+    resume_record,
+    skip_record,
+    skip_records,
+    sync_actions,
+)
 from tests.engine.helpers import connect, ledger_invoice, ledger_payment, run_now, sandbox_query
 
 WRITES_ONLY = {"read_customers": False, "read_invoices": False}

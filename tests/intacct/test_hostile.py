@@ -9,8 +9,15 @@ from decimal import Decimal
 
 import pytest
 
-from sync_engine.intacct import (AmbiguousWriteError, IntacctClient, IntacctCredentials, RequestError,
-                                 ResponseFormatError, RetryPolicy, TransientError)
+from sync_engine.intacct import (
+    AmbiguousWriteError,
+    IntacctClient,
+    IntacctCredentials,
+    RequestError,
+    ResponseFormatError,
+    RetryPolicy,
+    TransientError,
+)
 from sync_engine.intacct import functions as fn
 from sync_engine.intacct.response import Limits, MalformedResponse, parse_response
 from sync_engine.intacct.session import Session, SessionInfo, session_from_response

@@ -7,7 +7,7 @@ from storage.models import ItemAction, RunKind, RunStatus, RunTrigger
 from sync_engine.services.notify import notify_run_finished
 from sync_engine.worker.loop import Scheduler
 from tests.notify.conftest import SMTP_PASSWORD, SMTP_USER, Inbox, free_port
-from tests.notify.helpers import (BASE_URL, configure_email, failure, finished_run, notification_status)
+from tests.notify.helpers import BASE_URL, configure_email, failure, finished_run, notification_status
 from tests.scheduler.executors import scripted_executor
 from tests.scheduler.helpers import add_connection, get_run, queue_runs
 
