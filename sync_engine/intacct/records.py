@@ -80,10 +80,11 @@ def nested_value(el: etree._Element) -> object:
         return _leaf_text(el)
     names = [_tag(k) for k in kids]  # each child's local name, worked out once (records have many fields)
     if _is_collection(el, kids, names):
-        return [nested_value(k) if len(k) else {name.upper(): _leaf_text(k)} for k, name in zip(kids, names)]
+        return [nested_value(k) if len(k) else {name.upper(): _leaf_text(k)}
+                for k, name in zip(kids, names, strict=False)]
     out: Nested = {}
     repeated: set[str] = set()
-    for k, name in zip(kids, names):
+    for k, name in zip(kids, names, strict=False):
         key = name.upper()
         value = nested_value(k) if len(k) else _leaf_text(k)  # a leaf without the recursive call
         if key in repeated:

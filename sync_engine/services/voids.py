@@ -60,7 +60,7 @@ def void_invoice(*, session: Session, invoice_id: int, reason: str, actor: str, 
     invoice.status, invoice.voided_at, invoice.updated_at = "voided", utcnow(), utcnow()
     session.add(invoice)
     session.flush()
-    amounts.refresh_invoices(session, [invoice.id])  # type: ignore[list-item]
+    amounts.refresh_invoices(session, [invoice.id])
     _record(session, "invoice", invoice, before, reason, actor)
     session.commit()
     if invoice.intacct_recordno:

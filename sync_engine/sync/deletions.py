@@ -144,6 +144,7 @@ def still_to_reverse(ctx: RunContext, obj: IntacctObject, records: list[Any]) ->
         with ctx.ledger_session() as session:
             for record in done:
                 row = session.get(type(record), record.id)
+                assert row is not None  # read a moment ago in this run
                 gone = record.intacct_recordno not in state
                 row.reversed_in_intacct, row.updated_at = True, utcnow()
                 if record_type == "invoice":
@@ -151,11 +152,13 @@ def still_to_reverse(ctx: RunContext, obj: IntacctObject, records: list[Any]) ->
                     row.intacct_total_paid, row.intacct_total_due = amounts.ZERO, amounts.ZERO
                 session.add(row)
                 name = f"Invoice {row.number}" if record_type == "invoice" else f"Payment {row.reference}"
-                ctx.item(session, record_type=record_type, label=f"{name} (void)", action=ItemAction.UPDATED, record_id=row.id, intacct_key=row.intacct_recordno,
+                ctx.item(session, record_type=record_type, label=f"{name} (void)", action=ItemAction.UPDATED,
+                         record_id=row.id, intacct_key=row.intacct_recordno,
                          message=("Already deleted in Intacct" if gone else "Already reversed in Intacct")
                          + ": nothing to reverse.")
             session.flush()
             invoice_ids = ([r.id for r in done] if record_type == "invoice" else list(session.exec(
-                select(PaymentApplication.invoice_id).where(col(PaymentApplication.payment_id).in_([r.id for r in done])))))
+                select(PaymentApplication.invoice_id).where(
+                    col(PaymentApplication.payment_id).in_([r.id for r in done])))))
             amounts.refresh_with_versions(session, invoice_ids, run_id=ctx.run_id, source="import")
     return [r for r in records if r not in done]

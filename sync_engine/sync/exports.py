@@ -142,7 +142,8 @@ def _invoice_spec(ctx: RunContext, invoice: Invoice, customer: Customer, lines: 
     return WriteSpec(operation="create_invoice", model=Invoice, record_type="invoice", record_id=invoice_id,  # type: ignore[arg-type]
                      label=f"Invoice {invoice.number}", payload=payload, build=build, lookup=lookup,
                      confirmed_values=lambda key: {"intacct_recordno": key, "intacct_state": "Posted",
-                                                   "intacct_total_paid": Decimal("0.00"), "intacct_total_due": invoice.total})
+                                                   "intacct_total_paid": Decimal("0.00"),
+                                                   "intacct_total_due": invoice.total})
 
 
 def _first_problem(ctx: RunContext, lines: list[InvoiceLine], problems: dict[str, str]) -> str | None:
@@ -272,8 +273,9 @@ def _reverse_spec(ctx: RunContext, invoice: Invoice) -> WriteSpec:
 def reverse_voided_invoices(ctx: RunContext) -> None:
     with Session(ctx.engine) as session:
         voided = list(session.exec(select(Invoice).where(
-            Invoice.origin == Origin.LEDGER, Invoice.status == "voided", Invoice.intacct_recordno.is_not(None),
-            Invoice.reversed_in_intacct.is_(False), Invoice.sync_state != SyncState.SKIPPED)))
+            col(Invoice.origin) == Origin.LEDGER, col(Invoice.status) == "voided",
+            col(Invoice.intacct_recordno).is_not(None),
+            col(Invoice.reversed_in_intacct).is_(False), col(Invoice.sync_state) != SyncState.SKIPPED)))
     voided = deletions.still_to_reverse(ctx, objects.AR_INVOICE, voided)
     if voided:
         write_all(ctx, [_reverse_spec(ctx, invoice) for invoice in voided])

@@ -377,7 +377,8 @@ def _prefetch_lines(session: Session, invoice_ids: list[int]) -> None:
     """The lines of a page's known invoices in one query, for the diffs `_upsert_invoice` makes."""
     lines: dict[int, list[dict[str, Any]]] = {i: [] for i in invoice_ids}
     for start in range(0, len(invoice_ids), 900):
-        for line in session.exec(select(InvoiceLine).where(col(InvoiceLine.invoice_id).in_(invoice_ids[start:start + 900]))
+        for line in session.exec(select(InvoiceLine)
+                                 .where(col(InvoiceLine.invoice_id).in_(invoice_ids[start:start + 900]))
                                  .order_by(col(InvoiceLine.invoice_id), col(InvoiceLine.line_no))):
             lines[line.invoice_id].append(line.model_dump())
     session.info[_PAGE_LINES] = lines
@@ -584,7 +585,7 @@ def _paid_changed(ctx: RunContext, records: list[dict[str, Any]]) -> list[str]:
     """Keys of the page's invoices whose TOTALPAID differs from what the ledger holds (new ones: paid at all)."""
     keys = [r["RECORDNO"] for r in records if r.get("RECORDNO")]
     with read_session(ctx.engine) as session:
-        held = dict(session.exec(select(Invoice.intacct_recordno, Invoice.intacct_total_paid).where(
+        held = dict(session.exec(select(col(Invoice.intacct_recordno), col(Invoice.intacct_total_paid)).where(
             Invoice.connection_id == ctx.connection_id, col(Invoice.intacct_recordno).in_(keys))).all())
     changed = []
     for record in records:

@@ -346,7 +346,7 @@ def _settle(ctx: RunContext, outcome: Outcome[list[Prepared]]) -> None:
         refused_repeats: list[tuple[Prepared, IntacctError]] = []
         with write_session(ctx.engine) as session:
             confirmed: list[tuple[WriteSpec, int, str]] = []
-            for prepared, result in zip(batch, outcome.results or []):
+            for prepared, result in zip(batch, outcome.results or [], strict=False):
                 spec, entry_id, _, _ = prepared
                 key = _key_of(result) if result.ok else None
                 if result.ok and key:

@@ -63,7 +63,7 @@ def prefetch_versions(session: Session, record_type: str, record_ids: list[int])
         chunk = wanted[start:start + 900]
         found = dict(session.exec(select(RecordVersion.record_id, func.max(RecordVersion.version)).where(
             RecordVersion.record_type == record_type, col(RecordVersion.record_id).in_(chunk))
-            .group_by(RecordVersion.record_id)).all())
+            .group_by(col(RecordVersion.record_id))).all())
         for rid in chunk:
             known[(record_type, rid)] = found.get(rid, 0)
 

@@ -94,7 +94,8 @@ def _load_for_plan(session: Session, payments: list[Payment]) -> None:
     applications: dict[int, list[PaymentApplication]] = {}
     ids = [p.id for p in payments]
     for start in range(0, len(ids), 900):
-        for app in session.exec(select(PaymentApplication).where(col(PaymentApplication.payment_id).in_(ids[start:start + 900]))
+        for app in session.exec(select(PaymentApplication)
+                                .where(col(PaymentApplication.payment_id).in_(ids[start:start + 900]))
                                 .order_by(col(PaymentApplication.id))):
             applications.setdefault(app.payment_id, []).append(app)
     session.info["applications"] = applications

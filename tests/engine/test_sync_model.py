@@ -201,7 +201,8 @@ def test_a_payment_voided_on_both_sides_leaves_the_invoice_as_intacct_shows_it(e
     _fail_on(sync_and_check(world))
     with Session(engine) as session:
         payment = session.exec(select(Payment).where(Payment.reference == reference)).one()
-        invoices = list(session.exec(select(Invoice).join(PaymentApplication, PaymentApplication.invoice_id == Invoice.id)
+        invoices = list(session.exec(select(Invoice).join(PaymentApplication,
+                                                          PaymentApplication.invoice_id == Invoice.id)
                                      .where(PaymentApplication.payment_id == payment.id)))
     if order == "reversed_there_first":
         world.intacct.reverse_payment(payment.intacct_recordno, date(2026, 11, 30))  # type: ignore[arg-type]
