@@ -264,6 +264,10 @@ class Invoice(SQLModel, table=True):
     origin: str = Field(default=Origin.LEDGER, index=True)
     intacct_recordno: Optional[str] = None
     intacct_state: Optional[str] = None
+    # Intacct's own TOTALPAID / TOTALDUE as last read: amount_paid and balance add what ledger payments not yet in
+    # Intacct account for (sync_engine.amounts), so an import never overwrites money the ledger already received.
+    intacct_total_paid: Optional[Decimal] = _money(default=None, nullable=True)
+    intacct_total_due: Optional[Decimal] = _money(default=None, nullable=True)
     intacct_modified_at: Optional[datetime] = _ts(default=None)
     reversed_in_intacct: bool = False
     sync_state: str = Field(default=SyncState.NOT_SYNCED, index=True)
@@ -306,8 +310,11 @@ class Payment(SQLModel, table=True):
     method: str = "Printed Check"
     currency: str = "USD"
     voided: bool = False
+    voided_at: Optional[datetime] = _ts(default=None)
+    reversed_in_intacct: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
     origin: str = Field(default=Origin.LEDGER, index=True)
     intacct_recordno: Optional[str] = None
+    intacct_modified_at: Optional[datetime] = _ts(default=None)
     sync_state: str = Field(default=SyncState.NOT_SYNCED, index=True)
     sync_error: Optional[str] = Field(default=None, sa_type=Text)
     created_at: datetime = _ts(default_factory=utcnow)

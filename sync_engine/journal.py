@@ -47,9 +47,9 @@ class WriteSpec:
     failure_prefix: str = ""  # put before Intacct's message on the ledger record
     created_action: str = ItemAction.CREATED
 
-    def on_confirmed(self, session: Session, key: str) -> None:
-        self._update(session, {**self.confirmed_values(key), "sync_state": SyncState.SYNCED, "sync_error": None,
-                               "updated_at": utcnow()})
+    def on_confirmed(self, session: Session, key: str, *, connection_id: int) -> None:
+        self._update(session, {**self.confirmed_values(key), "connection_id": connection_id,
+                               "sync_state": SyncState.SYNCED, "sync_error": None, "updated_at": utcnow()})
 
     def on_failed(self, session: Session, error: IntacctError) -> None:
         self._update(session, {"sync_state": SyncState.FAILED, "sync_error": self.failure_prefix + error.user_message})
@@ -79,6 +79,22 @@ def latest_entry(session: Session, *, connection_id: int, operation: str, record
     ).first()
 
 
+def adopt_in_flight(session: Session, *, connection_id: int, record_type: str, record_id: int, key: str) -> bool:
+    """An import found in Intacct a record whose create is still unconfirmed here: settle the journal with its key.
+
+    Returns whether there was such an entry (so the record is ours, not a stranger with the same number).
+    """
+    entries = list(session.exec(select(WriteJournal).where(
+        WriteJournal.connection_id == connection_id, WriteJournal.record_type == record_type,
+        WriteJournal.record_id == record_id, WriteJournal.operation.startswith("create"),  # type: ignore[attr-defined]
+        WriteJournal.state.in_(IN_FLIGHT))))  # type: ignore[attr-defined]
+    for entry in entries:
+        entry.state, entry.intacct_key, entry.updated_at = JournalState.CONFIRMED, key, utcnow()
+        entry.last_error = "found in Intacct by an import after an uncertain outcome"
+        session.add(entry)
+    return bool(entries)
+
+
 def _key_of(result: Any) -> str | None:
     if result.key:
         return str(result.key)
@@ -96,7 +112,8 @@ def _confirm(ctx: RunContext, spec: WriteSpec, entry_id: int, key: str, *, recov
         entry.state, entry.intacct_key, entry.updated_at = JournalState.CONFIRMED, key, utcnow()
         entry.last_error = "found in Intacct after an uncertain outcome" if recovered else None
         session.add(entry)
-        spec.on_confirmed(session, key)
+        spec.on_confirmed(session, key, connection_id=ctx.connection_id)
+        ctx.written.add((spec.record_type, spec.record_id))
         message = "Already in Intacct from an earlier interrupted attempt: linked, not sent again." if recovered else None
         ctx.item(session, record_type=spec.record_type, label=spec.label, action=spec.created_action,
                  record_id=spec.record_id, intacct_key=key, message=message)

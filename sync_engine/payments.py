@@ -4,16 +4,18 @@ Each ledger payment becomes a `create_arpayment` into the account its routing ru
 undeposited funds account, see `write_rules`), applied to
 the Intacct RECORDNO of each invoice it pays, with the payment's reference, date and method. A payment
 whose invoice is not in Intacct yet waits (skipped, with the reason) — runs write invoices before
-payments, so it usually goes out in the same run. Posted payments are never edited.
+payments, so it usually goes out in the same run. Posted payments are never edited: a payment voided in
+the ledger after it reached Intacct is reversed there (`reverse_arpayment`), through the journal.
 """
 from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.db import write_session
 from storage.models import Customer, Invoice, ItemAction, Origin, Payment, PaymentApplication, SyncState
+from storage.types import utcnow
 from sync_engine.intacct import filters, functions
 from sync_engine.intacct.values import format_date, parse_decimal
 from sync_engine.journal import WriteSpec, write_all
@@ -115,3 +117,35 @@ def write_payments(ctx: RunContext) -> None:
             continue
         ctx.advance()
     write_all(ctx, specs)
+    if ctx.only("payment") is None:  # a retry of chosen records reverses nothing else
+        reverse_voided_payments(ctx)
+
+
+def _reverse_spec(ctx: RunContext, payment: Payment, customer: Customer) -> WriteSpec:
+    key = payment.intacct_recordno
+    voided_on = max((payment.voided_at or utcnow()).date(), payment.received_on)
+
+    def lookup() -> str | None:
+        found = ctx.client.read("ARPYMT", [key], ["RECORDNO", "STATE"])  # type: ignore[list-item]
+        state = (found[0].get("STATE") or "").strip().lower() if found else ""
+        return key if state in ("v", "reversed", "voided") else None
+
+    return WriteSpec(
+        operation="reverse_payment", model=Payment, record_type="payment", record_id=payment.id,  # type: ignore[arg-type]
+        label=f"Payment {payment.reference} ({customer.number}) (void)", payload={"key": key, "date": voided_on},
+        build=lambda controlid: functions.reverse_arpayment(key, date_reversed=voided_on,  # type: ignore[arg-type]
+                                                            description="Voided in the A/R ledger", controlid=controlid),
+        lookup=lookup, confirmed_values=lambda _key: {"reversed_in_intacct": True, "intacct_recordno": key},
+        failure_prefix="Could not reverse in Intacct: ", created_action=ItemAction.UPDATED)
+
+
+def reverse_voided_payments(ctx: RunContext) -> None:
+    """Reverse in Intacct every ledger payment voided here after it was posted there."""
+    with Session(ctx.engine) as session:
+        voided = list(session.exec(select(Payment).where(
+            Payment.origin == Origin.LEDGER, col(Payment.voided).is_(True), col(Payment.intacct_recordno).is_not(None),
+            col(Payment.reversed_in_intacct).is_(False), Payment.sync_state != SyncState.SKIPPED)))
+        customers = {c.id: c for c in session.exec(select(Customer).where(
+            col(Customer.id).in_({p.customer_id for p in voided})))} if voided else {}
+    if voided:
+        write_all(ctx, [_reverse_spec(ctx, payment, customers[payment.customer_id]) for payment in voided])

@@ -18,7 +18,7 @@ from storage.models import (Customer, Invoice, InvoiceLine, JournalState, Origin
 from storage.types import utcnow
 from sync_engine import intacct_lists
 from sync_engine.ledger import TRACKED_FIELDS, as_text, record_version
-from sync_engine.ledger_entry import apply_to_invoice
+from sync_engine.ledger_entry import refresh_invoice_amounts
 from sync_engine.settings import get_connection
 from sync_engine.write_rules import METHODS
 
@@ -121,10 +121,9 @@ def set_payment_invoice(*, session: Session, payment_id: int, old_invoice_id: in
                        f"{application.amount:,.2f} applied.")
     old = session.get(Invoice, old_invoice_id)
     assert old is not None
-    apply_to_invoice(session, old, -application.amount, actor)
-    apply_to_invoice(session, new, application.amount, actor)
     application.invoice_id = new.id  # type: ignore[assignment]
     session.add(application)
+    refresh_invoice_amounts(session, [old.id, new.id], actor)  # type: ignore[list-item]
     _version(session, "payment", payment, {"applied to": [old.number, new.number]}, actor)
     session.commit()
     return f"{application.amount:,.2f} of payment {payment.reference} now applies to invoice {new.number}."

@@ -49,6 +49,8 @@ class RunContext:
     done: int = 0
     total: int | None = None
     _last_cancel_check: float = 0.0
+    written: set[tuple[str, int]] = field(default_factory=set)  # (record type, id) confirmed in Intacct by this run
+    _quiet: bool = False
     _preview_items: list[SyncRunItem] = field(default_factory=list)
     _previewed: set[tuple[str, str]] = field(default_factory=set)
 
@@ -81,6 +83,16 @@ class RunContext:
             finally:
                 session.rollback()
 
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Within: outcomes other than failures are neither itemised nor counted (a read-back of our own writes,
+        whose outcome the write already recorded)."""
+        self._quiet = True
+        try:
+            yield
+        finally:
+            self._quiet = False
+
     @property
     def connection_id(self) -> int:
         return self.connection.id  # type: ignore[return-value]
@@ -91,6 +103,8 @@ class RunContext:
         category: str | None = None,
     ) -> None:
         """Record what happened to one record; unchanged records are counted but not itemised."""
+        if self._quiet and action != ItemAction.FAILED:
+            return
         if self.preview:
             # Each preview step works on an uncommitted ledger, so a later step may meet a record again.
             if (record_type, label) in self._previewed:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -355,14 +355,29 @@ class IntacctClient:
         filter: Filter | None = None,
         page_size: int = fn.MAX_QUERY_PAGE,
         pager: Pager | None = None,
+        on_total: Callable[[int], None] | None = None,
     ) -> Iterator[dict[str, Value]]:
         """Stream every matching record page by page as flat dicts keyed by exactly ``fields``.
 
         The default pager is keyset paging on RECORDNO (see README.md). Empty elements become None.
+        ``on_total`` gets the first page's ``totalcount`` (how many records match), so a caller can show
+        progress without a separate count request.
         """
         if isinstance(fields, str):
             fields = [fields]
-        for page in (pager or DEFAULT_PAGER).pages(self._read_one, object, fields, filter, page_size):
+        first = True
+
+        def send(func: fn.Function) -> Result:
+            nonlocal first
+            result = self._read_one(func)
+            if first and on_total is not None:
+                first = False
+                total = next((v for k, v in result.data_attrs.items() if k.lower() == "totalcount"), None)
+                if total is not None and str(total).isdigit():
+                    on_total(int(total))
+            return result
+
+        for page in (pager or DEFAULT_PAGER).pages(send, object, fields, filter, page_size):
             yield from page
 
     def count(self, object: str, filter: Filter | None = None) -> int:

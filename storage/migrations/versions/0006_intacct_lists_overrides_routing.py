@@ -2,7 +2,7 @@
 run item, and the item code on invoice lines
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01 09:27:33.859407
 """
 from alembic import op
@@ -12,7 +12,7 @@ import storage.types
 
 
 revision = '0006'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
