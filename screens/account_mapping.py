@@ -190,9 +190,9 @@ override_base = st.session_state.setdefault(  # loaded once per edit session: th
     "map_override_base", [{"Item code": code, "Account label": label} for code, label in overrides.items()])
 st.data_editor(pd.DataFrame(override_base, columns=["Item code", "Account label"]), key=OVERRIDES_KEY,
                num_rows="dynamic", hide_index=True, width="stretch", column_config={
-                   "Item code": st.column_config.TextColumn(required=True, help="The item or product code on lines"),
-                   "Account label": (st.column_config.SelectboxColumn(options=label_options, required=True)
-                                     if label_options else st.column_config.TextColumn(required=True))})
+                   "Item code": st.column_config.TextColumn(help="The item or product code on lines"),
+                   "Account label": (st.column_config.SelectboxColumn(options=label_options)
+                                     if label_options else st.column_config.TextColumn())})
 st.button("Save item overrides", icon=":material/save:", on_click=_save_overrides,
           args=(connection.id, override_base))
 
@@ -207,8 +207,8 @@ st.data_editor(pd.DataFrame(routing_base, columns=["Method", "Currency", "Deposi
                num_rows="dynamic", hide_index=True, width="stretch", column_config={
                    "Method": st.column_config.SelectboxColumn(options=["", *METHODS], help="Empty: any method"),
                    "Currency": st.column_config.TextColumn(max_chars=3, help="e.g. EUR; empty: any currency"),
-                   "Deposit to": (st.column_config.SelectboxColumn(options=account_options, required=True)
-                                  if account_options else st.column_config.TextColumn(required=True))})
+                   "Deposit to": (st.column_config.SelectboxColumn(options=account_options)
+                                  if account_options else st.column_config.TextColumn())})
 st.button("Save routing rules", icon=":material/save:", on_click=_save_routing, args=(connection.id, routing_base))
 
 st.subheader("Change history")
