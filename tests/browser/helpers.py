@@ -47,8 +47,8 @@ def pick(page, label: str, option: str, *, search: str | None = None) -> None:  
 def fill_row(page, editor, row: int, values: list) -> None:  # type: ignore[no-untyped-def]
     """Type one data-editor row left to right: a string is typed, ("select", text) is picked from a select
     column, None skips the column."""
-    editor.scroll_into_view_if_needed()
-    box = editor.locator("canvas").first.bounding_box()  # the grid itself, below any toolbar
+    settle(page)
+    box = _still_box(page, editor.locator("canvas").first)  # the grid itself (header row on top), not its toolbar
     first_cell = (box["x"] + 50, box["y"] + HEADER_HEIGHT + ROW_HEIGHT * row + ROW_HEIGHT // 2)
     page.mouse.click(*first_cell)  # the first click may only give the grid the focus
     page.wait_for_timeout(300)
@@ -57,10 +57,14 @@ def fill_row(page, editor, row: int, values: list) -> None:  # type: ignore[no-u
         page.wait_for_timeout(300)
     for value in values:
         if isinstance(value, tuple):
-            if not page.locator("#portal").get_by_role("combobox").count():  # a click on it may open it already
+            combo = page.locator("#portal").get_by_role("combobox")
+            for _ in range(5):  # a click on it may have opened it already; a rerun may swallow a key press
+                if combo.count():
+                    break
                 page.keyboard.press("Enter")
+                page.wait_for_timeout(500)
             page.wait_for_timeout(300)
-            page.locator("#portal").get_by_role("combobox").press_sequentially(value[1])
+            combo.press_sequentially(value[1])
             page.wait_for_timeout(300)
             page.keyboard.press("Enter")  # picks the option, commits and moves down a row…
             page.wait_for_timeout(300)
