@@ -17,7 +17,8 @@ from storage.models import Role
 st.set_page_config(page_title="Intacct A/R sync", page_icon=":material/sync_alt:", layout="wide")
 state.get_engine()  # migrate (and create the first admin from the environment) before any page runs
 
-user = state.current_user()
+user = state.current_user()  # re-read from the database on every rerun: demotions and deactivations bite at once
+state.deliver_session_cookie()
 if user is None:
     # The sign-in form also answers at every page's address (a page's identity is its URL path), so a deep
     # link such as /run_detail?run=12 opens that run right after signing in instead of "Page not found".

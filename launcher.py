@@ -72,7 +72,8 @@ def main() -> int:
                       "set SANDBOX_PORT to another port)", flush=True)
                 return 1
         start("scheduler", [sys.executable, "-m", "sync_engine.scheduler"])
-        start("console", [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(CONSOLE_PORT),
+        start("console", [sys.executable, "-m", "streamlit", "run", "console_server.py",
+                          "--server.port", str(CONSOLE_PORT),
                           "--server.headless", "true"])
         print(f"[launcher] console: http://localhost:{CONSOLE_PORT}  (first sign-in: "
               f"{env['CONSOLE_ADMIN_USER']} / the CONSOLE_ADMIN_PASSWORD you set, default 'admin-demo')", flush=True)

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from console.forms import blank, editor_rows
-from console.state import flash, get_engine, require_user, show_flash
+from console.state import flash, get_engine, guarded, require_user, show_flash
 from console.widgets import ago, credentials_blocked, needs_connection, when
 from storage.db import read_session, write_session
 from storage.models import Role
@@ -39,6 +39,7 @@ SETTING_LABELS = {field: label.replace(" (optional)", "") for field, (_, _, labe
 OVERRIDES_KEY, ROUTING_KEY = "map_overrides", "map_routing"
 
 
+@guarded(Role.ADMIN)
 def _save(connection_id: int) -> None:
     form = MappingForm(**{f: st.session_state.get(key) or "" for f, (key, *_) in PICKED.items()},
                        **{f: bool(st.session_state.get(k)) for f, k in FLAGS.items()})
@@ -51,6 +52,7 @@ def _save(connection_id: int) -> None:
     flash("success", "Mapping saved. Validate it against Intacct before the next sync.")
 
 
+@guarded(Role.ADMIN)
 def _refresh() -> None:
     try:
         with st.spinner("Reading the lists from Intacct…"), write_session(get_engine()) as session:
@@ -62,6 +64,7 @@ def _refresh() -> None:
                                                       for name, n in counts.items()) + ".")
 
 
+@guarded(Role.ADMIN)
 def _validate() -> None:
     try:
         with st.spinner("Looking up the accounts in Intacct…"), read_session(get_engine()) as session:
@@ -77,6 +80,7 @@ def _validate() -> None:
             f"- {p}" for p in result.problems))
 
 
+@guarded(Role.ADMIN)
 def _save_overrides(connection_id: int, base: list[dict]) -> None:
     rows = [OverrideRow(str(r.get("Item code") or ""), str(r.get("Account label") or ""))
             for r in editor_rows(OVERRIDES_KEY, base) if not (blank(r.get("Item code")) and blank(r.get("Account label")))]
@@ -91,6 +95,7 @@ def _save_overrides(connection_id: int, base: list[dict]) -> None:
     flash("success", f"{count} item override(s) saved.", key="flash_rules")
 
 
+@guarded(Role.ADMIN)
 def _save_routing(connection_id: int, base: list[dict]) -> None:
     rows = [RoutingRow(None if blank(r.get("Method")) else str(r["Method"]),
                        None if blank(r.get("Currency")) else str(r["Currency"]),

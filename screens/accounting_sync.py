@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from console.state import flash, get_engine, require_user, show_flash
+from console.state import flash, get_engine, guarded, require_user, show_flash
 from console.widgets import (activity_chart, ago, connection_warning, credentials_blocked, empty_state,
                              failure_groups_table, is_preview, last_run_summary, needs_connection, run_link,
                              run_progress, runs_table, setup_checklist, sync_blocker, when)
@@ -21,6 +21,7 @@ user = require_user()
 can_run = user.can(Role.ACCOUNTANT)
 
 
+@guarded(Role.ACCOUNTANT)
 def _start(connection_id: int, preview: bool) -> None:
     with write_session(get_engine()) as session:
         run = enqueue_run(session=session, connection_id=connection_id, kind=RunKind.ACCOUNTING_SYNC,
@@ -34,6 +35,7 @@ def _start(connection_id: int, preview: bool) -> None:
     st.toast(f"{what} #{run.id} is queued; progress shows below.", icon=":material/schedule:")
 
 
+@guarded(Role.ACCOUNTANT)
 def _toggle_auto(connection_id: int) -> None:
     with write_session(get_engine()) as session:
         schedule = set_auto_sync(session=session, connection_id=connection_id, enabled=st.session_state["auto_sync"],
@@ -41,12 +43,14 @@ def _toggle_auto(connection_id: int) -> None:
     st.toast("Auto-sync is on: the first sync starts within a minute." if schedule.enabled else "Auto-sync is off.")
 
 
+@guarded(Role.ACCOUNTANT)
 def _retry(run_id: int) -> None:
     with write_session(get_engine()) as session:
         run = retry_failed(session=session, run_id=run_id, requested_by=user.username)
     st.toast(f"Retry queued as run #{run.id}.", icon=":material/replay:")
 
 
+@guarded(Role.ACCOUNTANT)
 def _skip_group(keys: list[tuple[str, int]]) -> None:
     try:
         with write_session(get_engine()) as session:

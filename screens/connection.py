@@ -7,7 +7,7 @@ import os
 import pandas as pd
 import streamlit as st
 
-from console.state import credentials_problem, flash, get_engine, require_user, show_flash
+from console.state import credentials_problem, flash, get_engine, guarded, require_user, show_flash
 from console.widgets import ago, connection_badge, when
 from storage.db import read_session, write_session
 from storage.models import Role
@@ -21,20 +21,29 @@ FIELDS = {"endpoint_url": "conn_url", "company_id": "conn_company", "user_id": "
           "entity_id": "conn_entity", "intacct_timezone": "conn_tz"}
 SECRETS = {"user_password": "conn_user_pw", "sender_password": "conn_sender_pw"}
 DEMO_ENV = {"conn_url": "INTACCT_DEMO_URL", "conn_sender": "INTACCT_DEMO_SENDER_ID",
-            "conn_sender_pw": "INTACCT_DEMO_SENDER_PASSWORD", "conn_company": "INTACCT_DEMO_COMPANY_ID",
-            "conn_user": "INTACCT_DEMO_USER_ID", "conn_user_pw": "INTACCT_DEMO_USER_PASSWORD"}
+            "conn_company": "INTACCT_DEMO_COMPANY_ID", "conn_user": "INTACCT_DEMO_USER_ID"}
+# The demo passwords go from the environment into server-side session state only: never into a widget.
+DEMO_SECRETS = {"user_password": "INTACCT_DEMO_USER_PASSWORD", "sender_password": "INTACCT_DEMO_SENDER_PASSWORD"}
+DEMO_HELD = "conn_demo_secrets"
 
 
+@guarded(Role.ADMIN)
 def _use_demo() -> None:
     for key, env in DEMO_ENV.items():
         st.session_state[key] = os.environ.get(env, "")
     st.session_state["conn_entity"] = ""
-    flash("info", "Filled in the local demo company. Save, then test the connection.")
+    st.session_state[DEMO_HELD] = {field: os.environ.get(env, "") for field, env in DEMO_SECRETS.items()}
+    for key in SECRETS.values():
+        st.session_state[key] = ""
+    flash("info", "Filled in the local demo company; its passwords are stored on the server, not shown. "
+                  "Save, then test the connection.")
 
 
+@guarded(Role.ADMIN)
 def _save() -> None:
+    held = st.session_state.get(DEMO_HELD) or {}
     form = ConnectionForm(**{f: st.session_state.get(k, "") for f, k in FIELDS.items()},
-                          **{f: st.session_state.get(k, "") for f, k in SECRETS.items()})
+                          **{f: st.session_state.get(k, "") or held.get(f, "") for f, k in SECRETS.items()})
     try:
         with write_session(get_engine()) as session:
             save_connection(session=session, form=form, actor=user.username)
@@ -43,9 +52,11 @@ def _save() -> None:
         return
     for key in SECRETS.values():
         st.session_state[key] = ""
+    st.session_state.pop(DEMO_HELD, None)
     flash("success", "Connection saved. Test it now to check the credentials with Intacct.")
 
 
+@guarded(Role.ADMIN)
 def _test() -> None:
     try:
         with st.spinner("Signing in to Intacct…"), read_session(get_engine()) as session:
@@ -91,11 +102,13 @@ if connection is not None:
 for field, key in FIELDS.items():
     st.session_state.setdefault(key, (getattr(connection, field, None) if connection else None)
                                 or ("UTC" if field == "intacct_timezone" else ""))
-if any(os.environ.get(env) for env in DEMO_ENV.values()):
+if any(os.environ.get(env) for env in (*DEMO_ENV.values(), *DEMO_SECRETS.values())):
     st.button("Use the local demo company", icon=":material/science:", on_click=_use_demo,
               help="Fills in the sandbox company from the INTACCT_DEMO_* settings of this machine.")
 
 keep = "Stored. Leave blank to keep" if connection else ""
+if st.session_state.get(DEMO_HELD):
+    keep = "Stored (demo company). Leave blank to use it"
 with st.form("connection"):
     left, right = st.columns(2)
     left.text_input("Company ID", key="conn_company", help="Company > Company Info > ID. Spaces are removed.")

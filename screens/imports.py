@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from console.state import SETTINGS, flash, get_engine, require_user, show_flash
+from console.state import SETTINGS, flash, get_engine, guarded, require_user, show_flash
 from console.widgets import (connection_warning, credentials_blocked, diff_frame, empty_state, needs_connection, plural,
                              run_link, run_progress, runs_table)
 from storage.db import read_session, write_session
@@ -23,6 +23,7 @@ def _options(kind: str) -> dict:
             if kind == RunKind.CUSTOMER_IMPORT else {"outstanding_only": True})
 
 
+@guarded(Role.ACCOUNTANT)
 def _start(connection_id: int, kind: str) -> None:
     with write_session(get_engine()) as session:
         run = enqueue_run(session=session, connection_id=connection_id, kind=kind, requested_by=user.username,
@@ -30,6 +31,7 @@ def _start(connection_id: int, kind: str) -> None:
     st.toast(f"Import #{run.id} is queued.", icon=":material/schedule:")
 
 
+@guarded(Role.ACCOUNTANT)
 def _preview(connection_id: int, kind: str) -> None:
     with write_session(get_engine()) as session:
         run = preview_import(session=session, connection_id=connection_id, kind=kind, options=_options(kind),
@@ -37,6 +39,7 @@ def _preview(connection_id: int, kind: str) -> None:
     st.toast(f"Preview #{run.id} is queued: nothing is changed until you apply it.", icon=":material/visibility:")
 
 
+@guarded(Role.ACCOUNTANT)
 def _apply(run_id: int) -> None:
     try:
         with write_session(get_engine()) as session:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from console.state import ACCOUNTING_SYNC, get_engine, require_user
+from console.state import ACCOUNTING_SYNC, get_engine, guarded, require_user
 from storage.db import write_session
 from storage.models import Role
 from sync_engine.ledger_csv import (INVOICE_COLUMNS, INVOICE_REQUIRED, PAYMENT_COLUMNS, PAYMENT_REQUIRED,
@@ -28,6 +28,7 @@ KINDS = {
 }
 
 
+@guarded(Role.ACCOUNTANT)
 def _upload(kind: str) -> None:
     _, importer, *_ = KINDS[kind]
     upload = st.session_state.get(f"file_{kind}")

@@ -7,15 +7,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from console.state import CUSTOMERS, INVOICES, PAYMENTS, RUN_DETAIL, flash, get_engine, require_user, show_flash
+from console.state import (CUSTOMERS, INVOICES, PAYMENTS, RUN_DETAIL, flash, get_engine, guarded, require_user,
+                           show_flash)
 from console.widgets import (ORIGIN, PREVIEW_RESULT, SYNC_STATE, ago, diff_frame, empty_state, fields_grid, local, money,
                              money_column, plain, run_link, time_columns, when)
 from storage.db import read_session, write_session
-from sqlmodel import select
-
-from storage.models import Customer, Invoice, Origin, PaymentApplication, Role, SyncState
-from sync_engine.history import (RECORD_MODELS, invoice_lines, load_record, preview_run_ids, record_activity,
-                                 record_history)
+from storage.models import Customer, Origin, Role, SyncState
+from sync_engine.history import (RECORD_MODELS, invoice_lines, invoice_payments, load_record, payment_invoices,
+                                 preview_run_ids, record_activity, record_history)
 from sync_engine.intacct_lists import choices
 from sync_engine.ledger_entry import customers_for_picker, open_invoices
 from sync_engine.queue import QueueError, retry_records
@@ -23,6 +22,7 @@ from sync_engine.record_actions import RecordActionError, resume_record, skip_re
 from sync_engine.record_fixes import (FixError, can_fix, set_invoice_customer, set_line_account_label,
                                       set_payment_invoice, set_payment_method)
 from sync_engine.settings import get_connection
+from sync_engine.voids import void_invoice, void_payment
 from sync_engine.write_rules import METHODS
 
 user = require_user()
@@ -30,6 +30,7 @@ LIST_PAGE = {"customer": CUSTOMERS, "invoice": INVOICES, "payment": PAYMENTS}
 SOURCE = {"import": "Imported from Intacct", "edit": "Edited in our ledger", "export": "Written to Intacct"}
 
 
+@guarded(Role.ACCOUNTANT)
 def _change_sync(record_type: str, record_id: int, skip: bool) -> None:
     action = skip_record if skip else resume_record
     try:
@@ -42,6 +43,20 @@ def _change_sync(record_type: str, record_id: int, skip: bool) -> None:
     st.session_state["sync_reason"] = ""
     flash("success", message)
 
+@guarded(Role.ACCOUNTANT)
+def _void(record_type: str, record_id: int) -> None:
+    action = void_invoice if record_type == "invoice" else void_payment
+    try:
+        with write_session(get_engine()) as session:
+            message = action(session=session, reason=st.session_state.get("void_reason", ""), actor=user.username,
+                             role=user.role, **{f"{record_type}_id": record_id})
+    except RecordActionError as exc:
+        flash("error", str(exc))
+        return
+    st.session_state["void_reason"] = ""
+    flash("success", message)
+
+
 def _fix(action, **kwargs) -> None:  # type: ignore[no-untyped-def]
     """Run one correction from the "Fix and retry" panel; its message (or refusal) shows on the next render."""
     try:
@@ -51,6 +66,7 @@ def _fix(action, **kwargs) -> None:  # type: ignore[no-untyped-def]
         flash("error", str(exc), key="flash_fix")
 
 
+@guarded(Role.ACCOUNTANT)
 def _retry(record_type: str, record_id: int, label: str) -> None:
     with write_session(get_engine()) as session:
         connection = get_connection(session=session)
@@ -73,13 +89,13 @@ with read_session(get_engine()) as session:
         history = record_history(session=session, record_type=kind, record_id=record.id)
         activity = record_activity(session=session, record_type=kind, record_id=record.id)
         lines = invoice_lines(session=session, invoice_id=record.id) if kind == "invoice" else []
+        applied = invoice_payments(session=session, invoice_id=record.id) if kind == "invoice" else []
+        pays = payment_invoices(session=session, payment_id=record.id) if kind == "payment" else []
         previews = preview_run_ids(session=session)
         actions = sync_actions(session=session, record_type=kind, record_id=record.id)
         fix_refusal = can_fix(session=session, record_type=kind, record=record) if kind != "customer" else "customer"
         connection = get_connection(session=session)
         owner = session.get(Customer, record.customer_id) if kind in ("invoice", "payment") else None
-        applied = [(session.get(Invoice, a.invoice_id), a.amount) for a in session.exec(select(PaymentApplication).where(
-            PaymentApplication.payment_id == record.id))] if kind == "payment" else []
         fix_customers = list(customers_for_picker(session=session)) if not fix_refusal else []
         fix_labels = ([c.value for c in choices(session=session, connection_id=connection.id, list_name="account_labels")]
                       if connection and not fix_refusal else [])
@@ -109,8 +125,6 @@ elif kind == "invoice":
 else:
     title = f"Payment {record.reference}"
     fields = {"Customer": f"{owner.name} ({owner.number})" if owner else None,
-              "Applied to": ", ".join(f"{inv.number} ({money(amount, record.currency)})" for inv, amount in applied
-                                      if inv is not None) or "not applied",
               "Received": record.received_on, "Amount": money(record.amount, record.currency),
               "Method": record.method, "Voided": "yes" if record.voided else "no", "Intacct key": record.intacct_recordno}
 
@@ -118,7 +132,10 @@ st.title(title)
 st.caption(f"{ORIGIN.get(record.origin, record.origin)} · {SYNC_STATE.get(record.sync_state, record.sync_state)} · "
            f"last changed {when(record.updated_at)} ({ago(record.updated_at)})")
 if record.sync_error:
-    st.error(f"Last sync failed: {record.sync_error}", icon=":material/error:")
+    if record.sync_state == SyncState.FAILED:
+        st.error(f"Last sync failed: {record.sync_error}", icon=":material/error:")
+    else:  # a record that waits (for its customer or invoice, or a "don't sync" one) has not failed
+        st.info(f"Waiting: {record.sync_error}", icon=":material/schedule:")
 
 st.page_link(LIST_PAGE[kind], label=f"All {kind}s", icon=":material/arrow_back:")
 show_flash()
@@ -160,7 +177,7 @@ if (user.can(Role.ACCOUNTANT) and kind in ("invoice", "payment") and not fix_ref
                                                      customer_id=st.session_state.get("fix_customer")))
         else:
             choices_by_id = {inv.id: inv for inv in fix_invoices}
-            for inv, amount in applied:
+            for inv, amount in pays:
                 if inv is None:
                     continue
                 options = [i for i in choices_by_id if i != inv.id]
@@ -197,6 +214,36 @@ if user.can(Role.ACCOUNTANT) and record.origin == Origin.LEDGER and not record.i
         button_col.button("Sync again" if skipped else "Don't sync",
                           icon=":material/sync:" if skipped else ":material/block:", on_click=_change_sync,
                           args=(kind, record.id, not skipped), width="stretch")
+voided = record.status == "voided" if kind == "invoice" else getattr(record, "voided", False)
+if user.can(Role.ACCOUNTANT) and kind in ("invoice", "payment") and record.origin == Origin.LEDGER and not voided:
+    with st.expander("Void this " + kind, icon=":material/cancel:"):
+        st.caption("Voiding keeps the record and its history. " + (
+            "It is in Intacct: the next sync reverses it there (posted records are never edited)."
+            if record.intacct_recordno else "It is not in Intacct yet, so it will never be sent."))
+        reason_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+        reason_col.text_input("Reason (required)", key="void_reason", max_chars=500,
+                              placeholder="e.g. cheque bounced, entered twice")
+        button_col.button("Void", icon=":material/cancel:", on_click=_void, args=(kind, record.id), width="stretch")
+elif voided and kind in ("invoice", "payment"):
+    st.info("Voided" + (" and reversed in Intacct." if record.reversed_in_intacct else
+                        (": the next sync reverses it in Intacct." if record.intacct_recordno else ".")),
+            icon=":material/cancel:")
+if kind == "invoice":
+    st.markdown("**Payments applied**")
+    if applied:
+        st.dataframe(pd.DataFrame([{"Received": a.payment.received_on, "Reference": a.payment.reference,
+                                    "From": ORIGIN.get(a.payment.origin, a.payment.origin),
+                                    "Applied": money(a.amount, record.currency),
+                                    "State": "voided" if a.payment.voided else
+                                             SYNC_STATE.get(a.payment.sync_state, a.payment.sync_state)}
+                                   for a in applied]), hide_index=True)
+    else:
+        st.caption("No payment applied yet, in the ledger or in Intacct.")
+if pays:
+    st.markdown("**Pays invoices**")
+    st.dataframe(pd.DataFrame([{"Invoice": inv.number, "Applied": money(amount, record.currency),
+                                "Invoice balance": money(inv.balance, inv.currency)} for inv, amount in pays]),
+                 hide_index=True)
 if lines:
     st.markdown("**Lines**")
     st.dataframe(pd.DataFrame([{"#": ln.line_no, "Description": ln.description or "", "Quantity": str(ln.quantity),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from console.state import flash, get_engine, require_user, show_flash
+from console.state import flash, get_engine, guarded, require_user, show_flash
 from console.widgets import ago, when
 from storage.db import read_session, write_session
 from storage.models import Role
@@ -21,6 +21,7 @@ EMAIL = ("enabled", "smtp_host", "smtp_port", "security", "smtp_user", "smtp_pas
          "console_base_url")
 
 
+@guarded(Role.ADMIN)
 def _save_email() -> None:
     try:
         with write_session(get_engine()) as session:
@@ -33,12 +34,14 @@ def _save_email() -> None:
     flash("success", "Email settings saved.", key="mail_flash")
 
 
+@guarded(Role.ADMIN)
 def _test_email() -> None:
     with read_session(get_engine()) as session:
         message = send_test_email(session=session, to=ss.get("mail_test_to", ""))
     flash("success" if message.startswith("Sent") else "error", message, key="mail_flash")
 
 
+@guarded(Role.ADMIN)
 def _add_user() -> None:
     try:
         with write_session(get_engine()) as session:
@@ -53,6 +56,7 @@ def _add_user() -> None:
     flash("success", f"{new.username} can now sign in as {new.role}.", key="user_flash")
 
 
+@guarded(Role.ADMIN)
 def _update_user(username: str) -> None:
     try:
         with write_session(get_engine()) as session:

@@ -23,7 +23,7 @@ def _sign_in() -> None:
         flash("error", "Wrong user name or password, or the account is disabled. Check Caps Lock and try again; "
                        "an administrator can reset your password in Settings.")
         return
-    sign_in(user.username, user.display_name, user.role)
+    sign_in(user)
 
 
 def _create_first_admin() -> None:
@@ -42,7 +42,7 @@ def _create_first_admin() -> None:
         except UserError as exc:
             flash("error", str(exc))
             return
-    sign_in(user.username, user.display_name, user.role)
+    sign_in(user)
 
 
 _, middle, _ = st.columns([1, 2, 1])
@@ -51,6 +51,7 @@ with middle:
     with read_session(get_engine()) as session:
         first_visit = count_users(session=session) == 0
     show_flash()
+    show_flash("sign_in_notice")
     if first_visit:
         st.subheader("Create the first administrator")
         st.caption("Nobody has an account yet. The administrator connects Intacct, maps accounts and adds the "

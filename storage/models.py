@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, event, text
 from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
@@ -205,6 +205,34 @@ class SignInFailure(SQLModel, table=True):
     at: datetime = _ts(default_factory=utcnow, index=True)
 
 
+class SignInGuard(SQLModel, table=True):
+    """One row per typed user name lately tried: the row every sign-in of that name locks while it counts.
+
+    Counting the failures and recording the attempt happen under this row's lock (an upsert, which locks the
+    row on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises anyway), so parallel attempts cannot all pass the
+    count before any of them is recorded.
+    """
+
+    __tablename__ = "sign_in_guard"
+
+    username_key: str = Field(max_length=100, primary_key=True)
+    last_attempt_at: datetime = _ts(default_factory=utcnow, index=True)
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in browser: only the SHA-256 of its random cookie token is kept, never the token itself."""
+
+    __tablename__ = "console_session"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    created_at: datetime = _ts(default_factory=utcnow)
+    last_seen_at: datetime = _ts(default_factory=utcnow)
+    expires_at: datetime = _ts()  # the absolute lifetime; idle expiry is counted from last_seen_at
+    ended_at: Optional[datetime] = _ts(default=None)
+
+
 # --- the ledger -----------------------------------------------------------------------------------------
 
 
@@ -213,6 +241,7 @@ class Customer(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("connection_id", "intacct_customer_id", name="uq_customer_intacct_id"),
         UniqueConstraint("connection_id", "intacct_recordno", name="uq_customer_intacct_recordno"),
+        Index("ix_customer_intacct_customer_id", "intacct_customer_id"),  # imports look customers up by it
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -245,6 +274,7 @@ class Invoice(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("connection_id", "intacct_recordno", name="uq_invoice_intacct_recordno"),
         Index("ix_invoice_status_due", "status", "due_date"),
+        Index("ix_invoice_date_id", "invoice_date", "id"),  # the Invoices page: newest first, one page at a time
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -338,6 +368,7 @@ class RecordVersion(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("record_type", "record_id", "version", name="uq_record_version"),
         Index("ix_record_version_run", "run_id"),
+        Index("ix_record_version_run_version", "run_id", "version"),  # a run's updates, then its creations
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -362,6 +393,11 @@ class SyncRun(SQLModel, table=True):
     __table_args__ = (
         Index("ix_sync_run_status_queued", "status", "queued_at"),
         Index("ix_sync_run_connection_started", "connection_id", "queued_at"),
+        # At most one queued or running run of a kind per connection, enforced by the database itself so that
+        # simultaneous Sync Now clicks (from several browsers or machines) cannot queue two.
+        Index("uq_sync_run_one_active", "connection_id", "kind", unique=True,
+              sqlite_where=text("status IN ('queued', 'running')"),
+              postgresql_where=text("status IN ('queued', 'running')")),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -390,6 +426,8 @@ class SyncRun(SQLModel, table=True):
     error_message: Optional[str] = Field(default=None, sa_type=Text)
     notification_status: Optional[str] = Field(default=None, sa_type=Text)
     cancel_requested: bool = False
+    # The lease generation this run was claimed under: its fencing token (sync_engine.leases.check_fence).
+    lease_generation: Optional[int] = None
 
     # Copied from options["preview"] on insert (see _mark_preview) so history queries can filter on an index.
     preview: bool = Field(default=False, index=True, sa_column_kwargs={"server_default": sa_false()})
@@ -412,6 +450,7 @@ class SyncRunItem(SQLModel, table=True):
     __table_args__ = (
         Index("ix_sync_run_item_run_action", "run_id", "action"),
         Index("ix_sync_run_item_record", "record_type", "record_id"),
+        Index("ix_sync_run_item_run_record", "run_id", "record_type", "record_id"),  # a run page's labels
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -491,6 +530,9 @@ class SyncLease(SQLModel, table=True):
     connection_id: int = Field(foreign_key="intacct_connection.id", primary_key=True)
     holder: str
     run_id: Optional[int] = None
+    # The fencing token: raised by one at every claim and never reused (the row is kept when released), so a
+    # scheduler that lost the lease can tell, inside the transaction that journals a write, that it lost it.
+    generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     acquired_at: datetime = _ts(default_factory=utcnow)
     expires_at: datetime = _ts()
 

@@ -5,6 +5,11 @@ on SQLite (storage.db.write_session), so two schedulers never take the same run.
 per connection) allows one run per connection at a time; its holder renews it with every heartbeat and
 it expires if the holder dies. `recover_stale_runs` marks such runs abandoned and turns their in-flight
 journal rows into `uncertain`, to be resolved by lookup rather than re-posted.
+
+Fencing: every claim gives the connection's lease a new generation number, higher than any before it, and
+records it on the run (`SyncRun.lease_generation`). `check_fence`, called by the write journal in the very
+transaction that marks a write as sent, refuses when the lease has since gone to another run, so a scheduler
+that was frozen or cut off past its lease cannot send another write once someone else took over.
 """
 from __future__ import annotations
 
@@ -12,11 +17,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import Session, func, select
 
 from storage.db import write_session
 from storage.models import JournalState, RunStatus, SyncLease, SyncRun, WriteJournal
 from storage.types import utcnow
+from sync_engine.run_context import RunStopped
 
 LEASE_TTL = timedelta(seconds=60)
 
@@ -37,8 +43,11 @@ def claim_next_run(*, engine: Engine, holder: str, now: datetime | None = None, 
                 if lease is not None and lease.expires_at > now:
                     continue
                 if lease is None:
-                    lease = SyncLease(connection_id=run.connection_id, holder=holder, expires_at=now + lease_ttl)
+                    lease = SyncLease(connection_id=run.connection_id, holder=holder, expires_at=now + lease_ttl,
+                                      generation=_last_generation(session, run.connection_id))
+                lease.generation += 1
                 lease.holder, lease.run_id = holder, run.id
+                run.lease_generation = lease.generation
                 lease.acquired_at, lease.expires_at = now, now + lease_ttl
                 session.add(lease)
                 run.status, run.claimed_by, run.started_at = RunStatus.RUNNING, holder, now
@@ -49,6 +58,32 @@ def claim_next_run(*, engine: Engine, holder: str, now: datetime | None = None, 
         # Another scheduler inserted the same connection's lease first: it won this round.
         return None
     return None
+
+
+def _last_generation(session: Session, connection_id: int) -> int:
+    # Released leases are deleted, so a new lease row continues from the highest generation any run got.
+    last = session.exec(select(func.max(SyncRun.lease_generation)).where(SyncRun.connection_id == connection_id)).one()
+    return int(last or 0)
+
+
+class LeaseLost(RunStopped):
+    """Another scheduler holds this run's connection now: the run must stop before it sends anything."""
+
+
+def check_fence(session: Session, *, run_id: int, connection_id: int, lock: bool = True) -> None:
+    """Raise LeaseLost unless `run_id` still holds its connection's lease under the generation it was claimed with.
+
+    Call it inside the transaction that records a write as about to be sent: the lease row is locked (FOR UPDATE
+    on PostgreSQL, the write lock on SQLite), so no claim can slip in between this check and that commit.
+    `lock=False` is the last look just before a request goes out, in a plain read that holds no lock (a process
+    frozen there must not keep another scheduler from taking over).
+    """
+    query = select(SyncLease).where(SyncLease.connection_id == connection_id)
+    lease = session.exec(query.with_for_update() if lock else query).first()
+    generation = session.exec(select(SyncRun.lease_generation).where(SyncRun.id == run_id)).one_or_none()
+    if lease is None or lease.run_id != run_id or generation is None or lease.generation != generation:
+        raise LeaseLost(f"run {run_id} no longer holds the lease of connection {connection_id}: stopping before "
+                        "sending anything")
 
 
 def renew_lease(*, engine: Engine, holder: str, run_id: int, lease_ttl: timedelta = LEASE_TTL) -> bool:

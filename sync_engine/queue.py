@@ -5,6 +5,7 @@ process claims it (sync_engine.leases) and runs it (sync_engine.runs). Pages onl
 """
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from storage.models import ACTIVE_RUN_STATUSES, RunKind, RunStatus, RunTrigger, SyncRun, SyncRunItem
@@ -28,22 +29,43 @@ def enqueue_run(
     *, session: Session, connection_id: int, kind: str, requested_by: str | None,
     trigger: str = RunTrigger.MANUAL, options: dict | None = None,
 ) -> SyncRun:
-    """Queue a run for the scheduler. A second click while the same kind is queued or running returns that run."""
+    """Queue a run for the scheduler. A second click while the same kind is queued or running returns that run.
+
+    The database holds the rule (a unique index over connection and kind for queued and running runs), so
+    simultaneous requests from several browsers or machines queue one run and all get that one back.
+    """
     if kind not in set(RunKind):
         raise QueueError(f"Unknown run kind {kind!r}.")
-    # A run for chosen records only ("Retry this record") does not stand in for a whole sync.
-    existing = next((run for run in session.exec(
-        select(SyncRun).where(SyncRun.connection_id == connection_id, SyncRun.kind == kind,
-                              SyncRun.status.in_(ACTIVE_RUN_STATUSES)).order_by(SyncRun.id)
-    ) if run.options.get("only") is None), None)
+    existing = _active_of_kind(session, connection_id, kind)
+    if existing is not None and existing.status == RunStatus.QUEUED and existing.options.get("only") is not None \
+            and (options or {}).get("only") is None and not (options or {}).get("preview"):
+        # A whole sync was asked for while a retry of chosen records waits: the one run does the whole sync.
+        existing.options = {k: v for k, v in existing.options.items() if k != "only"}
+        session.add(existing)
+        session.commit()
+        session.refresh(existing)
     if existing is not None:
         return existing
     run = SyncRun(connection_id=connection_id, kind=kind, trigger=trigger, requested_by=requested_by,
                   options=dict(options or {}))
     session.add(run)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = _active_of_kind(session, connection_id, kind)
+        if existing is None:  # the other run already finished: the index did not refuse us for that reason
+            raise
+        return existing
     session.refresh(run)
     return run
+
+
+def _active_of_kind(session: Session, connection_id: int, kind: str) -> SyncRun | None:
+    return session.exec(
+        select(SyncRun).where(SyncRun.connection_id == connection_id, SyncRun.kind == kind,
+                              SyncRun.status.in_(ACTIVE_RUN_STATUSES))
+    ).first()
 
 
 def retry_failed(*, session: Session, run_id: int, requested_by: str | None) -> SyncRun:
@@ -60,7 +82,9 @@ def retry_records(*, session: Session, connection_id: int, records: list[tuple[s
                   requested_by: str | None) -> SyncRun:
     """Queue an accounting sync that writes only these ledger records (invoices, payments): "Retry this record".
 
-    A queued retry of records takes the new ones in too; a full sync already queued or running covers them.
+    A queued retry of records takes the new ones in too; a full sync already queued or running covers them;
+    while a retry of other records is running, that run is returned (one active sync per connection, held by
+    the database): retry again when it has finished.
     """
     wanted = sorted({(str(t), int(i)) for t, i in records if t in ("invoice", "payment")})
     if not wanted:
@@ -79,6 +103,7 @@ def retry_records(*, session: Session, connection_id: int, records: list[tuple[s
             session.commit()
             session.refresh(existing)
             return existing
+        return existing  # a retry of other records is running
     run = SyncRun(connection_id=connection_id, kind=RunKind.ACCOUNTING_SYNC, trigger=RunTrigger.RETRY,
                   requested_by=requested_by, options={"only": [list(r) for r in wanted]})
     session.add(run)

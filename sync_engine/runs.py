@@ -24,7 +24,7 @@ from storage.models import (AccountMapping, ConnectionStatus, IntacctConnection,
                             SyncRun)
 from storage.secrets import SecretKeyMismatch
 from storage.types import utcnow
-from sync_engine import exports, imports, payments, payments_import, readback
+from sync_engine import deletions, exports, imports, payments, payments_import, readback
 from sync_engine.connection import client_for
 from sync_engine.intacct.errors import AuthenticationError, IntacctError
 from sync_engine.run_context import RunContext, RunStopped
@@ -42,7 +42,7 @@ def _steps(kind: str, mapping: AccountMapping, options: dict) -> list[tuple[str,
     if kind == RunKind.INVOICE_IMPORT:
         return [("invoices", lambda ctx: imports.import_invoices(ctx, incremental=False))]
     steps: list[tuple[str, Callable[[RunContext], None]]] = []
-    if options.get("only") is not None:  # "Retry this record": write the chosen records, read nothing
+    if options.get("only") is not None:  # "Retry this record": write the chosen records, then read back just those
         return [("invoice_writes", exports.write_invoices), ("payment_writes", payments.write_payments),
                 ("read_back", readback.read_back)]
     if mapping.read_customers:
@@ -51,6 +51,7 @@ def _steps(kind: str, mapping: AccountMapping, options: dict) -> list[tuple[str,
     if mapping.read_invoices:
         steps.append(("invoices", lambda ctx: imports.import_invoices(ctx, incremental=True)))
         steps.append(("payments", lambda ctx: payments_import.import_payments(ctx, incremental=True)))
+        steps.append(("deletion_sweep", deletions.sweep_deleted))
     if mapping.write_invoices:
         steps.append(("invoice_writes", exports.write_invoices))
     if mapping.write_payments:

@@ -1,12 +1,16 @@
-"""Console users: roles, password hashing (scrypt with a per-user salt), sign-in and user administration.
+"""Console users: roles, password hashing (argon2id), sign-in with throttling, and user administration.
 
-Passwords are never stored or logged in clear: `hash_password` gives a self-describing string
-(`scrypt$n$r$p$salt$hash`, base64 parts) so the cost can be raised later without breaking old hashes.
-Every user change is recorded as an AuditEvent, like the other settings.
+Passwords are never stored or logged in clear. New hashes are argon2id at argon2-cffi's default parameters
+(RFC 9106's low-memory profile: 64 MiB, 3 passes, 4 lanes); hashes from before (`scrypt$n$r$p$salt$hash`)
+still verify and are replaced by an argon2id hash at the user's next successful sign-in, as are argon2
+hashes made with weaker parameters than today's. Every user change is recorded as an AuditEvent.
 
 Sign-in throttling: after MAX_FAILURES failed sign-ins for one typed user name within FAILURE_WINDOW, that
 name is refused for LOCKOUT (even with the right password). Failures are counted per name as typed, whether or
 not such a user exists, so the throttle behaves identically for unknown names and never reveals which exist.
+The count holds under parallel attempts: each attempt takes the name's SignInGuard row lock, counts, and
+records itself as a failure *before* the password is checked (a success then clears the name's failures), so
+at most MAX_FAILURES passwords are ever checked for a name in one window, however many arrive at once.
 """
 from __future__ import annotations
 
@@ -17,13 +21,16 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, delete, func, select
 
-from storage.models import Role, SignInFailure, User
+from storage.models import Role, SignInFailure, SignInGuard, User
 from storage.types import utcnow
 from sync_engine.audit import record_changes
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_DKLEN = 2**14, 8, 1, 32
 MIN_PASSWORD_LENGTH = 8
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
 ROLE_LABELS = {
@@ -37,6 +44,7 @@ MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
 _KEY_LENGTH = 100
+_HASHER = PasswordHasher()  # argon2id; its defaults follow the library's current recommendation
 
 
 class UserError(ValueError):
@@ -53,30 +61,42 @@ class SignInThrottled(UserError):
         self.retry_at = retry_at
 
 
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
+def hash_password(password: str) -> str:
+    """An argon2id hash of `password` (salted, self-describing), safe to store."""
+    return _HASHER.hash(password)
 
 
-def hash_password(password: str, *, salt: bytes | None = None) -> str:
-    """A salted scrypt hash of `password`, as a string safe to store."""
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
-                            dklen=SCRYPT_DKLEN)
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    """True when `password` matches the stored hash (constant-time comparison)."""
+def _verify_scrypt(password: str, stored: str) -> bool:
     try:
         scheme, n, r, p, salt_b64, hash_b64 = stored.split("$")
         if scheme != "scrypt":
             return False
         expected = base64.b64decode(hash_b64)
         digest = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt_b64), n=int(n), r=int(r),
-                                p=int(p), dklen=len(expected))
+                                p=int(p), dklen=len(expected), maxmem=256 * 1024 * 1024)
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(digest, expected)
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """True when `password` matches the stored hash: argon2id, or a scrypt hash from before."""
+    if stored.startswith("scrypt$"):
+        return _verify_scrypt(password, stored)
+    try:
+        return _HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """True when a stored hash is older or weaker than what hash_password makes today."""
+    if stored.startswith("scrypt$"):
+        return True
+    try:
+        return _HASHER.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
 
 
 # Verified against when the username is unknown, so a wrong name takes as long as a wrong password.
@@ -139,8 +159,10 @@ def _username_key(username: str) -> str:
 
 def sign_in_locked_until(*, session: Session, username: str, now: datetime | None = None) -> datetime | None:
     """When this typed name may sign in again, or None when it is not throttled."""
-    now = now or utcnow()
-    key = _username_key(username)
+    return _locked_until(session, _username_key(username), now or utcnow())
+
+
+def _locked_until(session: Session, key: str, now: datetime) -> datetime | None:
     if not key:
         return None
     times = list(session.exec(select(SignInFailure.at).where(
@@ -155,31 +177,56 @@ def sign_in_locked_until(*, session: Session, username: str, now: datetime | Non
     return until if until is not None and until > now else None
 
 
-def _record_failure(session: Session, key: str, now: datetime) -> None:
-    if not key:
-        return
-    # Pruning here keeps the table small even when someone types thousands of made-up names.
-    session.exec(delete(SignInFailure).where(SignInFailure.at <= now - FAILURE_WINDOW - LOCKOUT))
-    session.add(SignInFailure(username_key=key, at=now))
-    session.commit()
+def _lock_name(session: Session, key: str, now: datetime) -> None:
+    """Take this name's guard row lock until the transaction ends (created on first use)."""
+    table = SignInGuard.__table__
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # An upsert that always updates locks the row on PostgreSQL even when it already existed; on SQLite the
+    # transaction already holds the database's write lock (BEGIN IMMEDIATE).
+    statement = insert(table).values(username_key=key, last_attempt_at=now)
+    session.exec(statement.on_conflict_do_update(index_elements=[table.c.username_key],  # type: ignore[call-overload]
+                                                 set_={"last_attempt_at": now}))
+
+
+def _admit_attempt(session: Session, key: str, now: datetime) -> None:
+    """Count this attempt as a failure before its password is checked, or raise SignInThrottled.
+
+    Commits, so the lock is held only while counting, never while the (deliberately slow) hash runs.
+    """
+    try:
+        _lock_name(session, key, now)
+        locked_until = _locked_until(session, key, now)
+        if locked_until is not None:
+            raise SignInThrottled(locked_until, now)
+        # Pruning here keeps the tables small even when someone types thousands of made-up names.
+        horizon = now - FAILURE_WINDOW - LOCKOUT
+        session.exec(delete(SignInFailure).where(SignInFailure.at <= horizon))
+        session.exec(delete(SignInGuard).where(SignInGuard.last_attempt_at <= horizon))
+        session.add(SignInFailure(username_key=key, at=now))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 def authenticate(*, session: Session, username: str, password: str, now: datetime | None = None) -> User | None:
     """The active user with this name and password, or None (same answer and timing for every failure).
 
     Raises SignInThrottled, without checking the password, while the name is locked out (known or not).
+    A hash from an older scheme or weaker parameters is replaced on success.
     """
     now = now or utcnow()
-    locked_until = sign_in_locked_until(session=session, username=username, now=now)
-    if locked_until is not None:
-        raise SignInThrottled(locked_until, now)
     key = _username_key(username)
-    user = get_user(session=session, username=username) if username.strip() else None
+    if key:
+        _admit_attempt(session, key, now)
+    user = get_user(session=session, username=username) if key else None
     ok = verify_password(password, user.password_hash if user else _DUMMY_HASH)
     if user is None or not ok or not user.active:
-        _record_failure(session, key, now)
-        return None
+        session.rollback()
+        return None  # the attempt was already counted as a failure
     session.exec(delete(SignInFailure).where(SignInFailure.username_key == key))
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
     user.last_login_at = now
     session.add(user)
     session.commit()
@@ -222,6 +269,11 @@ def update_user(*, session: Session, username: str, actor: str, role: str | None
         session.exec(delete(SignInFailure).where(SignInFailure.username_key == _username_key(user.username)))
         changed["password"] = True
         secret = frozenset({"password"})
+    if not new_active or password:
+        # Deactivation and a password reset end the user's open sessions everywhere, at once.
+        from sync_engine.sessions import end_user_sessions
+
+        end_user_sessions(session=session, user_id=user.id)  # type: ignore[arg-type]
     session.add(user)
     record_changes(session=session, actor=actor, entity="user", entity_id=user.id, old=old, new=changed,
                    secret_fields=secret)

@@ -42,7 +42,7 @@ def app_as(db: Engine) -> Callable[..., AppTest]:
         username = f"{role}-user"
         add_user(db, username, role)
         at = AppTest.from_file(APP, default_timeout=30)
-        at.session_state["user"] = {"username": username, "display_name": username.title(), "role": str(role)}
+        at.session_state["console_session"] = signed_in(db, username)
         if query:
             at.query_params.update(query)
         at.run()
@@ -52,6 +52,17 @@ def app_as(db: Engine) -> Callable[..., AppTest]:
         return at
 
     return make
+
+
+def signed_in(engine: Engine, username: str) -> str:
+    """A live console session for `username`, as the value app.py keeps in st.session_state (the token hash)."""
+    from sync_engine.sessions import start_session
+    from sync_engine.users import get_user
+
+    with read_session(engine) as session:
+        user = get_user(session=session, username=username)
+        _, row = start_session(session=session, user_id=user.id)
+    return row.token_hash
 
 
 def texts(at: AppTest) -> str:

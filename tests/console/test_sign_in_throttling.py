@@ -86,3 +86,28 @@ def test_a_password_reset_lifts_the_lock(engine) -> None:
         _fail(session, "kim", start, 5)
         update_user(session=session, username="kim", actor="admin", password="brand-new-pw")
         assert authenticate(session=session, username="kim", password="brand-new-pw", now=start) is not None
+
+
+def test_thirty_simultaneous_attempts_check_at_most_five_passwords(engine) -> None:
+    """Parallel guessing (several browsers or machines at once) gets no more tries than one after another."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    with Session(engine) as session:
+        create_user(session=session, username="kim", password=GOOD, role="viewer", actor="t")
+    start = threading.Barrier(30)
+
+    def attempt(n: int) -> str:
+        with Session(engine) as session:
+            start.wait()
+            try:
+                user = authenticate(session=session, username="kim", password=f"guess-{n}")
+            except SignInThrottled:
+                return "refused"
+            return "checked" if user is None else "signed in"
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        outcomes = list(pool.map(attempt, range(30)))
+    assert outcomes.count("checked") == 5 and outcomes.count("refused") == 25, outcomes
+    with Session(engine) as session, pytest.raises(SignInThrottled):
+        authenticate(session=session, username="kim", password=GOOD)

@@ -16,7 +16,7 @@ from tests.console.seed import seed_ledger
 
 def test_password_hashes_are_salted_and_verified() -> None:
     first, second = hash_password("same password"), hash_password("same password")
-    assert first != second and first.startswith("scrypt$")
+    assert first != second and first.startswith("$argon2id$")
     assert verify_password("same password", first) and not verify_password("other", first)
     assert not verify_password("same password", "not-a-hash")
 
@@ -58,3 +58,24 @@ def test_ledger_views_search_group_and_age(engine) -> None:
                                 record_id=ids["inv3"], label="Invoice INV-2001", action="created"))
         session.commit()
         assert failure_groups(session=session) == []
+
+
+def test_an_old_scrypt_hash_still_signs_in_and_is_replaced_by_argon2id(engine) -> None:
+    import base64
+    import hashlib
+
+    salt = b"0123456789abcdef"
+    digest = hashlib.scrypt(b"legacy-password", salt=salt, n=2**14, r=8, p=1, dklen=32)
+    legacy = f"scrypt${2**14}$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    with Session(engine) as session:
+        user = create_user(session=session, username="old-timer", password="placeholder-pw", role="viewer", actor="t")
+        user.password_hash = legacy
+        session.add(user)
+        session.commit()
+        assert authenticate(session=session, username="old-timer", password="wrong-password") is None
+        assert session.get(type(user), user.id).password_hash == legacy  # a failure changes nothing
+        assert authenticate(session=session, username="old-timer", password="legacy-password") is not None
+        session.expire_all()
+        upgraded = session.get(type(user), user.id).password_hash
+        assert upgraded.startswith("$argon2id$") and verify_password("legacy-password", upgraded)
+        assert authenticate(session=session, username="old-timer", password="legacy-password") is not None

@@ -55,3 +55,39 @@ def test_a_running_run_is_asked_to_stop(engine) -> None:
         assert queue.cancel_run(session=session, run_id=run.id).cancel_requested
         assert session.get(SyncRun, run.id).status == RunStatus.RUNNING
     assert leases.recover_stale_runs(engine=engine, now=utcnow()) == []  # its lease is fresh
+
+
+def test_twenty_simultaneous_sync_now_clicks_queue_one_run(engine) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlmodel import func, select
+
+    connection_id = add_connection(engine)
+    start = threading.Barrier(20)
+
+    def click(n: int) -> int:
+        with Session(engine, expire_on_commit=False) as session:
+            start.wait()
+            return queue.enqueue_run(session=session, connection_id=connection_id, kind="accounting_sync",
+                                     requested_by=f"user-{n}").id
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = set(pool.map(click, range(20)))
+    with Session(engine) as session:
+        queued = session.exec(select(func.count()).select_from(SyncRun).where(SyncRun.status == "queued")).one()
+    assert queued == 1 and len(answers) == 1  # every click was told "already queued" with the same run
+
+
+def test_the_database_refuses_a_second_active_run_of_a_kind(engine) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    connection_id = add_connection(engine)
+    with Session(engine) as session:
+        session.add(SyncRun(connection_id=connection_id, kind="accounting_sync"))
+        session.commit()
+        session.add(SyncRun(connection_id=connection_id, kind="accounting_sync", status="succeeded"))
+        session.commit()  # finished runs are not limited
+        session.add(SyncRun(connection_id=connection_id, kind="accounting_sync"))
+        with pytest.raises(IntegrityError):
+            session.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from sqlmodel import Session, select
 
 from storage.models import Customer, Invoice, Origin, Payment, RecordVersion, RunStatus, SyncCursor, SyncRunItem
@@ -116,3 +117,82 @@ def test_a_one_time_import_sets_the_watermark_and_a_quiet_sync_costs_one_request
     assert (quiet.created_count, quiet.updated_count, quiet.failed_count) == (0, 0, 0)
     # sign-in, then one query each for customers, invoices and payments; nothing to write or read back
     assert quiet.api_requests == 4, quiet.api_requests
+
+
+def _reverse_in_intacct(sandbox, function: str, key: str) -> None:  # type: ignore[no-untyped-def]
+    reply = sandbox.call(f'<function controlid="rev"><{function} key="{key}">'
+                         "<datereversed><year>2026</year><month>11</month><day>28</day></datereversed>"
+                         f"</{function}></function>")
+    assert reply.findtext(".//result/status") == "success", reply.findtext(".//description2")
+
+
+def test_voids_in_the_ledger_are_reversed_in_intacct_once(engine, sandbox) -> None:
+    from sync_engine import voids
+
+    with Session(engine) as session:
+        connection_id = connect(session, sandbox)
+        paid = ledger_invoice(session, customer_number="VD-1", invoice_number="VD-INV-1", amounts=["300.00"])
+        payment = ledger_payment(session, paid, "300.00", "CHK-VD")
+        lone = ledger_invoice(session, customer_number="VD-1", invoice_number="VD-INV-2", amounts=["80.00"])
+        paid_id, payment_id, lone_id = paid.id, payment.id, lone.id
+    assert run_now(engine, connection_id, "accounting_sync").status == RunStatus.SUCCEEDED
+    with Session(engine) as session:
+        try:
+            voids.void_invoice(session=session, invoice_id=paid_id, reason="wrong customer", actor="ann", role="accountant")
+        except voids.RecordActionError as refused:
+            assert "CHK-VD" in str(refused)  # a paid invoice's payment is voided first
+        else:
+            raise AssertionError("voiding an invoice with a payment applied must be refused")
+        with pytest.raises(voids.RecordActionError):
+            voids.void_payment(session=session, payment_id=payment_id, reason="x", actor="val", role="viewer")
+        assert "reverses it in Intacct" in voids.void_payment(
+            session=session, payment_id=payment_id, reason="cheque bounced", actor="ann", role="accountant")
+        assert session.get(Invoice, paid_id).balance == Decimal("300.00")  # open again in the ledger at once
+        voids.void_invoice(session=session, invoice_id=lone_id, reason="duplicate", actor="ann", role="admin")
+    for _ in range(2):
+        run = run_now(engine, connection_id, "accounting_sync")
+        assert run.status == RunStatus.SUCCEEDED, _failed(engine, run.id)
+    [reversed_payment] = sandbox_query(sandbox, "ARPYMT", ["RECORDNO", "STATE"], "DOCNUMBER = 'CHK-VD'")
+    assert reversed_payment["STATE"] in ("V", "Reversed", "Voided")
+    assert _intacct_invoice(sandbox, "VD-INV-2")["STATE"] == "Reversed"
+    remote = _intacct_invoice(sandbox, "VD-INV-1")
+    with Session(engine) as session:
+        again = session.get(Invoice, paid_id)
+        assert (again.amount_paid, again.balance) == (Decimal(remote["TOTALPAID"]), Decimal(remote["TOTALDUE"]))
+        assert again.balance == Decimal("300.00")
+        assert session.get(Payment, payment_id).reversed_in_intacct
+        assert session.get(Invoice, lone_id).reversed_in_intacct
+        assert history.balance_drift(session=session) == []
+
+
+def test_reversals_and_deletions_in_intacct_void_the_ledger_records(engine, sandbox) -> None:
+    with Session(engine) as session:
+        connection_id = connect(session, sandbox)
+        invoice = ledger_invoice(session, customer_number="IV-1", invoice_number="IV-INV-1", amounts=["500.00"])
+        gone = ledger_invoice(session, customer_number="IV-1", invoice_number="IV-INV-2", amounts=["70.00"])
+        invoice_id, gone_id = invoice.id, gone.id
+    assert run_now(engine, connection_id, "accounting_sync").status == RunStatus.SUCCEEDED
+    key = _intacct_invoice(sandbox, "IV-INV-1")["RECORDNO"]
+    _pay_in_intacct(sandbox, "IV-1", key, "200.00", "PAY-IV")
+    assert run_now(engine, connection_id, "accounting_sync").status == RunStatus.SUCCEEDED
+    with Session(engine) as session:
+        intacct_payment = session.exec(select(Payment).where(Payment.reference == "PAY-IV")).one()
+        assert session.get(Invoice, invoice_id).balance == Decimal("300.00")
+    _reverse_in_intacct(sandbox, "reverse_arpayment", intacct_payment.intacct_recordno)
+    reply = sandbox.call(f'<function controlid="del"><delete_invoice key="{_intacct_invoice(sandbox, "IV-INV-2")["RECORDNO"]}"/>'
+                         "</function>")
+    assert reply.findtext(".//result/status") == "success", reply.findtext(".//description2")
+    run = run_now(engine, connection_id, "accounting_sync", deletion_sweep=True)
+    assert run.status == RunStatus.SUCCEEDED, _failed(engine, run.id)
+    with Session(engine) as session:
+        assert session.get(Payment, intacct_payment.id).voided
+        assert session.get(Invoice, invoice_id).balance == Decimal("500.00")
+        deleted = session.get(Invoice, gone_id)
+        assert (deleted.status, deleted.balance) == ("voided", Decimal("0.00"))
+    _reverse_in_intacct(sandbox, "reverse_invoice", key)
+    assert run_now(engine, connection_id, "accounting_sync").status == RunStatus.SUCCEEDED
+    with Session(engine) as session:
+        reversed_here = session.get(Invoice, invoice_id)
+        assert (reversed_here.status, reversed_here.balance, reversed_here.reversed_in_intacct) == (
+            "voided", Decimal("0.00"), True)
+        assert history.balance_drift(session=session) == []

@@ -34,10 +34,12 @@ def add_connection(engine: Engine, name: str = "Intacct", *, schedule: bool = Tr
 
 def queue_runs(engine: Engine, connection_id: int, count: int, kind: str = RunKind.ACCOUNTING_SYNC,
                trigger: str = RunTrigger.MANUAL) -> list[int]:
-    """Insert queued runs directly (enqueue_run would fold repeats of one kind into one run)."""
+    """Insert queued runs directly: `kind` first, then other kinds (the database allows one active run per kind)."""
+    kinds = [kind, *(k for k in RunKind if k != kind)]
+    assert count <= len(kinds), "one queued or running run per connection and kind"
     with write_session(engine) as session:
-        runs = [SyncRun(connection_id=connection_id, kind=kind, trigger=trigger, requested_by="test")
-                for _ in range(count)]
+        runs = [SyncRun(connection_id=connection_id, kind=k, trigger=trigger, requested_by="test")
+                for k in kinds[:count]]
         session.add_all(runs)
         session.flush()
         return [r.id for r in runs]  # type: ignore[misc]

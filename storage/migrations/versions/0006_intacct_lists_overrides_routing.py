@@ -2,7 +2,7 @@
 run item and a preview's field diffs, and the item code on invoice lines
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01 09:27:33.859407
 """
 from alembic import op
@@ -12,7 +12,7 @@ import storage.types
 
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,127 @@
+"""Fencing: a scheduler that lost its connection's lease sends nothing more to Intacct, even when it was frozen
+rather than dead and wakes up after another scheduler took over."""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from storage.models import JournalState, RunStatus, SchedulerHeartbeat, SyncLease, SyncRun, WriteJournal
+from storage.types import utcnow
+from sync_engine import leases, queue, runs
+from tests.engine.helpers import connect, ledger_invoice, sandbox_query
+from tests.scheduler.helpers import get_run, queue_runs, wait_for
+
+REAL_EXECUTOR = "sync_engine.runs:execute_run"
+
+
+def _writes_sent(sandbox) -> int:  # type: ignore[no-untyped-def]
+    functions = sandbox.stats()["functions"]
+    return sum(count for name, count in functions.items() if name.startswith("create"))
+
+
+def test_each_claim_raises_the_generation_and_a_taken_over_run_is_fenced(engine) -> None:
+    from tests.scheduler.helpers import add_connection
+
+    connection_id = add_connection(engine)
+    generations = []
+    for _ in range(3):
+        [run_id] = queue_runs(engine, connection_id, 1)
+        claimed = leases.claim_next_run(engine=engine, holder="a")
+        generations.append(claimed.lease_generation)
+        with Session(engine) as session:
+            leases.check_fence(session, run_id=run_id, connection_id=connection_id)  # ours: passes
+        leases.release_lease(engine=engine, holder="a", run_id=run_id)
+        with Session(engine) as session, pytest.raises(leases.LeaseLost):
+            leases.check_fence(session, run_id=run_id, connection_id=connection_id)  # released: fenced
+        with Session(engine) as session:
+            run = session.get(SyncRun, run_id)
+            run.status = RunStatus.SUCCEEDED
+            session.add(run)
+            session.commit()
+    assert generations == sorted(set(generations)) and len(generations) == 3  # never reused, even after release
+
+    [stale] = queue_runs(engine, connection_id, 1)
+    leases.claim_next_run(engine=engine, holder="frozen")
+    later = utcnow() + leases.LEASE_TTL + timedelta(seconds=1)
+    assert leases.recover_stale_runs(engine=engine, now=later) == [stale]
+    [fresh] = queue_runs(engine, connection_id, 1)
+    assert leases.claim_next_run(engine=engine, holder="other", now=later).id == fresh
+    with Session(engine) as session, pytest.raises(leases.LeaseLost):
+        leases.check_fence(session, run_id=stale, connection_id=connection_id)
+
+
+def test_a_run_whose_lease_was_taken_sends_no_write(engine, sandbox) -> None:
+    with Session(engine) as session:
+        connection_id = connect(session, sandbox, read_customers=False, read_invoices=False)
+        ledger_invoice(session, customer_number="F-1", invoice_number="F-100", amounts=["10.00"])
+    with Session(engine) as session:
+        run = queue.enqueue_run(session=session, connection_id=connection_id, kind="accounting_sync",
+                                requested_by="t")
+    claimed = leases.claim_next_run(engine=engine, holder="slow")
+    with Session(engine) as session:  # what a takeover looks like from the old holder's side
+        lease = session.exec(select(SyncLease)).one()
+        lease.generation += 1
+        lease.run_id = None
+        session.add(lease)
+        session.commit()
+    sandbox.reset_stats()
+    status = runs.execute_run(engine=engine, run_id=claimed.id, holder="slow", stop=threading.Event())
+    assert status == RunStatus.INTERRUPTED
+    assert _writes_sent(sandbox) == 0
+    assert sandbox_query(sandbox, "CUSTOMER", ["RECORDNO"], "CUSTOMERID = 'F-1'") == []
+    assert run.id == claimed.id
+
+
+def test_a_frozen_scheduler_writes_nothing_after_another_took_over(db_url, engine, sandbox, spawn_scheduler) -> None:
+    with Session(engine) as session:
+        connection_id = connect(session, sandbox, read_customers=False, read_invoices=False)
+        for n in range(25):  # three write requests of at most 10 invoices
+            ledger_invoice(session, customer_number="Z-1", invoice_number=f"Z-{n:02}", amounts=["10.00"])
+    sandbox.set_faults({"faults": [{"kind": "latency", "ms": 1500, "function": "create_invoice"}]})
+    [first_run] = queue_runs(engine, connection_id, 1)
+    frozen = spawn_scheduler(db_url, "--id", "frozen", "--lease-ttl", "3", "--heartbeat-seconds", "0.5",
+                             executor=REAL_EXECUTOR)
+
+    def invoice_writes_in_flight() -> bool:
+        with Session(engine) as session:
+            return session.exec(select(WriteJournal).where(WriteJournal.operation == "create_invoice",
+                                                           WriteJournal.state == JournalState.SENT)).first() is not None
+
+    wait_for(invoice_writes_in_flight, timeout=60, what="the first invoice request in flight")
+    os.kill(frozen.pid, signal.SIGSTOP)
+    try:
+        frozen_at = time.monotonic()
+        taker = spawn_scheduler(db_url, "--id", "taker", "--lease-ttl", "3", "--heartbeat-seconds", "0.5",
+                                executor=REAL_EXECUTOR)
+        wait_for(lambda: get_run(engine, first_run).status == RunStatus.ABANDONED, timeout=30,
+                 what="the frozen scheduler's run to be marked abandoned")
+        sandbox.clear_faults()
+        [second_run] = queue_runs(engine, connection_id, 1)
+        wait_for(lambda: get_run(engine, second_run).status not in (RunStatus.QUEUED, RunStatus.RUNNING), timeout=90,
+                 what="the taker's run to end")
+        assert get_run(engine, second_run).status == RunStatus.SUCCEEDED, get_run(engine, second_run).error_message
+        assert time.monotonic() - frozen_at > 3  # frozen for longer than its lease
+        sent_before_waking = _writes_sent(sandbox)
+    finally:
+        os.kill(frozen.pid, signal.SIGCONT)
+    woke_at = utcnow()
+
+    def frozen_scheduler_idle() -> bool:
+        with Session(engine) as session:
+            beat = session.get(SchedulerHeartbeat, "frozen")
+            return beat is not None and beat.beat_at > woke_at and beat.current_run_id is None
+
+    wait_for(frozen_scheduler_idle, timeout=60, what="the woken scheduler to give its run up")
+    assert _writes_sent(sandbox) == sent_before_waking, frozen.output()
+    wait_for(lambda: "lost the lease" in frozen.output() or "no longer holds the lease" in frozen.output(),
+             timeout=30, what="the woken scheduler to log that it lost the lease")
+    for n in range(25):
+        assert len(sandbox_query(sandbox, "ARINVOICE", ["RECORDNO"], f"RECORDID = 'Z-{n:02}'")) == 1, f"Z-{n:02}"
+    assert get_run(engine, first_run).status == RunStatus.ABANDONED  # its verdict stands
+    taker.close()
