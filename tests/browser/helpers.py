@@ -61,6 +61,7 @@ def fill_row(page, editor, row: int, values: list) -> None:  # type: ignore[no-u
             for _ in range(5):  # a click on it may have opened it already; a rerun may swallow a key press
                 if combo.count():
                     break
+                settle(page)  # the previous cell's edit reruns the script
                 page.keyboard.press("Enter")
                 page.wait_for_timeout(500)
             page.wait_for_timeout(300)
@@ -74,6 +75,7 @@ def fill_row(page, editor, row: int, values: list) -> None:  # type: ignore[no-u
             page.keyboard.type(value)
             page.wait_for_timeout(200)
             page.keyboard.press("Tab")
+            settle(page)  # each committed cell reruns the script; keys typed meanwhile can be lost
         else:
             page.keyboard.press("ArrowRight")
         page.wait_for_timeout(250)

@@ -130,6 +130,7 @@ def _sign_in(page) -> None:  # type: ignore[no-untyped-def]
 def test_the_whole_round_in_the_browser(stack: dict, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
+    expect.set_options(timeout=30_000)  # reruns on a loaded 2-core machine take seconds
     url, sandbox, db_url = stack["url"], stack["sandbox"], stack["db_url"]
     page.goto(url)
     _sign_in(page)
