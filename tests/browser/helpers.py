@@ -105,6 +105,7 @@ def add_row(page, editor) -> None:  # type: ignore[no-untyped-def]
 
 def shot(page, tmp_path: Path, name: str) -> None:  # type: ignore[no-untyped-def]
     """A full-page screenshot, also copied to $SCREENSHOT_DIR when set (the README's pictures)."""
+    settle(page)
     path = tmp_path / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     if os.environ.get("SCREENSHOT_DIR"):
