@@ -109,7 +109,7 @@ def test_run_detail_groups_failures_and_shows_that_runs_diffs(app_as, db) -> Non
     diff = next(df.value for df in at.dataframe if list(df.value.columns) == ["Field", "Before", "After"])
     assert diff.set_index("Field").loc["Name", "Before"] == "Acme Corporation"
     assert diff.set_index("Field").loc["Name", "After"] == "Acme Corp"
-    assert "API requests to Intacct" in page
+    assert "Requests sent to Intacct" in page and "WHENMODIFIED" not in page
 
 
 def test_failing_connection_explains_the_disabled_sync_and_links_the_fix(app_as, db) -> None:
