@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 
-.PHONY: run test venv clean bench
+.PHONY: run test venv clean bench soak
 
 venv: $(STAMP)
 
@@ -26,6 +26,11 @@ compat/js-sdk/node_modules: compat/js-sdk/package-lock.json
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# The sync model for SOAK_STEPS random steps on SQLite and on PostgreSQL; prints its figures (SOAK_SEED to replay).
+SOAK_STEPS ?= 2000
+soak: $(STAMP)
+	$(PY) -m tests.engine.soak --steps $(SOAK_STEPS) $(if $(SOAK_SEED),--seed $(SOAK_SEED))
 
 clean:
 	rm -rf $(VENV) .pytest_cache
