@@ -123,8 +123,10 @@ def totals_by_currency(pairs: Sequence[tuple[str, Decimal]]) -> dict[str, Decima
 
 FIELD_LABELS = {"intacct_recordno": "Intacct key", "intacct_customer_id": "Intacct customer ID",
                 "intacct_modified_at": "Modified in Intacct", "intacct_state": "Intacct state",
-                "customer_id": "Customer (ledger id)", "po_number": "PO number", "postal_code": "Postal code",
-                "address1": "Address", "amount_paid": "Paid", "sync_state": "Sync"}
+                "customer_id": "Customer", "reversed_in_intacct": "Reversed in Intacct", "po_number": "PO number",
+                "postal_code": "Postal code", "address1": "Address", "amount_paid": "Paid", "sync_state": "Sync"}
+INVOICE_STATUS = {"draft": "Draft", "open": "Open", "partially_paid": "Partly paid", "paid": "Paid",
+                  "voided": "Voided"}
 MONEY_FIELDS = {"total", "amount_paid", "balance", "amount"}
 CATEGORY = {"transient": "Will retry on the next sync", "ambiguous": "Will be checked with Intacct on the next sync",
             "authentication": "Sign-in refused", "record": "Needs attention", "validation": "Needs attention",
@@ -140,6 +142,10 @@ def diff_value(name: str, value: str | None) -> str:
         return "—"
     if name == "sync_state":
         return SYNC_STATE.get(value, value)
+    if name == "status":
+        return INVOICE_STATUS.get(value, value)
+    if value in ("true", "false", "True", "False"):
+        return "yes" if value.lower() == "true" else "no"
     if name in MONEY_FIELDS:
         try:
             return money(Decimal(value))

@@ -102,8 +102,12 @@ def runs_frame(runs: Sequence[SyncRun]) -> pd.DataFrame:
         rows.append({"Run": f"#{run.id}", "What": what, "When": local(run.queued_at),
                      "When (exact)": local(run.queued_at), "Status": run_status_label(run),
                      "Failed": run.failed_count, "Created": run.created_count, "Updated": run.updated_count,
-                     "Started by": who, "Duration": span(run_duration(run)), "Problem": run.error_message or ""})
-    return pd.DataFrame(rows)
+                     "Unchanged": run.unchanged_count, "Started by": who, "Duration": span(run_duration(run)),
+                     "Problem": run.error_message or ""})
+    frame = pd.DataFrame(rows)
+    if not frame.empty and not frame["Problem"].astype(bool).any():
+        frame = frame.drop(columns=["Problem"])  # an always-empty column only costs width
+    return frame
 
 
 def runs_table(runs: Sequence[SyncRun], *, key: str) -> None:
@@ -113,6 +117,8 @@ def runs_table(runs: Sequence[SyncRun], *, key: str) -> None:
                          column_config={**time_columns(), "Problem": st.column_config.TextColumn(width="large"),
                                         "Created": st.column_config.NumberColumn(format="localized"),
                                         "Updated": st.column_config.NumberColumn(format="localized"),
+                                        "Unchanged": st.column_config.NumberColumn(
+                                            format="localized", help="Records read that were already as in Intacct"),
                                         "Failed": st.column_config.NumberColumn(
                                             format="localized", help="Records that failed (in a preview: would fail)")})
     st.caption("Select a row to see every record the run touched.")

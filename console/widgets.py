@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from console.diffs import diff_frame, run_changes_section
 from console.formatting import (
+    INVOICE_STATUS,
     CATEGORY,
     CONNECTION_STATUS,
     FIELD_LABELS,
@@ -72,6 +73,7 @@ from console.runs import (
 from console.sidebar import sidebar_status
 
 __all__ = [
+    "INVOICE_STATUS",
     "RUN_STATUS", "PREVIEW_STATUS", "PREVIEW_RESULT", "PREVIEW_BANNER", "RUN_KIND", "RUN_TRIGGER", "SYNC_STATE",
     "ORIGIN", "CONNECTION_STATUS", "STEP", "money", "clock_text", "ago", "span", "plain", "plural", "is_preview",
     "run_title", "run_status_label", "totals_by_currency", "FIELD_LABELS", "MONEY_FIELDS", "CATEGORY", "field_label",

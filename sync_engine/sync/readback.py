@@ -43,9 +43,8 @@ def read_back(ctx: RunContext) -> None:
     ctx.begin_step("read_back", total=len(keys) + len(numbers))
     for chunk in _batches(numbers, 500):
         records = list(windows.read_records(ctx, objects.CUSTOMER, filters.in_("CUSTOMERID", chunk)))
-        with ctx.ledger_session() as session:
-            with ctx.quiet():
-                store_customers(ctx, records, session)
+        with ctx.ledger_session() as session, ctx.quiet():
+            store_customers(ctx, records, session)
     for chunk in _batches(keys, 500):
         records = list(windows.read_records(ctx, objects.AR_INVOICE,
                                             filters.in_(objects.AR_INVOICE.key_field, chunk)))
