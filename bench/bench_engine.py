@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -249,7 +249,7 @@ def main() -> None:
     skip = {s for s in args.skip.split(",") if s}
     os.environ.setdefault("CONSOLE_SECRET_KEY", Fernet.generate_key().decode())
     begun = time.perf_counter()
-    results: dict[str, Any] = {"machine": _machine(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    results: dict[str, Any] = {"machine": _machine(), "date": datetime.now(UTC).isoformat(timespec="seconds"),
                                "size": {"customers": args.customers, "invoices": args.invoices, "writes": args.writes},
                                "label": args.label or report.git_label(ROOT)}
     _log(f"sandbox company with {args.customers:,} customers and {args.invoices:,} invoices…")

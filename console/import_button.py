@@ -9,11 +9,11 @@ import streamlit as st
 from console.state import IMPORTS, CurrentUser, get_engine
 from storage.db import read_session, write_session
 from storage.models import Role, RunKind
-from sync_engine.import_preview import preview_import
-from sync_engine.queue import enqueue_run
-from sync_engine.settings import get_connection
+from sync_engine.schedule.queue import enqueue_run
+from sync_engine.services.import_preview import preview_import
+from sync_engine.services.settings import get_connection
 
-NOUN = {RunKind.CUSTOMER_IMPORT: "customers", RunKind.INVOICE_IMPORT: "outstanding invoices"}
+NOUN: dict[str, str] = {RunKind.CUSTOMER_IMPORT: "customers", RunKind.INVOICE_IMPORT: "outstanding invoices"}
 
 
 def _queue(kind: str, preview: bool, user: CurrentUser) -> None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from console.diffs import diff_frame, run_changes_section
 from console.formatting import (
-    INVOICE_STATUS,
     CATEGORY,
     CONNECTION_STATUS,
     FIELD_LABELS,
+    INVOICE_STATUS,
     MONEY_FIELDS,
     ORIGIN,
     PREVIEW_BANNER,

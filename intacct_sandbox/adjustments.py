@@ -73,7 +73,8 @@ def create_adjustment(ctx: Context, data: AdjustmentInput) -> int:
 
 
 def find_adjustment(ctx: Context, key: str | None, verb: str) -> dict:
-    return record_by_key(ctx, ADJUSTMENT, key, verb=verb, label=LABEL, missing=f"Cannot find aradjustment with key '{key}' to {verb}.",
+    return record_by_key(ctx, ADJUSTMENT, key, verb=verb, label=LABEL,
+                         missing=f"Cannot find aradjustment with key '{key}' to {verb}.",
                          hint="Use the RECORDNO of an existing AR adjustment.")
 
 

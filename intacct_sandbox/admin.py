@@ -19,7 +19,7 @@ from typing import Any
 
 from .clock import iso
 from .faults import FaultSpecError
-from .gateway import Services
+from .services import Services
 
 
 def handle_admin(services: Services, method: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:

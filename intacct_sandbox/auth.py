@@ -31,7 +31,7 @@ class Registry:
     companies: dict[str, Company]
 
     @classmethod
-    def from_credentials(cls, creds: Credentials) -> "Registry":
+    def from_credentials(cls, creds: Credentials) -> Registry:
         users = {creds.user_id: creds.user_password}
         authorised = {creds.sender_id}
         companies = {

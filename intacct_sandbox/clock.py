@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 class Clock:
@@ -16,7 +16,7 @@ class Clock:
     def now(self) -> datetime:
         with self._lock:
             offset = self._offset
-        return (datetime.now(timezone.utc) + offset).replace(microsecond=0)
+        return (datetime.now(UTC) + offset).replace(microsecond=0)
 
     def advance(self, seconds: float) -> datetime:
         with self._lock:
@@ -25,9 +25,9 @@ class Clock:
 
     def set(self, moment: datetime) -> datetime:
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         with self._lock:
-            self._offset = moment - datetime.now(timezone.utc)
+            self._offset = moment - datetime.now(UTC)
         return self.now()
 
     def reset(self) -> datetime:
@@ -38,9 +38,9 @@ class Clock:
 
 def iso(moment: datetime) -> str:
     """ISO-8601 with an explicit ``+00:00`` offset, as session timestamps are written."""
-    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 def db_timestamp(moment: datetime) -> str:
     """Sortable UTC timestamp text used inside the database."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -10,7 +10,6 @@ Matching walks sets of positions (an NFA), so optional and repeated parts never 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from lxml import etree
 
@@ -36,7 +35,7 @@ class El:
     name: str
     min: int = 1
     max: int | None = 1
-    body: "Model | None" = None
+    body: Model | None = None
     kind: str = "text"
     attrs: tuple[Attr, ...] = ()
     max_length: int | None = None
@@ -44,14 +43,14 @@ class El:
 
 @dataclass(frozen=True)
 class Seq:
-    items: tuple["Model", ...]
+    items: tuple[Model, ...]
     min: int = 1
     max: int | None = 1
 
 
 @dataclass(frozen=True)
 class Choice:
-    items: tuple["Model", ...]
+    items: tuple[Model, ...]
     min: int = 1
     max: int | None = 1
 
@@ -70,7 +69,7 @@ class AnyContent:
     min: int = 0
 
 
-Model = Union[El, Seq, Choice, All, AnyContent]
+Model = El | Seq | Choice | All | AnyContent
 
 
 def seq(*items: Model, min: int = 1, max: int | None = 1) -> Seq:  # noqa: A002 - schema vocabulary

@@ -13,20 +13,20 @@ from .schema import ObjectDef
 
 if TYPE_CHECKING:
     from .auth import Company, Session
-    from .gateway import Services
+    from .services import Services
 
 
 @dataclass
 class Context:
     conn: sqlite3.Connection
-    services: "Services"
-    company: "Company"
+    services: Services
+    company: Company
     user_id: str
     entity: str
     sender_id: str
     now: datetime
     endpoint: str
-    session: "Session | None" = None
+    session: Session | None = None
     login_password_ok: bool = True
     cache: dict[str, Any] = field(default_factory=dict)
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from .schema import INDEXES, OBJECTS, TABLE_OWNERS, ObjectDef
 
@@ -174,7 +175,7 @@ def fetch_one(conn: sqlite3.Connection, obj: ObjectDef, company: str, where: str
     row = cur.fetchone()
     if row is None:
         return None
-    return dict(zip([d[0] for d in cur.description], row))
+    return dict(zip([d[0] for d in cur.description], row, strict=False))
 
 
 def fetch_all(conn: sqlite3.Connection, obj: ObjectDef, company: str, where: str, params: list[Any],
@@ -182,7 +183,7 @@ def fetch_all(conn: sqlite3.Connection, obj: ObjectDef, company: str, where: str
     cur = conn.execute(f"SELECT * FROM {obj.table} WHERE company = ? AND {where} ORDER BY {order}",
                        [company, *params])
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
+    return [dict(zip(names, row, strict=False)) for row in cur.fetchall()]
 
 
 def by_key(conn: sqlite3.Connection, obj: ObjectDef, company: str, recordno: int) -> dict | None:

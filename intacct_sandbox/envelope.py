@@ -123,14 +123,14 @@ def parse_request(root: etree._Element) -> Request:
     elif session is not None:
         request.sessionid = (session.text or "").strip()
     else:
-        raise schema_error("Element 'authentication': Missing child element(s). Expected is one of ( login, sessionid )",
-                           auth.sourceline)
+        raise schema_error("Element 'authentication': Missing child element(s). "
+                           "Expected is one of ( login, sessionid )", auth.sourceline)
     for op in operations:
         for content in op.findall("content"):
             for function in children(content):
                 if function.tag != "function":
-                    raise schema_error(f"Element '{function.tag}': This element is not expected. Expected is ( function )",
-                                       function.sourceline)
+                    raise schema_error(f"Element '{function.tag}': This element is not expected. "
+                                       "Expected is ( function )", function.sourceline)
                 controlid = function.get("controlid")
                 if controlid is None:
                     raise schema_error("Element 'function': The attribute 'controlid' is required but missing",

@@ -57,7 +57,7 @@ class Fault:
     fired: int = 0
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "Fault":
+    def from_dict(cls, raw: dict[str, Any]) -> Fault:
         if not isinstance(raw, dict):
             raise FaultSpecError("each fault must be an object")
         kind = raw.get("kind")

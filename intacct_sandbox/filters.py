@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from .db import q
 from .schema import TEXT, ObjectDef
@@ -21,20 +20,20 @@ class Cond:
 
 @dataclass
 class And:
-    items: list["Expr"]
+    items: list[Expr]
 
 
 @dataclass
 class Or:
-    items: list["Expr"]
+    items: list[Expr]
 
 
 @dataclass
 class Not:
-    item: "Expr"
+    item: Expr
 
 
-Expr = Union[Cond, And, Or, Not]
+Expr = Cond | And | Or | Not
 
 COMPARISONS = {
     "equalto": "=", "notequalto": "!=", "lessthan": "<", "lessthanorequalto": "<=",

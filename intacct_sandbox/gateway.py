@@ -10,7 +10,7 @@ import logging
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta
 
 from lxml import etree
 
@@ -45,6 +45,7 @@ from .faults import FaultInjector
 from .functions.registry import GENERIC_OBJECT_WRITES, HANDLERS, WRITE_FUNCTIONS
 from .requestrules import check_request
 from .resultsets import ResultSets
+from .services import Services
 from .stats import Stats
 from .xmlio import Node, leaf, parse, parse_leniently, render
 
@@ -53,19 +54,6 @@ log = logging.getLogger("intacct_sandbox")
 CDN_524_BODY = (b"<!DOCTYPE html><html><head><title>524: A timeout occurred</title></head><body>"
                 b"<h1>Error 524</h1><p>A timeout occurred. The origin web server timed out responding to this "
                 b"request.</p></body></html>")
-
-
-@dataclass
-class Services:
-    config: SandboxConfig
-    store: Store
-    clock: Clock
-    registry: Registry
-    sessions: SessionStore
-    resultsets: ResultSets
-    faults: FaultInjector
-    stats: Stats
-    zone: tzinfo = timezone.utc
 
 
 @dataclass
@@ -216,7 +204,7 @@ class Gateway:
             if control.senderid not in company.authorised_senders:
                 raise self._unauthorised_sender(control.senderid, company.company_id, session.user_id)
             user_id, entity = session.user_id, session.entity
-            expiry = datetime.fromtimestamp(self.s.sessions.touch(session), timezone.utc)
+            expiry = datetime.fromtimestamp(self.s.sessions.touch(session), UTC)
         node = Node("authentication").add(
             leaf("status", "success"), leaf("userid", user_id), leaf("companyid", company.company_id),
             leaf("locationid", entity), leaf("sessiontimestamp", zone.iso(now)),

@@ -142,7 +142,8 @@ def _insert_lines(ctx: Context, key: int, lines: list[dict], header: dict) -> No
 
 
 def find_invoice(ctx: Context, key: str | None, verb: str) -> dict:
-    return record_by_key(ctx, INVOICE, key, verb=verb, label=LABEL, missing=f"Cannot find arinvoice with key '{key}' to {verb}.",
+    return record_by_key(ctx, INVOICE, key, verb=verb, label=LABEL,
+                         missing=f"Cannot find arinvoice with key '{key}' to {verb}.",
                          hint="Use the RECORDNO of an existing AR invoice.")
 
 

@@ -154,7 +154,8 @@ def apply_to_invoice(ctx: Context, invoice: dict, amount: int, payment_key: int 
         insert(ctx.conn, DETAIL, ctx.company_id, {
             "PAYMENTKEY": payment_key, "RECORDKEY": invoice["RECORDNO"], "ENTRYKEY": line["RECORDNO"],
             "PAYMENTAMOUNT": None if adjustment_key else part, "ADJUSTMENTKEY": adjustment_key,
-            "ADJUSTMENTAMOUNT": part if adjustment_key else None, "PAYMENTDATE": pay_date, "CURRENCY": invoice["CURRENCY"], "STATE": "C",
+            "ADJUSTMENTAMOUNT": part if adjustment_key else None, "PAYMENTDATE": pay_date,
+            "CURRENCY": invoice["CURRENCY"], "STATE": "C",
             "WHENCREATED": ctx.stamp, **ctx.audit_new()})
         left -= part
         if left == 0:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .config import Credentials
 from .db import Store, q
@@ -293,7 +293,7 @@ def seed(store: Store, kind: str, creds: Credentials, customers: int | None = No
     """Seed both companies; returns row counts of the main company."""
     if kind == "none" and not customers and not invoices:
         return {}
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     plan = PLANS.get(kind, PLANS["minimal"])
     n_customers = customers if customers is not None else plan.customers
     n_invoices = invoices if invoices is not None else plan.invoices

@@ -6,6 +6,7 @@ gateway replies are gzip-compressed when the client's ``Accept-Encoding`` asks f
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import socket
@@ -16,7 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from .admin import handle_admin
 from .config import ADMIN_PREFIX, GZIP_WHEN_ACCEPTED, MAX_REQUEST_BYTES, TLS_HANDSHAKE_TIMEOUT_SECONDS
 from .envelope import gateway_error_body
-from .gateway import Gateway, Reply, Services, endpoint_from
+from .gateway import Gateway, Reply, endpoint_from
+from .services import Services
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
@@ -164,15 +166,14 @@ class _Handler(BaseHTTPRequestHandler):
             body = urllib.parse.unquote_to_bytes(body[len("xmlrequest="):].replace(b"+", b" "))
         own_scheme = "https" if self.server.tls else "http"
         scheme = (self.headers.get("X-Forwarded-Proto") or own_scheme).split(",")[0].strip()
-        host_fallback = "%s:%s" % self.server.server_address[:2]
+        host, port = self.server.server_address[:2]
+        host_fallback = f"{host}:{port}"
         endpoint = endpoint_from(self.headers.get("Host"), scheme, self.path, host_fallback)
         reply: Reply = self.server.gateway.handle(body, endpoint)
         if reply.drop:
             self.close_connection = True
             self.server.services.stats.status(0)
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         self._send(reply.status, reply.body, reply.content_type, reply.headers)

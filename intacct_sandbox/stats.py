@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 
 class Stats:

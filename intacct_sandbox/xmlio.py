@@ -7,8 +7,8 @@ dominate the cost of a request; the writer emits compact or indented output (``i
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence, Union
 
 from lxml import etree
 
@@ -75,9 +75,9 @@ class Node:
     tag: str
     text: str | None = None
     attrs: Sequence[tuple[str, str]] = ()
-    kids: list["Child"] = field(default_factory=list)
+    kids: list[Child] = field(default_factory=list)
 
-    def add(self, *nodes: "Child") -> "Node":
+    def add(self, *nodes: Child) -> Node:
         self.kids.extend(nodes)
         return self
 
@@ -91,7 +91,7 @@ class Records:
     rows: Iterable[Sequence[str]]
 
 
-Child = Union[Node, Records]
+Child = Node | Records
 
 
 def leaf(tag: str, text: str | None) -> Node:

@@ -11,16 +11,16 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
-_CURRENT: contextvars.ContextVar[tzinfo] = contextvars.ContextVar("company_zone", default=timezone.utc)
+_CURRENT: contextvars.ContextVar[tzinfo] = contextvars.ContextVar("company_zone", default=UTC)
 
 
 def named(name: str | None) -> tzinfo:
     """The zone for an IANA name ("America/Los_Angeles"); UTC for empty/"UTC"."""
     if not name or name.upper() == "UTC":
-        return timezone.utc
+        return UTC
     return ZoneInfo(name)
 
 
@@ -45,8 +45,8 @@ def iso(moment: datetime) -> str:
 def stored_to_local(value: str) -> str:
     """Database UTC ``YYYY-MM-DD HH:MM:SS`` -> company-local ``MM/DD/YYYY HH:MM:SS``."""
     zone = current()
-    if zone is not timezone.utc:
-        moment = datetime.strptime(value[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).astimezone(zone)
+    if zone is not UTC:
+        moment = datetime.strptime(value[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).astimezone(zone)
         value = moment.strftime("%Y-%m-%d %H:%M:%S")
     return f"{value[5:7]}/{value[8:10]}/{value[0:4]} {value[11:19]}"
 
@@ -54,6 +54,6 @@ def stored_to_local(value: str) -> str:
 def local_to_stored(naive: datetime) -> str:
     """A company-local wall time from a request -> database UTC text."""
     zone = current()
-    if zone is not timezone.utc:
-        naive = naive.replace(tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None)
+    if zone is not UTC:
+        naive = naive.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
     return naive.strftime("%Y-%m-%d %H:%M:%S")

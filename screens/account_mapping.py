@@ -12,13 +12,21 @@ from console.state import flash, get_engine, guarded, require_user, show_flash
 from console.widgets import ago, credentials_blocked, needs_connection, when
 from storage.db import read_session, write_session
 from storage.models import Role
-from sync_engine.audit import audit_trail
-from sync_engine.connection import validate_mapping
-from sync_engine.exports import pending_write_summary
-from sync_engine.intacct_lists import LISTS, choices, last_refreshed, problem, refresh_lists
-from sync_engine.settings import MappingForm, SettingsError, get_connection, get_mapping, save_mapping
-from sync_engine.write_rules import (METHODS, OverrideRow, RoutingRow, RulesError, item_overrides, routing_rules,
-                                     save_item_overrides, save_routing_rules)
+from sync_engine.services.connection import validate_mapping
+from sync_engine.services.settings import MappingForm, SettingsError, get_connection, get_mapping, save_mapping
+from sync_engine.sync.audit import audit_trail
+from sync_engine.sync.exports import pending_write_summary
+from sync_engine.sync.intacct_lists import LISTS, choices, last_refreshed, problem, refresh_lists
+from sync_engine.sync.write_rules import (
+    METHODS,
+    OverrideRow,
+    RoutingRow,
+    RulesError,
+    item_overrides,
+    routing_rules,
+    save_item_overrides,
+    save_routing_rules,
+)
 
 user = require_user(Role.ADMIN)
 # mapping field → (widget key, list it is picked from, label, help)
@@ -83,7 +91,8 @@ def _validate() -> None:
 @guarded(Role.ADMIN)
 def _save_overrides(connection_id: int, base: list[dict]) -> None:
     rows = [OverrideRow(str(r.get("Item code") or ""), str(r.get("Account label") or ""))
-            for r in editor_rows(OVERRIDES_KEY, base) if not (blank(r.get("Item code")) and blank(r.get("Account label")))]
+            for r in editor_rows(OVERRIDES_KEY,
+                                 base) if not (blank(r.get("Item code")) and blank(r.get("Account label")))]
     try:
         with write_session(get_engine()) as session:
             count = save_item_overrides(session=session, connection_id=connection_id, rows=rows, actor=user.username)
@@ -143,7 +152,8 @@ lists_col.caption(f"Lists read from Intacct {ago(refreshed)} ({when(refreshed)})
                   "Intacct's lists were never read: refresh them to pick accounts, locations and departments "
                   "instead of typing them.")
 refresh_col.button("Refresh from Intacct", icon=":material/refresh:", on_click=_refresh, disabled=blocked,
-                   width="stretch", help="Reads account labels, G/L accounts, locations and departments (a few seconds).")
+                   width="stretch",
+                   help="Reads account labels, G/L accounts, locations and departments (a few seconds).")
 
 for field, (key, *_rest) in PICKED.items():
     st.session_state.setdefault(key, getattr(mapping, field, None) or "")
@@ -151,7 +161,7 @@ for field, key in FLAGS.items():
     st.session_state.setdefault(key, bool(getattr(mapping, field, field != "active_customers_only")))
 
 left, right = st.columns(2)
-for n, (field, (key, list_name, label, help_text)) in enumerate(PICKED.items()):
+for n, (key, list_name, label, help_text) in enumerate(PICKED.values()):
     column = left if n % 2 == 0 else right
     with column:
         entries = lists[list_name]

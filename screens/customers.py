@@ -24,8 +24,8 @@ from console.widgets import (
 )
 from storage.db import read_session
 from storage.models import Role, RunKind
-from sync_engine.history import balance_drift, customer_totals, ledger_counts, list_customers
-from sync_engine.settings import get_connection
+from sync_engine.services.history import balance_drift, customer_totals, ledger_counts, list_customers
+from sync_engine.services.settings import get_connection
 
 user = require_user()
 title_col, action_col = st.columns([5, 1], vertical_alignment="bottom")

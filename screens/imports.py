@@ -6,13 +6,22 @@ from __future__ import annotations
 import streamlit as st
 
 from console.state import SETTINGS, flash, get_engine, guarded, require_user, show_flash
-from console.widgets import (connection_warning, credentials_blocked, diff_frame, empty_state, needs_connection, plural,
-                             run_link, run_progress, runs_table)
+from console.widgets import (
+    connection_warning,
+    credentials_blocked,
+    diff_frame,
+    empty_state,
+    needs_connection,
+    plural,
+    run_link,
+    run_progress,
+    runs_table,
+)
 from storage.db import read_session, write_session
 from storage.models import ACTIVE_RUN_STATUSES, Role, RunKind
-from sync_engine.import_preview import apply_preview, latest_preview, preview_import
-from sync_engine.queue import QueueError, enqueue_run, recent_runs
-from sync_engine.settings import get_connection, get_mapping, get_notification_settings
+from sync_engine.schedule.queue import QueueError, enqueue_run, recent_runs
+from sync_engine.services.import_preview import apply_preview, latest_preview, preview_import
+from sync_engine.services.settings import get_connection, get_mapping, get_notification_settings
 
 user = require_user(Role.ACCOUNTANT)
 IMPORT_KINDS = (RunKind.CUSTOMER_IMPORT, RunKind.INVOICE_IMPORT)
@@ -63,7 +72,8 @@ def _preview_panel(kind: str, noun: str) -> None:
             st.caption(f"Preview #{found.run.id} did not finish ({found.run.error_message or found.run.status}).")
         return
     st.markdown(f"**Preview #{found.run.id}**: would create {plural(len(found.created), noun)}, update "
-                f"{len(found.updated):,}, leave out {len(found.left_out):,}; {found.unchanged:,} already as in Intacct.")
+                f"{len(found.updated):,}, leave out {len(found.left_out):,}; "
+                f"{found.unchanged:,} already as in Intacct.")
     if found.created:
         with st.expander(f"Would create ({len(found.created):,})"):
             st.caption(", ".join(found.created[:200]) + (" …" if len(found.created) > 200 else ""))

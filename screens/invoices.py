@@ -7,12 +7,23 @@ import streamlit as st
 
 from console.import_button import import_button
 from console.state import CONNECTION, IMPORTS, NEW_INVOICE, get_engine, require_user
-from console.widgets import (ORIGIN, PAGE_ROWS, SYNC_STATE, aging_chart, choice, empty_state, ledger_table, money,
-                             money_column, page_offset, summary_metrics)
+from console.widgets import (
+    ORIGIN,
+    PAGE_ROWS,
+    SYNC_STATE,
+    aging_chart,
+    choice,
+    empty_state,
+    ledger_table,
+    money,
+    money_column,
+    page_offset,
+    summary_metrics,
+)
 from storage.db import read_session
 from storage.models import Role, RunKind
-from sync_engine.history import invoice_aging, invoice_totals, ledger_counts, list_invoices
-from sync_engine.settings import get_connection
+from sync_engine.services.history import invoice_aging, invoice_totals, ledger_counts, list_invoices
+from sync_engine.services.settings import get_connection
 
 user = require_user()
 STATUS = {"draft": "Draft", "open": "Open", "partially_paid": "Partly paid", "paid": "Paid", "voided": "Voided"}

@@ -1,6 +1,6 @@
 """New invoice (accountant+): an invoice entered in our ledger — customer, number, dates, currency and lines
 (item, description, quantity, price, account label from Intacct's list) — checked as it is typed and written to
-Intacct at the next sync. Saved through `sync_engine.ledger_entry`, the same path as the CSV upload."""
+Intacct at the next sync. Saved through `sync_engine.services.ledger_entry`, the same path as the CSV upload."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -14,9 +14,16 @@ from console.state import INVOICES, MAPPING, RECORD_DETAIL, flash, get_engine, r
 from console.widgets import money
 from storage.db import read_session, write_session
 from storage.models import Role
-from sync_engine.intacct_lists import choices, last_refreshed
-from sync_engine.ledger_entry import EntryError, InvoiceEntry, LineEntry, add_invoice, check_invoice, customers_for_picker
-from sync_engine.settings import get_connection, get_mapping
+from sync_engine.services.ledger_entry import (
+    EntryError,
+    InvoiceEntry,
+    LineEntry,
+    add_invoice,
+    check_invoice,
+    customers_for_picker,
+)
+from sync_engine.services.settings import get_connection, get_mapping
+from sync_engine.sync.intacct_lists import choices, last_refreshed
 
 user = require_user(Role.ACCOUNTANT)
 LINES_KEY = "ni_lines"

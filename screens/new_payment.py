@@ -1,5 +1,5 @@
 """Record payment (accountant+): a payment received, applied to one or more open invoices of the customer,
-checked as it is typed and written to Intacct at the next sync. Saved through `sync_engine.ledger_entry`, the
+checked as it is typed and written to Intacct at the next sync. Saved through `sync_engine.services.ledger_entry`, the
 same path as the CSV upload."""
 from __future__ import annotations
 
@@ -14,9 +14,15 @@ from console.state import PAYMENTS, RECORD_DETAIL, flash, get_engine, require_us
 from console.widgets import money
 from storage.db import read_session, write_session
 from storage.models import Role
-from sync_engine.ledger_entry import (EntryError, PaymentEntry, add_payment, check_payment, customers_for_picker,
-                                      open_invoices)
-from sync_engine.write_rules import METHODS
+from sync_engine.services.ledger_entry import (
+    EntryError,
+    PaymentEntry,
+    add_payment,
+    check_payment,
+    customers_for_picker,
+    open_invoices,
+)
+from sync_engine.sync.write_rules import METHODS
 
 user = require_user(Role.ACCOUNTANT)
 
@@ -119,7 +125,8 @@ with read_session(get_engine()) as session:
 applied = sum((amount for _, amount in entry.applications), Decimal("0"))
 if entry.amount is not None:
     st.markdown(f"**Applied {money(applied, entry.currency)} of {money(entry.amount, entry.currency)}**"
-                + (f" · {money(entry.amount - applied, entry.currency)} left unapplied" if entry.amount > applied else ""))
+                + (f" · {money(entry.amount - applied, entry.currency)} left unapplied"
+                   if entry.amount > applied else ""))
 touched = bool(customer or st.session_state.get("np_reference") or st.session_state.get("np_amount"))
 if touched and problems:
     show_problems(problems)

@@ -6,11 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from console.state import ACCOUNTING_SYNC, NEW_PAYMENT, get_engine, require_user
-from console.widgets import (ORIGIN, SYNC_STATE, choice, empty_state, ledger_table, money, money_column,
-                             summary_metrics)
+from console.widgets import ORIGIN, SYNC_STATE, choice, empty_state, ledger_table, money, money_column, summary_metrics
 from storage.db import read_session
 from storage.models import Role
-from sync_engine.history import ledger_counts, list_payments
+from sync_engine.services.history import ledger_counts, list_payments
 
 user = require_user()
 st.title("Payments")

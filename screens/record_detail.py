@@ -36,17 +36,31 @@ from console.widgets import (
 )
 from storage.db import read_session, write_session
 from storage.models import Customer, Origin, Role, SyncState
-from sync_engine.history import (RECORD_MODELS, invoice_lines, invoice_payments, load_record, payment_invoices,
-                                 preview_run_ids, record_activity, record_history)
-from sync_engine.intacct_lists import choices
-from sync_engine.ledger_entry import customers_for_picker, open_invoices
-from sync_engine.queue import QueueError, retry_records
-from sync_engine.record_actions import RecordActionError, resume_record, skip_record, sync_actions
-from sync_engine.record_fixes import (FixError, can_fix, set_invoice_customer, set_line_account_label,
-                                      set_payment_invoice, set_payment_method)
-from sync_engine.settings import get_connection
-from sync_engine.voids import void_invoice, void_payment
-from sync_engine.write_rules import METHODS
+from sync_engine.schedule.queue import QueueError, retry_records
+from sync_engine.services.history import (
+    RECORD_MODELS,
+    invoice_lines,
+    invoice_payments,
+    load_record,
+    payment_invoices,
+    preview_run_ids,
+    record_activity,
+    record_history,
+)
+from sync_engine.services.ledger_entry import customers_for_picker, open_invoices
+from sync_engine.services.record_actions import RecordActionError, resume_record, skip_record, sync_actions
+from sync_engine.services.record_fixes import (
+    FixError,
+    can_fix,
+    set_invoice_customer,
+    set_line_account_label,
+    set_payment_invoice,
+    set_payment_method,
+)
+from sync_engine.services.settings import get_connection
+from sync_engine.services.voids import void_invoice, void_payment
+from sync_engine.sync.intacct_lists import choices
+from sync_engine.sync.write_rules import METHODS
 
 user = require_user()
 LIST_PAGE = {"customer": CUSTOMERS, "invoice": INVOICES, "payment": PAYMENTS}
@@ -120,9 +134,11 @@ with read_session(get_engine()) as session:
         connection = get_connection(session=session)
         owner = session.get(Customer, record.customer_id) if kind in ("invoice", "payment") else None
         fix_customers = list(customers_for_picker(session=session)) if not fix_refusal else []
-        fix_labels = ([c.value for c in choices(session=session, connection_id=connection.id, list_name="account_labels")]
+        fix_labels = ([c.value for c in choices(session=session, connection_id=connection.id,
+                                                list_name="account_labels")]
                       if connection and not fix_refusal else [])
-        fix_invoices = open_invoices(session=session, customer_id=record.customer_id) if kind == "payment" and not fix_refusal else []
+        fix_invoices = open_invoices(session=session,
+                                     customer_id=record.customer_id) if kind == "payment" and not fix_refusal else []
 if record is None:
     st.title("Record not found")
     what = kind if kind in RECORD_MODELS else "record"
@@ -150,7 +166,8 @@ else:
     title = f"Payment {record.reference}"
     fields = {"Customer": f"{owner.name} ({owner.number})" if owner else None,
               "Received": record.received_on, "Amount": money(record.amount, record.currency),
-              "Method": record.method, "Voided": "yes" if record.voided else "no", "Intacct key": record.intacct_recordno}
+              "Method": record.method, "Voided": "yes" if record.voided else "no",
+              "Intacct key": record.intacct_recordno}
 
 st.title(title)
 st.caption(f"{ORIGIN.get(record.origin, record.origin)} · {SYNC_STATE.get(record.sync_state, record.sync_state)} · "
@@ -190,7 +207,8 @@ if (user.can(Role.ACCOUNTANT) and kind in ("invoice", "payment") and not fix_ref
                                         help="Active labels as last read from Intacct.")
                 else:
                     label_col.text_input("Account label", key=f"fix_label_{line.id}", value=line.account_label or "")
-                button_col.button("Save label", icon=":material/save:", width="stretch", on_click=lambda lid=line.id: _fix(
+                button_col.button("Save label", icon=":material/save:", width="stretch",
+                                  on_click=lambda lid=line.id: _fix(
                     set_line_account_label, line_id=lid, account_label=st.session_state.get(f"fix_label_{lid}")))
             cust_col, cust_button = st.columns([4, 1.4], vertical_alignment="bottom")
             cust_col.selectbox("Customer", list(by_customer), key="fix_customer",
@@ -213,7 +231,8 @@ if (user.can(Role.ACCOUNTANT) and kind in ("invoice", "payment") and not fix_ref
                                        f"{c[i].number} (open {money(c[i].balance, c[i].currency)})"))
                 move_button.button("Move", key=f"fix_move_{inv.id}", icon=":material/swap_horiz:", width="stretch",
                                    on_click=lambda old=inv.id, rid=record.id: _fix(set_payment_invoice, payment_id=rid,
-                                                                    old_invoice_id=old, new_invoice_id=st.session_state.get(
+                                                                    old_invoice_id=old,
+                                                                    new_invoice_id=st.session_state.get(
                                                                         f"fix_apply_{old}")))
             method_col, method_button = st.columns([4, 1.4], vertical_alignment="bottom")
             method_col.selectbox("Method", METHODS, key="fix_method",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, event, text
 from sqlalchemy import false as sa_false
@@ -103,7 +103,7 @@ class IntacctConnection(SQLModel, table=True):
 
     __tablename__ = "intacct_connection"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(default="Intacct")
     endpoint_url: str
     company_id: str
@@ -111,11 +111,11 @@ class IntacctConnection(SQLModel, table=True):
     user_password_enc: str = Field(sa_type=Text)
     sender_id: str
     sender_password_enc: str = Field(sa_type=Text)
-    entity_id: Optional[str] = None  # login <locationid>; empty = top level
+    entity_id: str | None = None  # login <locationid>; empty = top level
     intacct_timezone: str = Field(default="UTC")  # zone of WHENMODIFIED stamps
     status: str = Field(default=ConnectionStatus.NOT_TESTED)
-    last_tested_at: Optional[datetime] = _ts(default=None)
-    last_test_message: Optional[str] = Field(default=None, sa_type=Text)
+    last_tested_at: datetime | None = _ts(default=None)
+    last_test_message: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
 
@@ -125,21 +125,21 @@ class AccountMapping(SQLModel, table=True):
 
     __tablename__ = "account_mapping"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     connection_id: int = Field(foreign_key="intacct_connection.id", unique=True)
-    item_account_label: Optional[str] = None
-    undeposited_funds_account: Optional[str] = None
-    location_id: Optional[str] = None
-    department_id: Optional[str] = None
+    item_account_label: str | None = None
+    undeposited_funds_account: str | None = None
+    location_id: str | None = None
+    department_id: str | None = None
     read_customers: bool = True
     read_invoices: bool = True
     write_invoices: bool = True
     write_payments: bool = True
     active_customers_only: bool = False
-    validated_at: Optional[datetime] = _ts(default=None)
-    validation_message: Optional[str] = Field(default=None, sa_type=Text)
+    validated_at: datetime | None = _ts(default=None)
+    validation_message: str | None = Field(default=None, sa_type=Text)
     updated_at: datetime = _ts(default_factory=utcnow)
-    updated_by: Optional[str] = None
+    updated_by: str | None = None
 
 
 class AuditEvent(SQLModel, table=True):
@@ -148,15 +148,15 @@ class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
     __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     at: datetime = _ts(default_factory=utcnow, index=True)
     actor: str
     entity: str
-    entity_id: Optional[int] = None
+    entity_id: int | None = None
     field: str
-    old_value: Optional[str] = Field(default=None, sa_type=Text)
-    new_value: Optional[str] = Field(default=None, sa_type=Text)
-    note: Optional[str] = Field(default=None, sa_type=Text)
+    old_value: str | None = Field(default=None, sa_type=Text)
+    new_value: str | None = Field(default=None, sa_type=Text)
+    note: str | None = Field(default=None, sa_type=Text)
 
 
 class NotificationSettings(SQLModel, table=True):
@@ -164,13 +164,13 @@ class NotificationSettings(SQLModel, table=True):
 
     __tablename__ = "notification_settings"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     enabled: bool = False
     smtp_host: str = "localhost"
     smtp_port: int = 25
     security: str = "none"  # none | starttls | ssl
-    smtp_user: Optional[str] = None
-    smtp_password_enc: Optional[str] = Field(default=None, sa_type=Text)
+    smtp_user: str | None = None
+    smtp_password_enc: str | None = Field(default=None, sa_type=Text)
     sender: str = "ar-sync@localhost"
     recipients: str = ""  # comma separated
     console_base_url: str = "http://localhost:8501"
@@ -180,15 +180,15 @@ class NotificationSettings(SQLModel, table=True):
 class User(SQLModel, table=True):
     __tablename__ = "app_user"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     username: str = Field(unique=True)
     display_name: str
-    email: Optional[str] = None
+    email: str | None = None
     password_hash: str
     role: str = Field(default=Role.ACCOUNTANT)
     active: bool = True
     created_at: datetime = _ts(default_factory=utcnow)
-    last_login_at: Optional[datetime] = _ts(default=None)
+    last_login_at: datetime | None = _ts(default=None)
 
 
 class SignInFailure(SQLModel, table=True):
@@ -200,7 +200,7 @@ class SignInFailure(SQLModel, table=True):
     __tablename__ = "sign_in_failure"
     __table_args__ = (Index("ix_sign_in_failure_name_at", "username_key", "at"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     username_key: str = Field(max_length=100)
     at: datetime = _ts(default_factory=utcnow, index=True)
 
@@ -224,13 +224,13 @@ class ConsoleSession(SQLModel, table=True):
 
     __tablename__ = "console_session"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True)
     user_id: int = Field(foreign_key="app_user.id", index=True)
     created_at: datetime = _ts(default_factory=utcnow)
     last_seen_at: datetime = _ts(default_factory=utcnow)
     expires_at: datetime = _ts()  # the absolute lifetime; idle expiry is counted from last_seen_at
-    ended_at: Optional[datetime] = _ts(default=None)
+    ended_at: datetime | None = _ts(default=None)
 
 
 # --- the ledger -----------------------------------------------------------------------------------------
@@ -244,27 +244,27 @@ class Customer(SQLModel, table=True):
         Index("ix_customer_intacct_customer_id", "intacct_customer_id"),  # imports look customers up by it
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
-    connection_id: Optional[int] = Field(default=None, foreign_key="intacct_connection.id")
+    id: int | None = Field(default=None, primary_key=True)
+    connection_id: int | None = Field(default=None, foreign_key="intacct_connection.id")
     number: str = Field(unique=True)  # our customer number; CUSTOMERID in Intacct
     name: str = Field(index=True)
-    email: Optional[str] = None
-    phone: Optional[str] = None
-    address1: Optional[str] = None
-    city: Optional[str] = None
-    state: Optional[str] = None
-    postal_code: Optional[str] = None
-    country: Optional[str] = None
+    email: str | None = None
+    phone: str | None = None
+    address1: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
     currency: str = "USD"
-    payment_terms: Optional[str] = None
+    payment_terms: str | None = None
     active: bool = True
     balance: Decimal = _money()  # open A/R as last seen
     origin: str = Field(default=Origin.LEDGER, index=True)
-    intacct_customer_id: Optional[str] = None
-    intacct_recordno: Optional[str] = None
-    intacct_modified_at: Optional[datetime] = _ts(default=None)
+    intacct_customer_id: str | None = None
+    intacct_recordno: str | None = None
+    intacct_modified_at: datetime | None = _ts(default=None)
     sync_state: str = Field(default=SyncState.NOT_SYNCED, index=True)
-    sync_error: Optional[str] = Field(default=None, sa_type=Text)
+    sync_error: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow, index=True)
 
@@ -277,31 +277,31 @@ class Invoice(SQLModel, table=True):
         Index("ix_invoice_date_id", "invoice_date", "id"),  # the Invoices page: newest first, one page at a time
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
-    connection_id: Optional[int] = Field(default=None, foreign_key="intacct_connection.id")
+    id: int | None = Field(default=None, primary_key=True)
+    connection_id: int | None = Field(default=None, foreign_key="intacct_connection.id")
     number: str = Field(unique=True)  # RECORDID in Intacct
     customer_id: int = Field(foreign_key="customer.id", index=True)
     invoice_date: date
-    due_date: Optional[date] = None
+    due_date: date | None = None
     currency: str = "USD"
-    description: Optional[str] = None
-    po_number: Optional[str] = None
+    description: str | None = None
+    po_number: str | None = None
     total: Decimal = _money()
     amount_paid: Decimal = _money()
     balance: Decimal = _money()
     status: str = Field(default="open")  # draft | open | partially_paid | paid | voided
-    voided_at: Optional[datetime] = _ts(default=None)
+    voided_at: datetime | None = _ts(default=None)
     origin: str = Field(default=Origin.LEDGER, index=True)
-    intacct_recordno: Optional[str] = None
-    intacct_state: Optional[str] = None
+    intacct_recordno: str | None = None
+    intacct_state: str | None = None
     # Intacct's own TOTALPAID / TOTALDUE as last read: amount_paid and balance add what ledger payments not yet in
     # Intacct account for (sync_engine.sync.amounts), so an import never overwrites money the ledger already received.
-    intacct_total_paid: Optional[Decimal] = _money(default=None, nullable=True)
-    intacct_total_due: Optional[Decimal] = _money(default=None, nullable=True)
-    intacct_modified_at: Optional[datetime] = _ts(default=None)
+    intacct_total_paid: Decimal | None = _money(default=None, nullable=True)
+    intacct_total_due: Decimal | None = _money(default=None, nullable=True)
+    intacct_modified_at: datetime | None = _ts(default=None)
     reversed_in_intacct: bool = False
     sync_state: str = Field(default=SyncState.NOT_SYNCED, index=True)
-    sync_error: Optional[str] = Field(default=None, sa_type=Text)
+    sync_error: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow, index=True)
 
@@ -309,19 +309,19 @@ class Invoice(SQLModel, table=True):
 class InvoiceLine(SQLModel, table=True):
     __tablename__ = "invoice_line"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     invoice_id: int = Field(foreign_key="invoice.id", index=True)
     line_no: int
-    description: Optional[str] = None
+    description: str | None = None
     quantity: Decimal = Field(default=Decimal("1"), sa_type=Quantity)
     unit_price: Decimal = _money()
     amount: Decimal = _money()
-    item_code: Optional[str] = None  # the product or service sold; picks a per-item account override
-    account_label: Optional[str] = None  # this line's own label, over the item override and the mapping
-    gl_account_no: Optional[str] = None  # as read from Intacct
-    location_id: Optional[str] = None
-    department_id: Optional[str] = None
-    intacct_line_recordno: Optional[str] = None
+    item_code: str | None = None  # the product or service sold; picks a per-item account override
+    account_label: str | None = None  # this line's own label, over the item override and the mapping
+    gl_account_no: str | None = None  # as read from Intacct
+    location_id: str | None = None
+    department_id: str | None = None
+    intacct_line_recordno: str | None = None
 
 
 class Payment(SQLModel, table=True):
@@ -331,8 +331,8 @@ class Payment(SQLModel, table=True):
         Index("ix_payment_customer_reference", "customer_id", "reference"),
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
-    connection_id: Optional[int] = Field(default=None, foreign_key="intacct_connection.id")
+    id: int | None = Field(default=None, primary_key=True)
+    connection_id: int | None = Field(default=None, foreign_key="intacct_connection.id")
     customer_id: int = Field(foreign_key="customer.id", index=True)
     reference: str  # check number, wire reference…
     received_on: date
@@ -340,13 +340,13 @@ class Payment(SQLModel, table=True):
     method: str = "Printed Check"
     currency: str = "USD"
     voided: bool = False
-    voided_at: Optional[datetime] = _ts(default=None)
+    voided_at: datetime | None = _ts(default=None)
     reversed_in_intacct: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
     origin: str = Field(default=Origin.LEDGER, index=True)
-    intacct_recordno: Optional[str] = None
-    intacct_modified_at: Optional[datetime] = _ts(default=None)
+    intacct_recordno: str | None = None
+    intacct_modified_at: datetime | None = _ts(default=None)
     sync_state: str = Field(default=SyncState.NOT_SYNCED, index=True)
-    sync_error: Optional[str] = Field(default=None, sa_type=Text)
+    sync_error: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow, index=True)
 
@@ -355,7 +355,7 @@ class PaymentApplication(SQLModel, table=True):
     __tablename__ = "payment_application"
     __table_args__ = (UniqueConstraint("payment_id", "invoice_id", name="uq_payment_application"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     payment_id: int = Field(foreign_key="payment.id", index=True)
     invoice_id: int = Field(foreign_key="invoice.id", index=True)
     amount: Decimal = _money()
@@ -371,14 +371,14 @@ class RecordVersion(SQLModel, table=True):
         Index("ix_record_version_run_version", "run_id", "version"),  # a run's updates, then its creations
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     record_type: str  # customer | invoice | payment
     record_id: int
     version: int
-    run_id: Optional[int] = Field(default=None, foreign_key="sync_run.id")
+    run_id: int | None = Field(default=None, foreign_key="sync_run.id")
     source: str  # import | edit | export
     changed_at: datetime = _ts(default_factory=utcnow)
-    changed_by: Optional[str] = None
+    changed_by: str | None = None
     changes: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # field -> [old, new]
     snapshot: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
@@ -400,34 +400,34 @@ class SyncRun(SQLModel, table=True):
               postgresql_where=text("status IN ('queued', 'running')")),
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     connection_id: int = Field(foreign_key="intacct_connection.id")
     kind: str
     trigger: str = Field(default=RunTrigger.MANUAL)
-    requested_by: Optional[str] = None
+    requested_by: str | None = None
     options: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = Field(default=RunStatus.QUEUED)
     queued_at: datetime = _ts(default_factory=utcnow)
-    started_at: Optional[datetime] = _ts(default=None)
-    finished_at: Optional[datetime] = _ts(default=None)
-    claimed_by: Optional[str] = None
-    step: Optional[str] = None
+    started_at: datetime | None = _ts(default=None)
+    finished_at: datetime | None = _ts(default=None)
+    claimed_by: str | None = None
+    step: str | None = None
     progress_done: int = 0
-    progress_total: Optional[int] = None
+    progress_total: int | None = None
     created_count: int = 0
     updated_count: int = 0
     unchanged_count: int = 0
     skipped_count: int = 0
     failed_count: int = 0
     api_requests: int = 0
-    window_from: Optional[datetime] = _ts(default=None)
-    window_to: Optional[datetime] = _ts(default=None)
-    error_category: Optional[str] = None
-    error_message: Optional[str] = Field(default=None, sa_type=Text)
-    notification_status: Optional[str] = Field(default=None, sa_type=Text)
+    window_from: datetime | None = _ts(default=None)
+    window_to: datetime | None = _ts(default=None)
+    error_category: str | None = None
+    error_message: str | None = Field(default=None, sa_type=Text)
+    notification_status: str | None = Field(default=None, sa_type=Text)
     cancel_requested: bool = False
     # The lease generation this run was claimed under: its fencing token (sync_engine.sync.leases.check_fence).
-    lease_generation: Optional[int] = None
+    lease_generation: int | None = None
 
     # Copied from options["preview"] on insert (see _mark_preview) so history queries can filter on an index.
     preview: bool = Field(default=False, index=True, sa_column_kwargs={"server_default": sa_false()})
@@ -455,21 +455,21 @@ class SyncRunItem(SQLModel, table=True):
         Index("ix_sync_run_item_run_record", "run_id", "record_type", "record_id"),  # a run page's labels
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="sync_run.id")
     step: str  # customers | invoices | invoice_writes | payment_writes …
     record_type: str
-    record_id: Optional[int] = None
-    intacct_key: Optional[str] = None
+    record_id: int | None = None
+    intacct_key: str | None = None
     label: str  # what a person calls it: "Invoice INV-1001"
     action: str
-    error_category: Optional[str] = None  # record | authentication | transient | ambiguous | validation
-    errorno: Optional[str] = None
-    message: Optional[str] = Field(default=None, sa_type=Text)
-    correction: Optional[str] = Field(default=None, sa_type=Text)
-    cause: Optional[str] = Field(default=None, index=True)  # key in sync_engine.error_catalogue: groups failures
+    error_category: str | None = None  # record | authentication | transient | ambiguous | validation
+    errorno: str | None = None
+    message: str | None = Field(default=None, sa_type=Text)
+    correction: str | None = Field(default=None, sa_type=Text)
+    cause: str | None = Field(default=None, index=True)  # key in sync_engine.sync.error_catalogue: groups failures
     # A preview's field diffs {field: [old, new]} (its RecordVersions are rolled back with the ledger session).
-    changes: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    changes: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     at: datetime = _ts(default_factory=utcnow)
 
 
@@ -479,7 +479,7 @@ class WriteJournal(SQLModel, table=True):
     __tablename__ = "write_journal"
     __table_args__ = (Index("ix_write_journal_record", "connection_id", "record_type", "record_id"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     connection_id: int = Field(foreign_key="intacct_connection.id")
     operation: str  # create_customer | create_invoice | reverse_invoice | create_payment
     record_type: str
@@ -488,9 +488,9 @@ class WriteJournal(SQLModel, table=True):
     controlid: str = Field(unique=True)
     payload_hash: str
     state: str = Field(default=JournalState.PENDING, index=True)
-    intacct_key: Optional[str] = None
-    run_id: Optional[int] = Field(default=None, foreign_key="sync_run.id")
-    last_error: Optional[str] = Field(default=None, sa_type=Text)
+    intacct_key: str | None = None
+    run_id: int | None = Field(default=None, foreign_key="sync_run.id")
+    last_error: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
 
@@ -501,11 +501,11 @@ class SyncCursor(SQLModel, table=True):
     __tablename__ = "sync_cursor"
     __table_args__ = (UniqueConstraint("connection_id", "object_name", name="uq_sync_cursor"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     connection_id: int = Field(foreign_key="intacct_connection.id")
     object_name: str
-    watermark: Optional[datetime] = _ts(default=None)
-    last_run_id: Optional[int] = None
+    watermark: datetime | None = _ts(default=None)
+    last_run_id: int | None = None
     updated_at: datetime = _ts(default_factory=utcnow)
 
 
@@ -514,13 +514,13 @@ class SyncSchedule(SQLModel, table=True):
 
     __tablename__ = "sync_schedule"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     connection_id: int = Field(foreign_key="intacct_connection.id", unique=True)
     enabled: bool = False
     interval_minutes: int = 60
-    next_due_at: Optional[datetime] = _ts(default=None)
-    last_enqueued_run_id: Optional[int] = None
-    paused_reason: Optional[str] = Field(default=None, sa_type=Text)
+    next_due_at: datetime | None = _ts(default=None)
+    last_enqueued_run_id: int | None = None
+    paused_reason: str | None = Field(default=None, sa_type=Text)
     updated_at: datetime = _ts(default_factory=utcnow)
 
 
@@ -531,7 +531,7 @@ class SyncLease(SQLModel, table=True):
 
     connection_id: int = Field(foreign_key="intacct_connection.id", primary_key=True)
     holder: str
-    run_id: Optional[int] = None
+    run_id: int | None = None
     # The fencing token: raised by one at every claim and never reused (the row is kept when released), so a
     # scheduler that lost the lease can tell, inside the transaction that journals a write, that it lost it.
     generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
@@ -548,9 +548,9 @@ class SchedulerHeartbeat(SQLModel, table=True):
     version: str
     started_at: datetime = _ts(default_factory=utcnow)
     beat_at: datetime = _ts(default_factory=utcnow)
-    current_run_id: Optional[int] = None
-    progress: Optional[str] = None
-    stopped_at: Optional[datetime] = _ts(default=None)
+    current_run_id: int | None = None
+    progress: str | None = None
+    stopped_at: datetime | None = _ts(default=None)
 
 
 # --- lists read from Intacct, and the write rules built on them -------------------------------------------
@@ -562,11 +562,11 @@ class IntacctListItem(SQLModel, table=True):
     __tablename__ = "intacct_list_item"
     __table_args__ = (UniqueConstraint("connection_id", "list_name", "value", name="uq_intacct_list_item"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     connection_id: int = Field(foreign_key="intacct_connection.id")
     list_name: str = Field(index=True)  # account_labels | gl_accounts | locations | departments
     value: str  # the ID Intacct expects in a write
-    title: Optional[str] = None
+    title: str | None = None
     active: bool = True
     extra: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     refreshed_at: datetime = _ts(default_factory=utcnow)
@@ -578,12 +578,12 @@ class ItemAccountOverride(SQLModel, table=True):
     __tablename__ = "item_account_override"
     __table_args__ = (UniqueConstraint("connection_id", "item_code", name="uq_item_account_override"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     connection_id: int = Field(foreign_key="intacct_connection.id")
     item_code: str
     account_label: str
     updated_at: datetime = _ts(default_factory=utcnow)
-    updated_by: Optional[str] = None
+    updated_by: str | None = None
 
 
 class PaymentRoutingRule(SQLModel, table=True):
@@ -591,11 +591,11 @@ class PaymentRoutingRule(SQLModel, table=True):
 
     __tablename__ = "payment_routing_rule"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     connection_id: int = Field(foreign_key="intacct_connection.id", index=True)
     position: int
-    method: Optional[str] = None  # None: any method
-    currency: Optional[str] = None  # None: any currency
+    method: str | None = None  # None: any method
+    currency: str | None = None  # None: any currency
     deposit_account: str
     updated_at: datetime = _ts(default_factory=utcnow)
-    updated_by: Optional[str] = None
+    updated_by: str | None = None

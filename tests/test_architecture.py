@@ -51,8 +51,11 @@ MAY_IMPORT = {
     "launcher": {"storage"},  # it starts the other processes as commands, never imports them
     "sandbox": {"sandbox"},
 }
-# What the UI may take from the pipeline directly: read-only helpers with no Intacct call behind them.
-UI_FROM_SYNC = {"sync_engine.sync.audit", "sync_engine.sync.error_catalogue", "sync_engine.sync.exports"}
+# What the UI may take from the pipeline directly: the audit trail, the error catalogue, the pending-writes summary,
+# and the write rules and Intacct's cached lists the pipeline follows (edited on the mapping and entry screens; the
+# lists' refresh is one short call a person asks for, like the connection test).
+UI_FROM_SYNC = {"sync_engine.sync.audit", "sync_engine.sync.error_catalogue", "sync_engine.sync.exports",
+                "sync_engine.sync.intacct_lists", "sync_engine.sync.write_rules"}
 
 
 def _module_name(path: Path) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from lxml import etree
 
@@ -116,7 +116,7 @@ def nested_record(tag: str, names: Sequence[str], values: Sequence[str]) -> Node
     """A record whose dotted fields are grouped into nested elements (read/readByName output)."""
     record = Node(tag)
     groups: dict[str, Node] = {}
-    for name, value in zip(names, values):
+    for name, value in zip(names, values, strict=False):
         parts = name.split(".")
         parent = record
         path = ""

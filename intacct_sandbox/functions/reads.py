@@ -326,7 +326,7 @@ def _read_records(ctx: Context, obj: ObjectDef, fields_text: str | None, where: 
     names = [f.name for f in fdefs]
     data = Node("data", attrs=[("listtype", obj.name), ("count", str(len(raw)))])
     formatted = plan.format([r[2:] for r in raw])
-    for row, values in zip(raw, formatted):
+    for row, values in zip(raw, formatted, strict=False):
         record = nested_record(obj.name, names, values)
         if star and obj.lines:
             record.add(_lines_node(ctx, obj, row[0]))

@@ -4,7 +4,8 @@ DEPARTMENT (plus ``delete`` of ARINVOICE)."""
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from lxml import etree
 

@@ -15,9 +15,9 @@ from decimal import Decimal
 from sqlmodel import Session, col, select
 
 from storage.models import Customer, Invoice, InvoiceLine, Origin, Payment, PaymentApplication, SyncState
-from sync_engine import amounts, intacct_lists
-from sync_engine.ledger import diff, record_version, snapshot
-from sync_engine.payments import METHODS
+from sync_engine.sync import amounts, intacct_lists
+from sync_engine.sync.ledger import diff, record_version, snapshot
+from sync_engine.sync.payments import METHODS
 
 CENT = Decimal("0.01")
 

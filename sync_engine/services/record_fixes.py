@@ -25,11 +25,11 @@ from storage.models import (
     WriteJournal,
 )
 from storage.types import utcnow
-from sync_engine import intacct_lists
-from sync_engine.ledger import TRACKED_FIELDS, as_text, record_version
-from sync_engine.ledger_entry import refresh_invoice_amounts
-from sync_engine.settings import get_connection
-from sync_engine.write_rules import METHODS
+from sync_engine.services.ledger_entry import refresh_invoice_amounts
+from sync_engine.services.settings import get_connection
+from sync_engine.sync import intacct_lists
+from sync_engine.sync.ledger import TRACKED_FIELDS, as_text, record_version
+from sync_engine.sync.write_rules import METHODS
 
 _OPEN_JOURNAL = (JournalState.PENDING, JournalState.SENT, JournalState.UNCERTAIN)
 

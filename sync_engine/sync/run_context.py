@@ -129,7 +129,8 @@ class RunContext:
         row = SyncRunItem(
             run_id=self.run_id, step=self.step, record_type=record_type, record_id=record_id,
             intacct_key=intacct_key, label=label, action=action, error_category=category, errorno=errorno,
-            message=message, correction=correction, cause=cause, changes=dict(changes) if changes and self.preview else None,
+            message=message, correction=correction, cause=cause,
+            changes=dict(changes) if changes and self.preview else None,
         )
         if self.preview:
             self._preview_items.append(row)  # the ledger session will be rolled back

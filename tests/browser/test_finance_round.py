@@ -18,8 +18,7 @@ import requests
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
-from tests.browser.helpers import (CHROMIUM, CHROMIUM_ARGS, add_row, fill_row, free_port, open_page, pick, settle,
-                                   shot)
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, add_row, fill_row, free_port, open_page, pick, settle, shot
 from tests.engine.helpers import sandbox_query
 from tests.fixtures.sandbox import start_sandbox
 
@@ -38,7 +37,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
            "CONSOLE_SECRET_KEY": Fernet.generate_key().decode(),
            "CONSOLE_SECRET_KEY_FILE": str(workdir / ".secret_key")}
     port = free_port()
-    logs = [open(workdir / "streamlit.log", "w"), open(workdir / "scheduler.log", "w")]
+    logs = [open(workdir / "streamlit.log", "w"), open(workdir / "scheduler.log", "w")]  # noqa: SIM115 (children write them)
     console = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
          "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
@@ -216,7 +215,7 @@ def test_the_whole_round_in_the_browser(stack: dict, page, tmp_path: Path) -> No
     [web1] = sandbox_query(sandbox, "ARINVOICE", ["RECORDNO", "TOTALENTERED", "TOTALPAID"], "RECORDID = 'WEB-1'")
     assert (Decimal(web1["TOTALENTERED"]), Decimal(web1["TOTALPAID"])) == (Decimal("80.00"), Decimal("80.00"))
     lines = sandbox_query(sandbox, "ARINVOICEITEM", ["ACCOUNTNO", "AMOUNT"], f"RECORDKEY = '{web1['RECORDNO']}'")
-    assert [(l["ACCOUNTNO"], Decimal(l["AMOUNT"])) for l in lines] == [("4010", Decimal("80.00"))], "item override"
+    assert [(ln["ACCOUNTNO"], Decimal(ln["AMOUNT"])) for ln in lines] == [("4010", Decimal("80.00"))], "item override"
     [payment] = sandbox_query(sandbox, "ARPYMT", ["UNDEPOSITEDACCOUNTNO"], "DOCNUMBER = 'CARD-77'")
     assert payment["UNDEPOSITEDACCOUNTNO"] == "1000", "routed by its method"
     assert sandbox_query(sandbox, "ARINVOICE", ["RECORDNO"], "RECORDID = 'WEB-2'") == []

@@ -60,7 +60,7 @@ def test_an_invoice_is_checked_as_typed_then_added_for_the_next_sync(app_as, db)
                              .order_by(InvoiceLine.line_no)).all()
         assert invoice.total == Decimal("1300.00") and invoice.customer_id == acme
         assert invoice.origin == "ledger" and invoice.sync_state == "not_synced"
-        assert [(l.quantity, l.unit_price, l.amount) for l in lines] == [
+        assert [(ln.quantity, ln.unit_price, ln.amount) for ln in lines] == [
             (Decimal("2"), Decimal("600.25"), Decimal("1200.50")), (Decimal("1"), Decimal("99.50"), Decimal("99.50"))]
 
 
@@ -73,8 +73,8 @@ def test_a_payment_is_applied_to_open_invoices_and_never_beyond_them(app_as, db)
     at.text_input(key="np_reference").input("WIRE-55").run()
     at.text_input(key="np_amount").input("3000.00").run()
     with read_session(db) as session:
-        open_ids = [i.id for i in session.exec(select(Invoice).where(Invoice.customer_id == acme,
-                                                                     Invoice.balance > 0).order_by(Invoice.invoice_date))]
+        open_ids = [i.id for i in session.exec(select(Invoice).where(Invoice.customer_id == acme, Invoice.balance > 0)
+                                               .order_by(Invoice.invoice_date))]
     at.session_state[editor] = {"edited_rows": {0: {"Apply": "10000.01"}}, "added_rows": [], "deleted_rows": []}
     at.run()
     assert "open balance" in texts(at)

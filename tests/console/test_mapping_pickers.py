@@ -6,7 +6,7 @@ from sqlmodel import select
 from console import state
 from storage.db import read_session
 from storage.models import AuditEvent, IntacctListItem, ItemAccountOverride, PaymentRoutingRule
-from sync_engine.settings import MappingForm, save_mapping
+from sync_engine.services.settings import MappingForm, save_mapping
 from tests.console.conftest import texts
 from tests.console.seed import seed_connection
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from console.widgets import diff_frame, runs_frame
 from storage.models import SyncRun
-from sync_engine.history import FieldChange
+from sync_engine.services.history import FieldChange
 
 
 def test_diffs_show_labels_not_column_names_or_enum_values() -> None:

@@ -188,5 +188,6 @@ def test_a_customer_import_is_previewed_with_its_diffs_then_applied(app_as, db) 
     assert f"it applies preview #{preview.id}" in texts(at)
     with read_session(db) as session:
         applied = session.exec(select(SyncRun).where(SyncRun.preview == False,  # noqa: E712
-                                                     SyncRun.kind == "customer_import").order_by(SyncRun.id.desc())).first()
+                                                     SyncRun.kind == "customer_import")
+                               .order_by(SyncRun.id.desc())).first()
         assert applied.options.get("applies_preview") == preview.id and "preview" not in applied.options

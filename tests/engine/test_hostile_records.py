@@ -1,7 +1,7 @@
 """Records Intacct sends in a form we cannot take are left out one by one, each with a clear reason; the rest land."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlmodel import Session, select
@@ -22,7 +22,7 @@ def _context(engine) -> RunContext:  # type: ignore[no-untyped-def]
         session.commit()
         mapping = settings.get_mapping(session=session, connection_id=connection.id)
     return RunContext(engine=engine, run_id=run.id, client=None, connection=connection, mapping=mapping,  # type: ignore[arg-type]
-                      started_at=datetime.now(timezone.utc), options={})
+                      started_at=datetime.now(UTC), options={})
 
 
 def _customer(recordno: str, customer_id: str | None, totaldue: str | None = "10.00") -> dict[str, str | None]:

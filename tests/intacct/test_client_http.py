@@ -84,9 +84,8 @@ def test_external_entity_never_reads_local_file(srv, clock, tmp_path, caplog):
     secret_file.write_text("TOP-SECRET-FILE-CONTENT")
     srv.default = Reply(s.external_entity(str(secret_file)))
     c = client_for(srv, clock)
-    with caplog.at_level(logging.DEBUG, logger="sync_engine.intacct"):
-        with pytest.raises(ResponseFormatError) as info:
-            list(c.iter_records("CUSTOMER", ["RECORDNO"]))
+    with caplog.at_level(logging.DEBUG, logger="sync_engine.intacct"), pytest.raises(ResponseFormatError) as info:
+        list(c.iter_records("CUSTOMER", ["RECORDNO"]))
     assert "TOP-SECRET-FILE-CONTENT" not in str(info.value) + info.value.user_message
     assert "TOP-SECRET-FILE-CONTENT" not in caplog.text
 

@@ -73,10 +73,9 @@ def test_prefetcher_yields_everything_in_order_and_reraises_where_the_error_happ
         raise TransientError("page 4 could not be read")
 
     seen = []
-    with pytest.raises(TransientError, match="page 4"):
-        with Prefetcher(pages(), ahead=1) as ahead:
-            for page in ahead:
-                seen.append(page)
+    with pytest.raises(TransientError, match="page 4"), Prefetcher(pages(), ahead=1) as ahead:
+        for page in ahead:
+            seen.append(page)
     assert seen == [1, 2, 3]
 
 

@@ -8,7 +8,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from lxml import etree

@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import subprocess
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -10,7 +10,7 @@ import ssl
 import subprocess
 import sys
 import urllib.request
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from lxml import etree

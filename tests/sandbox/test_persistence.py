@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .xmlhelp import ok, records
 
@@ -25,12 +25,12 @@ def test_restart_keeps_data_and_does_not_reseed(sandbox):
 
 
 def test_seed_is_in_the_past(sandbox):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for obj in ("CUSTOMER", "ARINVOICE"):
         rows = records(ok(sandbox.call(f'<function controlid="q"><readByQuery><object>{obj}</object>'
                                        f'<fields>WHENMODIFIED</fields><query/><pagesize>1000</pagesize>'
                                        f'</readByQuery></function>')))
         assert rows
         for row in rows:
-            stamp = datetime.strptime(row["WHENMODIFIED"], "%m/%d/%Y %H:%M:%S").replace(tzinfo=timezone.utc)
+            stamp = datetime.strptime(row["WHENMODIFIED"], "%m/%d/%Y %H:%M:%S").replace(tzinfo=UTC)
             assert stamp <= now - timedelta(days=2)

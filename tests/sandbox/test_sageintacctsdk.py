@@ -7,7 +7,7 @@ sign-in follows the ``<endpoint>`` the sandbox returns.
 from __future__ import annotations
 
 import warnings
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -1,7 +1,7 @@
 """The ledger tables keep exact money, aware timestamps and unique Intacct keys on both backends."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -51,7 +51,7 @@ def test_float_money_is_refused(engine) -> None:
 
 
 def test_timestamps_come_back_aware_utc(engine) -> None:
-    stamp = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
+    stamp = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
     with Session(engine) as session:
         customer = _customer(session)
         customer.intacct_modified_at = stamp

@@ -103,7 +103,7 @@ class World:
         self.ledger = LedgerSide(self.engine)
 
     @classmethod
-    def connect(cls, engine: Engine, sandbox: object) -> "World":
+    def connect(cls, engine: Engine, sandbox: object) -> World:
         with Session(engine) as session:
             connection_id = connect(session, sandbox)
         return cls(engine=engine, sandbox=sandbox, connection_id=connection_id, prefix=uuid.uuid4().hex[:4].upper())

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.models import ACTIVE_RUN_STATUSES, RunKind, RunStatus, SyncRun, SyncRunItem
-from sync_engine.history import FieldChange, field_changes
-from sync_engine.queue import QueueError, enqueue_run
+from sync_engine.schedule.queue import QueueError, enqueue_run
+from sync_engine.services.history import FieldChange, field_changes
 
 IMPORT_KINDS = (RunKind.CUSTOMER_IMPORT, RunKind.INVOICE_IMPORT)
 APPLICABLE = (RunStatus.SUCCEEDED, RunStatus.PARTLY_FAILED)
@@ -37,7 +37,7 @@ def preview_import(*, session: Session, connection_id: int, kind: str, options: 
     if kind not in IMPORT_KINDS:
         raise QueueError("Only customer and invoice imports have a preview here.")
     running = session.exec(select(SyncRun).where(SyncRun.connection_id == connection_id, SyncRun.kind == kind,
-                                                 SyncRun.status.in_(ACTIVE_RUN_STATUSES))).first()
+                                                 col(SyncRun.status).in_(ACTIVE_RUN_STATUSES))).first()
     if running is not None:
         return running
     run = SyncRun(connection_id=connection_id, kind=kind, requested_by=requested_by,
@@ -51,15 +51,16 @@ def preview_import(*, session: Session, connection_id: int, kind: str, options: 
 def latest_preview(*, session: Session, kind: str) -> ImportPreview | None:
     """The newest preview of this import kind with what it found, unless a real import ran after it."""
     run = session.exec(select(SyncRun).where(SyncRun.kind == kind, SyncRun.preview == True)  # noqa: E712
-                       .order_by(SyncRun.id.desc())).first()
+                       .order_by(col(SyncRun.id).desc())).first()
     if run is None:
         return None
     later = session.exec(select(SyncRun.id).where(SyncRun.kind == kind, SyncRun.preview == False,  # noqa: E712
-                                                  SyncRun.id > run.id)).first()
+                                                  col(SyncRun.id) > run.id)).first()
     if later is not None:
         return None
     result = ImportPreview(run=run, unchanged=run.unchanged_count)
-    for item in session.exec(select(SyncRunItem).where(SyncRunItem.run_id == run.id).order_by(SyncRunItem.id)):
+    for item in session.exec(select(SyncRunItem).where(col(SyncRunItem.run_id) == run.id)
+                             .order_by(col(SyncRunItem.id))):
         if item.action == "created":
             result.created.append(item.label)
         elif item.action == "updated":
