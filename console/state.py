@@ -26,18 +26,18 @@ from sync_engine import sessions
 from sync_engine.users import UserError, ensure_first_admin
 
 # Page files, listed once so links and switch_page calls cannot drift from app.py.
-SIGN_IN = "pages/sign_in.py"
-ACCOUNTING_SYNC = "pages/accounting_sync.py"
-IMPORTS = "pages/imports.py"
-CONNECTION = "pages/connection.py"
-MAPPING = "pages/account_mapping.py"
-CUSTOMERS = "pages/customers.py"
-INVOICES = "pages/invoices.py"
-PAYMENTS = "pages/payments.py"
-SETTINGS = "pages/settings.py"
-RUN_DETAIL = "pages/run_detail.py"
-RECORD_DETAIL = "pages/record_detail.py"
-UPLOAD = "pages/ledger_upload.py"
+SIGN_IN = "screens/sign_in.py"
+ACCOUNTING_SYNC = "screens/accounting_sync.py"
+IMPORTS = "screens/imports.py"
+CONNECTION = "screens/connection.py"
+MAPPING = "screens/account_mapping.py"
+CUSTOMERS = "screens/customers.py"
+INVOICES = "screens/invoices.py"
+PAYMENTS = "screens/payments.py"
+SETTINGS = "screens/settings.py"
+RUN_DETAIL = "screens/run_detail.py"
+RECORD_DETAIL = "screens/record_detail.py"
+UPLOAD = "screens/ledger_upload.py"
 ROUTED_PAGES = (ACCOUNTING_SYNC, IMPORTS, CONNECTION, MAPPING, CUSTOMERS, INVOICES, PAYMENTS, SETTINGS, RUN_DETAIL,
                 RECORD_DETAIL, UPLOAD)
 
@@ -117,27 +117,12 @@ def _cookie_token() -> str | None:
     return token if isinstance(token, str) and 0 < len(token) <= 200 else None
 
 
-def _route_through_app() -> None:
-    """Send a page that Streamlit ran on its own back through app.py's router.
-
-    Until some session has called st.navigation, Streamlit treats a `pages/` folder as the old multipage
-    layout and runs a page file straight from its URL (an emailed run link, right after a restart), skipping
-    the sign-in gate. Leaving that mode and rerunning lets app.py route the same URL.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
 def require_user(role: str = Role.VIEWER) -> CurrentUser:
     """The signed-in user, stopping the page unless they have at least `role`.
 
-    app.py already leaves pages out of the menu by role; this second check matters because Streamlit still
-    runs a `pages/` file directly when its URL is the first request a fresh server process receives.
+    app.py already leaves pages out of the menu by role; this second check keeps a screen safe on its own,
+    whatever route reaches it.
     """
-    _route_through_app()
     user = current_user()
     if user is None:
         st.warning("Please sign in first: reload the console's home page.", icon=":material/login:")

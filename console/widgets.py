@@ -6,7 +6,7 @@ never run.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -435,11 +435,11 @@ def activity_chart(activity: Sequence[DayActivity], *, days: int = 14) -> None:
 
 def failure_groups_table(groups: Sequence[FailureGroup]) -> None:
     frame = pd.DataFrame([{
-        "Records": g.count, "Intacct error": g.errorno or "", "Message": g.message,
+        "Records": g.count, "Cause": g.message, "Intacct error": g.errorno or "checked before sending",
         "What to do": g.correction or "", "Examples": ", ".join(g.records[:3]) + (" …" if g.count > 3 else ""),
         "Last seen": when(g.last_at), "Last run": f"#{g.last_run_id}",
     } for g in groups])
-    st.dataframe(frame, hide_index=True, column_config={"Message": st.column_config.TextColumn(width="large"),
+    st.dataframe(frame, hide_index=True, column_config={"Cause": st.column_config.TextColumn(width="large"),
                                                         "What to do": st.column_config.TextColumn(width="large")})
 
 
@@ -557,20 +557,27 @@ def run_changes_section(changes: Sequence[RecordChange], *, shown: int = 30) -> 
         st.caption(f"{len(updates) - shown:,} more changed records: pick 'Updated' in the table below.")
 
 
-def failure_group_cards(groups: Sequence[RunFailureGroup], *, shown_links: int = 6) -> None:
-    """A run's failures grouped by cause: Intacct's number, message and fix, whether it retries by itself,
-    and links to the records."""
+FIX_SCREEN = {"mapping": (MAPPING, "Open Account mapping", ":material/account_tree:"),
+              "connection": (CONNECTION, "Open Connection", ":material/link:")}
+RETRIABLE = ("invoice", "payment")  # ledger records a run can write on their own
+
+
+def failure_group_cards(groups: Sequence[RunFailureGroup], *, shown_links: int = 6,
+                        on_retry: Callable[[list[tuple[str, int]]], None] | None = None) -> None:
+    """A run's failures grouped by cause: the cause in plain words, what Intacct said, the next step with the
+    screen that fixes it, whether it retries by itself, links to the records, and "Retry these records"."""
     attention = sum(len(g.items) for g in groups if g.needs_attention)
     retry = sum(len(g.items) for g in groups) - attention
     parts = ([f":red[**{plural(attention, 'record')} need{'s' if attention == 1 else ''} attention**]"]
              if attention else []) + ([f"{plural(retry, 'record')} will retry on the next sync"] if retry else [])
     st.markdown(" · ".join(parts))
-    for group in groups:
+    for n_group, group in enumerate(groups):
         with st.container(border=True):
             head, tag = st.columns([4, 1.3], vertical_alignment="center")
             source = (f"Intacct error `{group.errorno}`" if group.errorno
                       else "found before sending to Intacct" if group.category == "validation" else "")
-            head.markdown(f"**{plural(len(group.items), 'record')}**" + (f" · {source}" if source else ""))
+            head.markdown(f"**{plain(group.message)}** · {plural(len(group.items), 'record')}"
+                          + (f" · {source}" if source else ""))
             with tag:
                 if group.needs_attention:
                     st.badge(CATEGORY.get(group.category or "", "Needs attention"), color="red",
@@ -578,9 +585,16 @@ def failure_group_cards(groups: Sequence[RunFailureGroup], *, shown_links: int =
                 else:
                     st.badge(CATEGORY.get(group.category or "", "Will retry"), color="blue",
                              icon=":material/autorenew:")
-            st.markdown(plain(group.message))
-            if group.correction and group.correction not in group.message:
-                st.caption(f"What to do: {group.correction}")
+            said = sorted({(i.message or "").strip() for i in group.items if i.message})
+            if said:
+                st.caption(("Message: " if group.category == "validation" else "Intacct said: ") + plain(said[0])
+                           + (f" (and {len(said) - 1:,} similar)" if len(said) > 1 else ""))
+            if group.correction:
+                st.markdown(f"**What to do:** {plain(group.correction)}")
+            fix = FIX_SCREEN.get(group.screen)
+            user = current_user()
+            if fix and user is not None and user.can(Role.ADMIN):
+                st.page_link(fix[0], label=fix[1], icon=fix[2])
             links = [i for i in group.items if i.record_id][:shown_links]
             cols = st.columns(3)
             for n, item in enumerate(links):
@@ -588,3 +602,9 @@ def failure_group_cards(groups: Sequence[RunFailureGroup], *, shown_links: int =
                     record_link(item.record_type, item.record_id, item.label)
             if len(group.items) > len(links):
                 st.caption(f"and {len(group.items) - len(links):,} more in the table below.")
+            keys = sorted({(i.record_type, i.record_id) for i in group.items
+                           if i.record_id and i.record_type in RETRIABLE})
+            if on_retry is not None and keys and group.needs_attention:
+                st.button(f"Retry {'this record' if len(keys) == 1 else f'these {len(keys):,} records'}",
+                          icon=":material/replay:", key=f"retry_group_{n_group}", on_click=on_retry, args=(keys,),
+                          help="Queues a sync that writes only these records: fix the cause first.")

@@ -53,6 +53,8 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
     p.add_argument("--latency-jitter-ms", type=float, default=0.0)
     p.add_argument("--concurrency-limit", type=int, help="per-company requests in flight before 429 GW-0010")
     p.add_argument("--quiet", action="store_true", help="do not print the credentials banner")
+    p.add_argument("--timezone", default=_env("TIMEZONE", "UTC"),
+                   help="the companies' time zone (IANA name, e.g. America/Los_Angeles); default UTC")
     p.add_argument("--tls-cert", metavar="PATH", help="PEM certificate (chain): serve HTTPS; needs --tls-key")
     p.add_argument("--tls-key", metavar="PATH", help="PEM private key of --tls-cert")
     args = p.parse_args(argv)
@@ -77,6 +79,7 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
         reject_duplicate_invoice_numbers=args.reject_duplicate_invoice_numbers,
         fault_spec=spec if (spec["faults"] or "concurrency_limit" in spec) else None,
         fault_seed=args.fault_seed, quiet=args.quiet, tls_cert=args.tls_cert, tls_key=args.tls_key,
+        timezone=args.timezone,
     )
 
 

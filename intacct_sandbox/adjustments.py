@@ -1,16 +1,14 @@
-"""A/R adjustments (credit and debit memos): create, delete, and apply a credit memo to open invoices.
+"""A/R adjustments (credit and debit memos): create and delete.
 
 Modelled choices (unverified against the real gateway; each lives here):
 - An adjustment is ARADJUSTMENT + ARADJUSTMENTITEM rows, lines validated like invoice lines; TOTALENTERED = sum of
   the lines. Negative total = credit memo, positive = debit memo.
-- STATE `Posted` (action Submit, the default) or `Draft`; a credit memo becomes `Partially Paid` / `Paid` as its
-  credit is applied. A credit memo's TOTALPAID/TOTALDUE carry its sign (-50 entered, 20 applied → TOTALPAID -20,
-  TOTALDUE -30).
-- Open adjustments count in the customer's TOTALDUE (a credit memo lowers it at once; applying it to an invoice
-  leaves the customer balance unchanged and lowers the invoice's TOTALDUE like a payment).
+- STATE `Posted` (action Submit, the default) or `Draft`. A credit memo's TOTALPAID/TOTALDUE carry its sign.
+- Open adjustments count in the customer's TOTALDUE (a credit memo lowers it at once).
 - Debit memos are recorded and raise the customer balance but cannot be paid in the sandbox.
-- Applying credit writes ARPYMTDETAIL rows with ADJUSTMENTKEY/ADJUSTMENTAMOUNT; such applications cannot be undone
-  (no reversal of adjustments), and an adjustment with applied credit cannot be deleted.
+- Applying credit to invoices is not modelled: Intacct applies credits through ARPYMT / ARPYMTDETAIL
+  (ADJUSTMENTKEY), and no reference shows a function for it that the sandbox could follow. An adjustment whose
+  TOTALPAID is not zero (none can be, here) cannot be deleted.
 """
 
 from __future__ import annotations
@@ -19,11 +17,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from .context import Context
-from .db import insert, next_sequence, update
+from .db import insert, next_sequence
 from .errors import bl, could_not
 from .invoices import LineInput, line_row
-from .ledger import (record_by_key, ADJUSTMENT, ADJUSTMENT_LINE, active_customer, apply_to_invoice, invoice_state, money,
-                     open_invoice, refresh_customer)
+from .ledger import record_by_key, ADJUSTMENT, ADJUSTMENT_LINE, active_customer, refresh_customer
 
 LABEL = "Adjustment"
 
@@ -86,31 +83,4 @@ def delete_adjustment(ctx: Context, adjustment: dict) -> None:
                                             f"and cannot be deleted."))
     ctx.conn.execute('DELETE FROM aradjustmentitem WHERE "RECORDKEY" = ?', (adjustment["RECORDNO"],))
     ctx.conn.execute('DELETE FROM aradjustment WHERE "RECORDNO" = ?', (adjustment["RECORDNO"],))
-    refresh_customer(ctx, adjustment["CUSTOMERID"])
-
-
-def apply_credit(ctx: Context, adjustment: dict, applications: list[tuple[str, int]], apply_date: str) -> None:
-    """Apply a posted credit memo's remaining credit to open invoices of the same customer."""
-    verb = "apply"
-    available = -(adjustment["TOTALDUE"] or 0)
-    if (adjustment["TOTALENTERED"] or 0) >= 0 or adjustment["STATE"] not in ("Posted", "Partially Paid"):
-        raise could_not(verb, LABEL, bl(f"Adjustment {adjustment['RECORDID']} is not a posted credit memo with "
-                                        f"credit left to apply."))
-    if not applications:
-        raise could_not(verb, LABEL, bl("Give at least one arpaymentitem to apply."))
-    total = sum(amount for _, amount in applications)
-    if total > available:
-        raise could_not(verb, LABEL, bl(f"The total applied ({money(total)}) exceeds the credit left "
-                                        f"({money(available)}) on adjustment {adjustment['RECORDID']}."))
-    for invoice_key, amount in applications:
-        invoice = open_invoice(ctx, invoice_key, adjustment["CUSTOMERID"], verb, LABEL)
-        apply_to_invoice(ctx, invoice, amount, None, apply_date, None, verb, LABEL,
-                         adjustment_key=adjustment["RECORDNO"])
-    paid = (adjustment["TOTALPAID"] or 0) - total
-    entered = adjustment["TOTALENTERED"] or 0
-    state = invoice_state(-entered, -paid, "Posted")
-    update(ctx.conn, ADJUSTMENT, adjustment["RECORDNO"], {
-        "TOTALPAID": paid, "TOTALDUE": entered - paid, "STATE": state,
-        "WHENPAID": apply_date if state == "Paid" else None, **ctx.audit_change()})
-    ctx.conn.execute('UPDATE aradjustmentitem SET "STATE" = ? WHERE "RECORDKEY" = ?', (state, adjustment["RECORDNO"]))
     refresh_customer(ctx, adjustment["CUSTOMERID"])

@@ -15,9 +15,9 @@ MAX_STORED_RESULT_SETS = 500
 CONTROLID_TTL_SECONDS = 24 * 3600
 INVALID_SESSION_TEXT = "Invalid session. The session ID is unknown or has expired; sign in again."
 UNIQUEID_DEFAULT_WHEN_ABSENT = True
-STRICT_LEGACY_ELEMENT_ORDER = True
+VALIDATE_REQUESTS = True  # requestrules.py: schema-level checks answered with control-level XL03000003
 REJECT_UNKNOWN_CREATE_FIELDS = True
-DUPLICATE_CONTROLID_ERRORNO = "SANDBOX-DUPLICATE-CONTROLID"
+DUPLICATE_CONTROLID_ERRORNO = "BL01001973"  # no reference shows the real answer: the generic business-rule number
 OFFLINE_ERRORNO = "SANDBOX-OFFLINE"
 INVALID_RESULT_ID_ERRORNO = "BL01001973"
 RATE_LIMIT_TEXT = "API rate limit exceeded"
@@ -67,3 +67,4 @@ class SandboxConfig:
     quiet: bool = False
     tls_cert: str | None = None
     tls_key: str | None = None
+    timezone: str = "UTC"  # the companies' time zone (IANA name): record timestamps and session offsets

@@ -10,14 +10,14 @@ import logging
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from lxml import etree
 
-from . import idempotency
+from . import idempotency, zone
 from .auth import Registry, Session, SessionStore
-from .clock import Clock, iso
-from .config import (INVALID_SESSION_TEXT, MAX_STORED_RESULT_SETS, OFFLINE_ERRORNO, RATE_LIMIT_TEXT,
+from .clock import Clock
+from .config import (VALIDATE_REQUESTS, INVALID_SESSION_TEXT, MAX_STORED_RESULT_SETS, OFFLINE_ERRORNO, RATE_LIMIT_TEXT,
                      UNIQUEID_DEFAULT_WHEN_ABSENT, SandboxConfig)
 from .context import Context
 from .db import Store, savepoint
@@ -25,7 +25,8 @@ from .envelope import (Control, FunctionResult, Request, control_block, error_bl
                        parse_request, read_control, schema_error, support_id)
 from .errors import AuthError, ControlError, ErrorEntry, FunctionError, rollback_entry
 from .faults import FaultInjector
-from .functions.registry import GENERIC_OBJECT_WRITES, HANDLERS, VALIDATORS, WRITE_FUNCTIONS
+from .functions.registry import GENERIC_OBJECT_WRITES, HANDLERS, WRITE_FUNCTIONS
+from .requestrules import check_request
 from .resultsets import ResultSets
 from .stats import Stats
 from .xmlio import Node, leaf, parse, parse_leniently, render
@@ -47,6 +48,7 @@ class Services:
     resultsets: ResultSets
     faults: FaultInjector
     stats: Stats
+    zone: tzinfo = timezone.utc
 
 
 @dataclass
@@ -73,6 +75,7 @@ def build_services(config: SandboxConfig, store: Store) -> Services:
         config=config, store=store, clock=clock, registry=Registry.from_credentials(config.credentials),
         sessions=SessionStore(store, clock, config.session_seconds),
         resultsets=ResultSets(config.result_set_ttl, MAX_STORED_RESULT_SETS), faults=faults, stats=Stats(),
+        zone=zone.named(config.timezone),
     )
 
 
@@ -88,10 +91,9 @@ class Gateway:
             self.s.stats.request([])
             return self._control_failure(read_control(parse_leniently(body)), [self._parse_error(exc)])
         try:
+            if VALIDATE_REQUESTS:
+                check_request(root)
             request = parse_request(root)
-            for call in request.functions:
-                if call.name in VALIDATORS:
-                    VALIDATORS[call.name](call.name, call.element)
         except ControlError as exc:
             self.s.stats.request([])
             return self._control_failure(read_control(root), exc.errors)
@@ -116,7 +118,8 @@ class Gateway:
                 time.sleep(decision.delay_seconds)
             if decision.expire_sessions:
                 self.s.sessions.expire_all()
-            reply = self._process(request, endpoint, offline=decision.outcome == "offline")
+            with zone.serving(self.s.zone):
+                reply = self._process(request, endpoint, offline=decision.outcome == "offline")
         finally:
             self.s.faults.leave(company_key)
             self.s.sessions.flush()
@@ -199,7 +202,8 @@ class Gateway:
             expiry = datetime.fromtimestamp(self.s.sessions.touch(session), timezone.utc)
         node = Node("authentication").add(
             leaf("status", "success"), leaf("userid", user_id), leaf("companyid", company.company_id),
-            leaf("locationid", entity), leaf("sessiontimestamp", iso(now)), leaf("sessiontimeout", iso(expiry)),
+            leaf("locationid", entity), leaf("sessiontimestamp", zone.iso(now)),
+            leaf("sessiontimeout", zone.iso(expiry)),
         )
         return node, {"company": company, "user_id": user_id, "entity": entity, "session": session,
                       "sender_id": control.senderid}

@@ -1,5 +1,8 @@
 """The ``uniqueid`` guard: a write function whose controlid already completed is not run again.
 
+The repeat fails at result level with the generic business-rule number (BL01001973), since no reference shows
+the gateway's own answer; clients must not depend on its wording.
+
 Completed controlids are stored in the same transaction as the function's own changes, so a rolled-back
 function is never remembered and a committed one survives a restart.
 """
@@ -18,12 +21,14 @@ def check(conn: sqlite3.Connection, sender_id: str, company_id: str, controlid: 
         (sender_id, company_id, controlid),
     ).fetchone()
     if row is not None and row[1] > now:
+        # developer.intacct.com/web-services/requests/: with uniqueid true "a request cannot be repeated"; the
+        # function's controlid is checked for an operation already executed and completed. The wording and number
+        # of the answer are not published (README.md lists this as a guess).
         raise FunctionError(ErrorEntry(
             DUPLICATE_CONTROLID_ERRORNO,
-            f"Function controlid '{controlid}' was already executed successfully ({row[0]}); it was not run again "
-            f"because uniqueid is true (sandbox-specific error).",
-            "Duplicate function controlid",
-            "Look the record up instead of retrying, or use a new controlid.",
+            f"A function with control ID '{controlid}' was already executed and completed; it was not run again.",
+            "",
+            "Look the record up, or use a new control ID for a new operation.",
         ))
 
 

@@ -2,13 +2,16 @@
 
 Each modelled field is a real SQLite column (quoted, dots kept) so filters compile to indexed SQL.
 Fields the catalogues list but the sandbox does not model are accepted and always empty.
-Money is stored as integer cents, dates as ``YYYY-MM-DD``, timestamps as ``YYYY-MM-DD HH:MM:SS`` (UTC).
+Money is stored as integer cents, dates as ``YYYY-MM-DD``, timestamps as ``YYYY-MM-DD HH:MM:SS`` (UTC; served in
+the company's zone, see ``zone.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable
+
+from . import zone
 
 INT, MONEY, DATE, TS, BOOL, TEXT = "int", "money", "date", "ts", "bool", "text"
 
@@ -283,7 +286,7 @@ def _fmt_date(value: str | None) -> str:
 def _fmt_ts(value: str | None) -> str:
     if not value:
         return ""
-    return f"{value[5:7]}/{value[8:10]}/{value[0:4]} {value[11:19]}"
+    return zone.stored_to_local(value)
 
 
 def _fmt_bool(value: int | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from . import zone
 from .schema import BOOL, DATE, INT, MONEY, TS, FieldDef
 
 CENT = Decimal("0.01")
@@ -65,7 +66,7 @@ def to_stored(fdef: FieldDef, text: str, *, for_filter: bool = False) -> object:
     if fdef.type == DATE:
         return parse_date(text).isoformat()
     if fdef.type == TS:
-        return parse_timestamp(text).strftime("%Y-%m-%d %H:%M:%S")
+        return zone.local_to_stored(parse_timestamp(text))
     if fdef.type == BOOL:
         lowered = text.strip().lower()
         if lowered in _TRUE:

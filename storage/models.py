@@ -292,6 +292,10 @@ class Invoice(SQLModel, table=True):
     origin: str = Field(default=Origin.LEDGER, index=True)
     intacct_recordno: Optional[str] = None
     intacct_state: Optional[str] = None
+    # Intacct's own TOTALPAID / TOTALDUE as last read: amount_paid and balance add what ledger payments not yet in
+    # Intacct account for (sync_engine.amounts), so an import never overwrites money the ledger already received.
+    intacct_total_paid: Optional[Decimal] = _money(default=None, nullable=True)
+    intacct_total_due: Optional[Decimal] = _money(default=None, nullable=True)
     intacct_modified_at: Optional[datetime] = _ts(default=None)
     reversed_in_intacct: bool = False
     sync_state: str = Field(default=SyncState.NOT_SYNCED, index=True)
@@ -310,7 +314,8 @@ class InvoiceLine(SQLModel, table=True):
     quantity: Decimal = Field(default=Decimal("1"), sa_type=Quantity)
     unit_price: Decimal = _money()
     amount: Decimal = _money()
-    account_label: Optional[str] = None  # per-item override of the mapping's item account label
+    item_code: Optional[str] = None  # the product or service sold; picks a per-item account override
+    account_label: Optional[str] = None  # this line's own label, over the item override and the mapping
     gl_account_no: Optional[str] = None  # as read from Intacct
     location_id: Optional[str] = None
     department_id: Optional[str] = None
@@ -333,8 +338,11 @@ class Payment(SQLModel, table=True):
     method: str = "Printed Check"
     currency: str = "USD"
     voided: bool = False
+    voided_at: Optional[datetime] = _ts(default=None)
+    reversed_in_intacct: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
     origin: str = Field(default=Origin.LEDGER, index=True)
     intacct_recordno: Optional[str] = None
+    intacct_modified_at: Optional[datetime] = _ts(default=None)
     sync_state: str = Field(default=SyncState.NOT_SYNCED, index=True)
     sync_error: Optional[str] = Field(default=None, sa_type=Text)
     created_at: datetime = _ts(default_factory=utcnow)
@@ -453,6 +461,7 @@ class SyncRunItem(SQLModel, table=True):
     errorno: Optional[str] = None
     message: Optional[str] = Field(default=None, sa_type=Text)
     correction: Optional[str] = Field(default=None, sa_type=Text)
+    cause: Optional[str] = Field(default=None, index=True)  # key in sync_engine.error_catalogue: groups failures
     at: datetime = _ts(default_factory=utcnow)
 
 
@@ -534,3 +543,51 @@ class SchedulerHeartbeat(SQLModel, table=True):
     current_run_id: Optional[int] = None
     progress: Optional[str] = None
     stopped_at: Optional[datetime] = _ts(default=None)
+
+
+# --- lists read from Intacct, and the write rules built on them -------------------------------------------
+
+
+class IntacctListItem(SQLModel, table=True):
+    """One entry of a list read from Intacct (account labels, G/L accounts, locations…), cached for pickers."""
+
+    __tablename__ = "intacct_list_item"
+    __table_args__ = (UniqueConstraint("connection_id", "list_name", "value", name="uq_intacct_list_item"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="intacct_connection.id")
+    list_name: str = Field(index=True)  # account_labels | gl_accounts | locations | departments
+    value: str  # the ID Intacct expects in a write
+    title: Optional[str] = None
+    active: bool = True
+    extra: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    refreshed_at: datetime = _ts(default_factory=utcnow)
+
+
+class ItemAccountOverride(SQLModel, table=True):
+    """Invoice lines of this item post to this account label instead of the mapping's."""
+
+    __tablename__ = "item_account_override"
+    __table_args__ = (UniqueConstraint("connection_id", "item_code", name="uq_item_account_override"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="intacct_connection.id")
+    item_code: str
+    account_label: str
+    updated_at: datetime = _ts(default_factory=utcnow)
+    updated_by: Optional[str] = None
+
+
+class PaymentRoutingRule(SQLModel, table=True):
+    """Payments of this method and/or currency are deposited to this G/L account; the first match wins."""
+
+    __tablename__ = "payment_routing_rule"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="intacct_connection.id", index=True)
+    position: int
+    method: Optional[str] = None  # None: any method
+    currency: Optional[str] = None  # None: any currency
+    deposit_account: str
+    updated_at: datetime = _ts(default_factory=utcnow)
+    updated_by: Optional[str] = None

@@ -16,6 +16,7 @@ from sync_engine.intacct import filters
 from sync_engine.intacct.client import IntacctClient
 from sync_engine.intacct.credentials import IntacctCredentials
 from sync_engine.intacct.errors import IntacctError
+from sync_engine.intacct.zones import zone_mismatch
 from sync_engine.settings import get_connection, get_mapping
 
 
@@ -55,6 +56,9 @@ def test_connection(*, session: Session, client: IntacctClient | None = None) ->
         info = client.test_connection()
         where = f"entity {info.location_id}" if info.location_id else "top level"
         check = ConnectionCheck(True, f"Signed in to company {info.company_id} as {info.user_id} ({where}).")
+        mismatch = zone_mismatch(connection.intacct_timezone, info, utcnow())
+        if mismatch:
+            check = ConnectionCheck(True, f"{check.message} {mismatch}")
     except SecretKeyMismatch as exc:
         check = ConnectionCheck(False, str(exc))
     except IntacctError as exc:

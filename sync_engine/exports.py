@@ -19,6 +19,7 @@ from sync_engine.intacct import filters, functions
 from sync_engine.journal import WriteSpec, write_all
 from sync_engine.payments import PENDING_PAYMENT
 from sync_engine.run_context import RunContext
+from sync_engine.write_rules import item_overrides, resolve_line_account
 
 
 def _exists(ctx: RunContext, obj: str, id_field: str, values: set[str]) -> dict[str, bool]:
@@ -178,10 +179,18 @@ def write_invoices(ctx: RunContext) -> None:
     """Create in Intacct every ledger invoice not yet there (customers first), then reverse voided ones."""
     with Session(ctx.engine) as session:
         invoices = pending_invoices(session=session)
+        if (chosen := ctx.only("invoice")) is not None:
+            invoices = [inv for inv in invoices if inv.id in chosen]
         lines_by_invoice = {inv.id: list(session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)
                                                        .order_by(InvoiceLine.line_no))) for inv in invoices}
         customers = {c.id: c for c in session.exec(select(Customer).where(
             Customer.id.in_({inv.customer_id for inv in invoices})))}
+        overrides = item_overrides(session=session, connection_id=ctx.connection_id)
+    for lines in lines_by_invoice.values():  # a line without its own label takes its item's override (not saved)
+        for line in lines:
+            if not line.account_label and line.item_code in overrides:
+                line.account_label = resolve_line_account(line_label=None, item_code=line.item_code,
+                                                          overrides=overrides, mapping=ctx.mapping)
     ctx.begin_step("invoice_writes", total=len(invoices))
     if invoices:
         labels = {line.account_label or ctx.mapping.item_account_label or "" for lines in lines_by_invoice.values()
@@ -227,7 +236,8 @@ def write_invoices(ctx: RunContext) -> None:
                 continue
             specs.append(_invoice_spec(ctx, invoice, customer, lines_by_invoice[invoice.id]))
         write_all(ctx, specs)
-    reverse_voided_invoices(ctx)
+    if ctx.only("invoice") is None:
+        reverse_voided_invoices(ctx)
 
 
 def _reverse_spec(ctx: RunContext, invoice: Invoice) -> WriteSpec:

@@ -18,6 +18,8 @@ from sqlmodel import Session, func, select
 from storage.models import (Customer, Invoice, InvoiceLine, ItemAction, Payment, PaymentApplication,
                             RecordVersion, SyncRun, SyncRunItem, SyncState)
 from storage.types import utcnow
+from sync_engine.error_catalogue import Cause
+from sync_engine.error_catalogue import cause as catalogue_cause
 from sync_engine.ledger import RECORD_MODELS
 
 OPEN_INVOICE_STATUSES = ("open", "partially_paid")
@@ -270,6 +272,7 @@ class FailureGroup:
     last_at: datetime
     last_run_id: int
     keys: list[tuple[str, int]] = field(default_factory=list)  # (record_type, record_id) of each record
+    cause: str = "other"
 
 
 def _skipped_keys(session: Session, items: list[SyncRunItem]) -> set[tuple[str, int]]:
@@ -299,23 +302,27 @@ def open_failures(*, session: Session, limit: int = 500) -> list[SyncRunItem]:
     return list(session.exec(query).all())
 
 
+def _cause_of(item: SyncRunItem) -> Cause:
+    return catalogue_cause(item.cause, errorno=item.errorno, message=item.message, category=item.error_category)
+
+
 def failure_groups(*, session: Session) -> list[FailureGroup]:
-    """Records still failing, grouped by Intacct's error (number and message), biggest group first.
+    """Records still failing, grouped by cause (the error catalogue's key), biggest group first.
 
     Records someone marked "don't sync" since they failed are left out: no sync will try them again.
     """
-    groups: dict[tuple[str | None, str], FailureGroup] = {}
+    groups: dict[str, FailureGroup] = {}
     items = open_failures(session=session)
     skipped = _skipped_keys(session, items)
     for item in items:
         if (item.record_type, item.record_id) in skipped:
             continue
-        message = (item.message or "No message from Intacct").strip()
-        key = (item.errorno, message)
-        group = groups.get(key)
+        reason = _cause_of(item)
+        group = groups.get(reason.key)
         if group is None:
-            group = groups[key] = FailureGroup(message, item.errorno, item.error_category, item.correction, 1,
-                                               [item.label], item.at, item.run_id)
+            group = groups[reason.key] = FailureGroup(reason.title, item.errorno, item.error_category,
+                                                      item.correction or reason.next_step, 1, [item.label], item.at,
+                                                      item.run_id, cause=reason.key)
         else:
             group.count += 1
             group.records.append(item.label)
@@ -384,13 +391,15 @@ def run_changes(*, session: Session, run_id: int, limit: int = 2000) -> list[Rec
 
 @dataclass
 class RunFailureGroup:
-    """The failed records of one run that share Intacct's error (number and message)."""
+    """The failed records of one run that share a cause (the error catalogue's key)."""
 
-    message: str
+    message: str  # the cause in plain words
     errorno: str | None
     category: str | None
-    correction: str | None
+    correction: str | None  # the next step
     items: list[SyncRunItem] = field(default_factory=list)
+    cause: str = "other"
+    screen: str = "record"
 
     @property
     def needs_attention(self) -> bool:
@@ -398,13 +407,14 @@ class RunFailureGroup:
 
 
 def group_run_failures(items: list[SyncRunItem]) -> list[RunFailureGroup]:
-    """A run's failed items grouped by error number and message; groups needing attention first, biggest first."""
-    groups: dict[tuple[str | None, str], RunFailureGroup] = {}
+    """A run's failed items grouped by cause; groups needing attention first, biggest first."""
+    groups: dict[str, RunFailureGroup] = {}
     for item in items:
         if item.action != "failed":
             continue
-        message = (item.message or "Intacct gave no message.").strip()
-        group = groups.setdefault((item.errorno, message), RunFailureGroup(message, item.errorno, item.error_category,
-                                                                           item.correction))
+        reason = _cause_of(item)
+        group = groups.setdefault(reason.key, RunFailureGroup(
+            reason.title, item.errorno, item.error_category, reason.next_step, cause=reason.key,
+            screen=reason.screen))
         group.items.append(item)
     return sorted(groups.values(), key=lambda g: (not g.needs_attention, -len(g.items), g.message))

@@ -1,95 +1,42 @@
 """Customers and outstanding invoices from Intacct into the ledger: one-time imports and incremental reads.
 
-Incremental reads cover WHENMODIFIED from (watermark - overlap) up to the run's start; the watermark moves
-to the run's start only after the whole window was read and committed. Upserts are keyed by the Intacct
-key, so the overlap is harmless: unchanged records are counted, not rewritten. Every change becomes a
-RecordVersion of the run. The originator wins: for records that started in our ledger, only the fields
-Intacct owns (balances, payment state, keys) are taken from Intacct.
+Windows are in sync_engine.windows. A record is known by its Intacct key within the connection, then by
+number (a record we wrote comes back as itself); one whose WHENMODIFIED we already hold is unchanged at no
+cost. Every change becomes a RecordVersion of the run. The originator wins: for records that started in our
+ledger, only the fields Intacct owns (its balances, state and keys) are taken from Intacct; what an invoice
+shows as paid is derived in sync_engine.amounts, so ledger payments not yet in Intacct are never overwritten.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from storage.db import write_session
-from storage.models import Customer, Invoice, InvoiceLine, ItemAction, Origin, SyncCursor, SyncState
+from storage.models import Customer, Invoice, InvoiceLine, ItemAction, Origin, SyncState
 from storage.types import utcnow
-from sync_engine import objects
+from sync_engine import amounts, objects, windows
 from sync_engine.intacct import filters
-from sync_engine.intacct.values import format_timestamp, parse_date, parse_decimal, parse_timestamp
+from sync_engine.intacct.values import parse_date, parse_decimal, parse_timestamp
+from sync_engine.journal import adopt_in_flight
 from sync_engine.ledger import diff, record_version, snapshot
 from sync_engine.run_context import RunContext
 
-DEFAULT_OVERLAP = timedelta(hours=1)
 BATCH = 500
 ZERO = Decimal("0.00")
 
+# Fields Intacct owns on records that started in our ledger: everything else there is ours.
 CUSTOMER_INTACCT_OWNED = ("balance", "intacct_customer_id", "intacct_recordno")
-INVOICE_INTACCT_OWNED = ("amount_paid", "balance", "status", "intacct_state", "intacct_recordno")
+INVOICE_INTACCT_OWNED = ("intacct_total_paid", "intacct_total_due", "intacct_state", "intacct_recordno")
 
 
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
-
-
-# --- windows and cursors --------------------------------------------------------------------------------
-
-
-def _cursor(session: Session, ctx: RunContext, object_name: str) -> SyncCursor | None:
-    return session.exec(select(SyncCursor).where(
-        SyncCursor.connection_id == ctx.connection_id, SyncCursor.object_name == object_name)).first()
-
-
-def read_window(ctx: RunContext, object_name: str, *, incremental: bool) -> tuple[datetime | None, datetime]:
-    """(from, to) for this read: from = watermark - overlap (None = everything), to = the run's start."""
-    if not incremental:
-        return None, ctx.started_at
-    with Session(ctx.engine) as session:
-        cursor = _cursor(session, ctx, object_name)
-    overlap = timedelta(minutes=int(ctx.options.get("overlap_minutes", DEFAULT_OVERLAP.total_seconds() / 60)))
-    if cursor is None or cursor.watermark is None:
-        return None, ctx.started_at
-    return cursor.watermark - overlap, ctx.started_at
-
-
-def advance_cursor(ctx: RunContext, object_name: str, watermark: datetime) -> None:
-    if ctx.preview:
-        return
-    with write_session(ctx.engine) as session:
-        cursor = _cursor(session, ctx, object_name) or SyncCursor(connection_id=ctx.connection_id, object_name=object_name)
-        if cursor.watermark is None or watermark > cursor.watermark:
-            cursor.watermark = watermark
-        cursor.last_run_id = ctx.run_id
-        cursor.updated_at = utcnow()
-        session.add(cursor)
-
-
-def _window_filter(ctx: RunContext, window_from: datetime | None, window_to: datetime) -> filters.Filter:
-    tz = ZoneInfo(ctx.connection.intacct_timezone or "UTC")
-    upper = filters.lt("WHENMODIFIED", format_timestamp(window_to, tz))
-    if window_from is None:
-        return upper
-    return filters.and_(filters.ge("WHENMODIFIED", format_timestamp(window_from, tz)), upper)
-
-
-def _note_window(ctx: RunContext, window_from: datetime | None, window_to: datetime) -> None:
-    from storage.models import SyncRun
-
-    with write_session(ctx.engine) as session:
-        run = session.get(SyncRun, ctx.run_id)
-        assert run is not None
-        if run.window_from is None or (window_from is not None and window_from < run.window_from):
-            run.window_from = window_from
-        run.window_to = window_to
-        session.add(run)
 
 
 MAX_AMOUNT = Decimal("1e15")  # what our Numeric(18, 2) columns hold, with room to add up
@@ -157,20 +104,46 @@ def customer_values(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def modified_at(ctx: RunContext, record: dict[str, Any]) -> datetime | None:
+    """The record's WHENMODIFIED as an aware UTC time (Intacct writes it in the company's zone, without one)."""
+    try:
+        return parse_timestamp(record.get("WHENMODIFIED"), windows.company_zone(ctx))
+    except ValueError:
+        return None
+
+
+def seen_before(ctx: RunContext, existing: Any, modified: datetime | None, key: str) -> bool:
+    """We already hold this version of the record: same key within the connection and same WHENMODIFIED.
+
+    WHENMODIFIED has whole seconds only, so a change made in the second we last read the record keeps the
+    same stamp: callers use this only to save reading a record's details (lines, applications), together with
+    a comparison of the header values that such a change moves."""
+    return (modified is not None and existing.intacct_modified_at == modified
+            and existing.connection_id == ctx.connection_id and existing.intacct_recordno == key)
+
+
 def _upsert_customer(session: Session, ctx: RunContext, record: dict[str, Any], existing: Customer | None,
                      by_number: dict[str, Customer], created: list[tuple[Customer, dict[str, Any]]]) -> Customer:
-    """Update a known customer in place (with a version when it changed) or stage a new one in `created`."""
+    """Update a known customer in place (with a version when it changed) or stage a new one in `created`.
+
+    A customer is known by its Intacct key within the connection, then by number: ours when it carries this
+    key, or when it has none yet (we wrote it and lost the answer, or Intacct already had that number)."""
     values = customer_values(record)
-    modified = parse_timestamp(record.get("WHENMODIFIED"), ZoneInfo(ctx.connection.intacct_timezone or "UTC"))
+    modified = modified_at(ctx, record)
     label = f"Customer {values['number']}"
     if existing is None:
         clash = by_number.get(values["number"])
-        if clash is not None and clash.intacct_recordno is None:
-            existing = clash  # our own customer, created in Intacct earlier: link it
+        if clash is not None and clash.intacct_recordno in (None, values["intacct_recordno"]):
+            existing = clash
+            if clash.intacct_recordno is None:
+                adopt_in_flight(session, connection_id=ctx.connection_id, record_type="customer",
+                                record_id=clash.id, key=values["intacct_recordno"])  # type: ignore[arg-type]
         elif clash is not None:
             ctx.item(session, record_type="customer", label=label, action=ItemAction.FAILED, record_id=clash.id,
                      intacct_key=values["intacct_recordno"], category="record",
-                     message=f"Customer number {values['number']} is already used by another customer in the ledger.")
+                     message=f"Customer number {values['number']} in Intacct (key {values['intacct_recordno']}) is "
+                             f"not the one the ledger links to that number (key {clash.intacct_recordno}). "
+                             "Rename one of them in Intacct; the next sync then reads it.")
             return clash
     if existing is None:
         customer = Customer(connection_id=ctx.connection_id, origin=Origin.INTACCT, sync_state=SyncState.SYNCED,
@@ -179,39 +152,42 @@ def _upsert_customer(session: Session, ctx: RunContext, record: dict[str, Any], 
         by_number[customer.number] = customer
         created.append((customer, values))
         return customer
+    linking = existing.connection_id != ctx.connection_id or existing.intacct_recordno != values["intacct_recordno"]
     if existing.origin == Origin.LEDGER:
         values = {k: values[k] for k in CUSTOMER_INTACCT_OWNED}
     before = snapshot("customer", existing.model_dump())
     after = {**before, **snapshot("customer", values)}
     changes = diff(before, after)
     existing.intacct_modified_at = modified or existing.intacct_modified_at
+    existing.connection_id = ctx.connection_id
+    if existing.sync_state != SyncState.SKIPPED and (linking or existing.origin == Origin.INTACCT):
+        existing.sync_state, existing.sync_error = SyncState.SYNCED, None
+    for key, value in values.items():
+        setattr(existing, key, value)
+    session.add(existing)
     if not changes:
         ctx.item(session, record_type="customer", label=label, action=ItemAction.UNCHANGED)
         return existing
-    for key, value in values.items():
-        setattr(existing, key, value)
     existing.updated_at = utcnow()
-    if existing.sync_state in (SyncState.NOT_SYNCED, SyncState.FAILED) and existing.origin == Origin.INTACCT:
-        existing.sync_state = SyncState.SYNCED
-    session.add(existing)
     record_version(session=session, record_type="customer", record_id=existing.id, run_id=ctx.run_id,  # type: ignore[arg-type]
                    source="import", changes=changes, snapshot_values=after)
     ctx.item(session, record_type="customer", label=label, action=ItemAction.UPDATED, record_id=existing.id,
-             intacct_key=values.get("intacct_recordno", existing.intacct_recordno))
+             intacct_key=existing.intacct_recordno,
+             message="Linked to the Intacct customer of the same number." if linking else None)
     return existing
 
 
-def _store_customers(ctx: RunContext, records: list[dict[str, Any]], session: Session | None = None) -> None:
+def store_customers(ctx: RunContext, records: list[dict[str, Any]], session: Session | None = None) -> None:
     """Upsert a page of customers, in the given session or in a ledger session of their own."""
     if session is None:
         with ctx.ledger_session() as own:
-            _store_customers(ctx, records, own)
+            store_customers(ctx, records, own)
         return
     keys = [r.get("RECORDNO") for r in records]
     known = {c.intacct_recordno: c for c in session.exec(select(Customer).where(
-        Customer.connection_id == ctx.connection_id, Customer.intacct_recordno.in_(keys)))}
+        Customer.connection_id == ctx.connection_id, col(Customer.intacct_recordno).in_(keys)))}
     by_number = {c.number: c for c in session.exec(select(Customer).where(
-        Customer.number.in_([r.get("CUSTOMERID") for r in records])))}
+        col(Customer.number).in_([r.get("CUSTOMERID") for r in records])))}
     created: list[tuple[Customer, dict[str, Any]]] = []
     for record in records:
         try:
@@ -230,30 +206,43 @@ def _store_customers(ctx: RunContext, records: list[dict[str, Any]], session: Se
     ctx.advance(len(records))
 
 
+_store_customers = store_customers  # the name tests of unreadable records use
+
+
 def import_customers(ctx: RunContext, *, incremental: bool, active_only: bool = False) -> None:
     """Read customers (all, or modified in the window) and upsert them into the ledger."""
-    window_from, window_to = read_window(ctx, objects.CUSTOMER.name, incremental=incremental)
-    _note_window(ctx, window_from, window_to)
-    condition = _window_filter(ctx, window_from, window_to)
-    if active_only:
-        condition = filters.and_(condition, filters.eq("STATUS", "active"))
-    ctx.begin_step("customers", total=ctx.client.count(objects.CUSTOMER.name, condition))
-    records = ctx.client.iter_records(objects.CUSTOMER.name, list(objects.CUSTOMER.fields), filter=condition)
+    extra = filters.eq("STATUS", "active") if active_only else None
+    records, mark = windows.read_since(ctx, objects.CUSTOMER, incremental=incremental, extra=extra,
+                                       step="customers", count_first=not incremental)
     for batch in _batches(records, BATCH):
         ctx.check_stop()
-        _store_customers(ctx, batch)
+        store_customers(ctx, batch)
         ctx.flush()
     if incremental or not active_only:
-        advance_cursor(ctx, objects.CUSTOMER.name, window_to)
+        windows.advance(ctx, objects.CUSTOMER, mark)
 
 
-def _read_customers(ctx: RunContext, customer_ids: set[str]) -> list[dict[str, Any]]:
-    """Customer records for the given CUSTOMERIDs (for invoices whose customer the ledger lacks)."""
+def read_customers(ctx: RunContext, customer_ids: set[str]) -> list[dict[str, Any]]:
+    """Customer records for the given CUSTOMERIDs (for records whose customer the ledger lacks)."""
     records: list[dict[str, Any]] = []
     for chunk in _batches(sorted(customer_ids), 100):
         records += ctx.client.iter_records(objects.CUSTOMER.name, list(objects.CUSTOMER.fields),
                                            filter=filters.in_("CUSTOMERID", chunk))
     return records
+
+
+def customers_by_intacct_id(session: Session, ctx: RunContext, customer_ids: set[str]) -> dict[str, Customer]:
+    return {c.intacct_customer_id: c for c in session.exec(select(Customer).where(  # type: ignore[misc]
+        Customer.connection_id == ctx.connection_id, col(Customer.intacct_customer_id).in_(customer_ids)))}
+
+
+def ensure_customers(ctx: RunContext, customer_ids: set[str]) -> list[dict[str, Any]]:
+    """Intacct records of the customers among `customer_ids` the ledger does not hold yet (read before any
+    ledger transaction opens, so no lock is held across HTTP calls)."""
+    with Session(ctx.engine) as session:
+        known = set(customers_by_intacct_id(session, ctx, customer_ids))
+    missing = customer_ids - known
+    return read_customers(ctx, missing) if missing else []
 
 
 # --- invoices -------------------------------------------------------------------------------------------
@@ -272,7 +261,10 @@ def _lines_text(lines: list[dict[str, Any]]) -> str:
 
 
 def invoice_values(record: dict[str, Any], customer_id: int) -> dict[str, Any]:
-    """Ledger fields of an invoice from an Intacct ARINVOICE record (UnreadableRecord if it cannot be taken)."""
+    """Ledger fields of an invoice from an Intacct ARINVOICE record (UnreadableRecord if it cannot be taken).
+
+    Paid amount, balance and status are derived afterwards (sync_engine.amounts) from Intacct's TOTALPAID /
+    TOTALDUE and the ledger's own payments not yet in Intacct."""
     _required(record, "RECORDNO", "WHENCREATED")
     return {
         "number": record.get("RECORDID") or f"INTACCT-{record['RECORDNO']}",
@@ -283,8 +275,8 @@ def invoice_values(record: dict[str, Any], customer_id: int) -> dict[str, Any]:
         "description": record.get("DESCRIPTION"),
         "po_number": record.get("DOCNUMBER"),
         "total": _amount(record, "TOTALENTERED"),
-        "amount_paid": _amount(record, "TOTALPAID"),
-        "balance": _amount(record, "TOTALDUE"),
+        "intacct_total_paid": _amount(record, "TOTALPAID"),
+        "intacct_total_due": _amount(record, "TOTALDUE"),
         "status": _status(record.get("STATE")),
         "intacct_state": record.get("STATE"),
         "intacct_recordno": record["RECORDNO"],
@@ -310,12 +302,13 @@ def line_values(record: dict[str, Any]) -> dict[str, Any]:
 def _fetch_lines(ctx: RunContext, invoice_keys: list[str], bad_lines: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     """Lines per invoice key; an unreadable line is noted in `bad_lines` so its invoice is left out whole."""
     lines: dict[str, list[dict[str, Any]]] = {key: [] for key in invoice_keys}
-    for record in ctx.client.iter_records(objects.AR_INVOICE_ITEM.name, list(objects.AR_INVOICE_ITEM.fields),
-                                          filter=filters.in_("RECORDKEY", invoice_keys)):
-        try:
-            lines.setdefault(record["RECORDKEY"], []).append(line_values(record))
-        except UnreadableRecord as exc:
-            bad_lines[record["RECORDKEY"]] = f"line {record.get('LINE_NO') or record.get('RECORDNO')}: {exc}"
+    for chunk in _batches(invoice_keys, BATCH):
+        for record in ctx.client.iter_records(objects.AR_INVOICE_ITEM.name, list(objects.AR_INVOICE_ITEM.fields),
+                                              filter=filters.in_("RECORDKEY", chunk)):
+            try:
+                lines.setdefault(record["RECORDKEY"], []).append(line_values(record))
+            except UnreadableRecord as exc:
+                bad_lines[record["RECORDKEY"]] = f"line {record.get('LINE_NO') or record.get('RECORDNO')}: {exc}"
     for key in lines:
         lines[key].sort(key=lambda line: line["line_no"])
         for position, line in enumerate(lines[key], start=1):
@@ -330,93 +323,162 @@ def _replace_lines(session: Session, invoice: Invoice, lines: list[dict[str, Any
         session.add(InvoiceLine(invoice_id=invoice.id, **line))  # type: ignore[arg-type]
 
 
+def _invoice_number(record: dict[str, Any]) -> str:
+    return record.get("RECORDID") or f"INTACCT-{record.get('RECORDNO')}"
+
+
+def _is_ours(session: Session, ctx: RunContext, clash: Invoice, key: str) -> bool:
+    """A ledger invoice of the same number is this Intacct invoice when it carries its key, or when its create
+    is unconfirmed in the journal (the answer was lost): then the journal settles on this key."""
+    if clash.intacct_recordno is not None:
+        return clash.intacct_recordno == key
+    return clash.origin == Origin.LEDGER and adopt_in_flight(
+        session, connection_id=ctx.connection_id, record_type="invoice", record_id=clash.id, key=key)  # type: ignore[arg-type]
+
+
+def _apply_intacct(invoice: Invoice, values: dict[str, Any], adjustment: Decimal) -> None:
+    """Take Intacct's values onto the invoice and derive what it shows."""
+    for key, value in values.items():
+        if key != "lines":
+            setattr(invoice, key, value)
+    if (invoice.intacct_state or "").lower() == "reversed":
+        invoice.reversed_in_intacct = True
+        invoice.voided_at = invoice.voided_at or utcnow()
+    for key, value in amounts.derive(invoice, adjustment).items():
+        setattr(invoice, key, value)
+
+
 def _upsert_invoice(
     session: Session, ctx: RunContext, record: dict[str, Any], existing: Invoice | None,
-    customers: dict[str, Customer], lines: list[dict[str, Any]], outstanding_only: bool,
+    customers: dict[str, Customer], lines: list[dict[str, Any]] | None, outstanding_only: bool,
     by_number: dict[str, Invoice], created: list[tuple[Invoice, dict[str, Any], list[dict[str, Any]]]],
+    adjustments: dict[int, Decimal],
 ) -> None:
     """Update a known invoice in place (with a version when it changed) or stage a new one in `created`."""
     _required(record, "RECORDNO", "CUSTOMERID")
+    key = record["RECORDNO"]
+    label = f"Invoice {record.get('RECORDID') or key}"
+    modified = modified_at(ctx, record)
+    if existing is None:
+        clash = by_number.get(_invoice_number(record))
+        if clash is not None and not _is_ours(session, ctx, clash, key):
+            ctx.item(session, record_type="invoice", label=label, action=ItemAction.FAILED, record_id=clash.id,
+                     intacct_key=key, category="record",
+                     message=f"Intacct has an invoice numbered {_invoice_number(record)} (key {key}) that is not the "
+                             "ledger's invoice of that number. Renumber one of them (in Intacct, or ours before it "
+                             "is sent); the next sync then reads it.")
+            return
+        existing = clash
     customer = customers.get(record["CUSTOMERID"])
-    label = f"Invoice {record.get('RECORDID') or record['RECORDNO']}"
-    if customer is None:
+    if customer is None and (existing is None or existing.origin == Origin.INTACCT):
         ctx.item(session, record_type="invoice", label=label, action=ItemAction.FAILED,
-                 intacct_key=record["RECORDNO"], category="record",
+                 intacct_key=key, category="record",
                  message=f"Customer {record['CUSTOMERID']} could not be read from Intacct.")
         return
-    values = invoice_values(record, customer.id)  # type: ignore[arg-type]
-    modified = parse_timestamp(record.get("WHENMODIFIED"), ZoneInfo(ctx.connection.intacct_timezone or "UTC"))
+    values = invoice_values(record, customer.id if customer else existing.customer_id)  # type: ignore[union-attr,arg-type]
     if existing is None:
-        if outstanding_only and values["balance"] <= ZERO:
+        if outstanding_only and values["intacct_total_due"] <= ZERO:
             return  # a paid or reversed invoice we never had: nothing outstanding to import
-        clash = by_number.get(values["number"])
-        if clash is not None:
-            ctx.item(session, record_type="invoice", label=label, action=ItemAction.FAILED, record_id=clash.id,
-                     intacct_key=record["RECORDNO"], category="record",
-                     message=f"Invoice number {values['number']} is already used by another invoice in the ledger.")
-            return
         invoice = Invoice(connection_id=ctx.connection_id, origin=Origin.INTACCT, sync_state=SyncState.SYNCED,
-                          intacct_modified_at=modified, **values)
+                          intacct_modified_at=modified, invoice_date=values["invoice_date"])
+        _apply_intacct(invoice, values, ZERO)
         session.add(invoice)
         by_number[invoice.number] = invoice
-        created.append((invoice, values, lines))
+        created.append((invoice, {**values, **amounts.derive(invoice, ZERO)}, lines or []))
         return
-    owned_by_ledger = existing.origin == Origin.LEDGER
-    if owned_by_ledger:
+    linking = existing.connection_id != ctx.connection_id or existing.intacct_recordno != key
+    if existing.origin == Origin.LEDGER:
         values = {k: values[k] for k in INVOICE_INTACCT_OWNED}
-        if existing.status == "voided":
-            values.pop("status")
-    else:
+    elif lines is not None:
         values["lines"] = _lines_text(lines)
     current_lines = [line.model_dump() for line in session.exec(
-        select(InvoiceLine).where(InvoiceLine.invoice_id == existing.id).order_by(InvoiceLine.line_no))]
+        select(InvoiceLine).where(InvoiceLine.invoice_id == existing.id).order_by(col(InvoiceLine.line_no)))]
     before = snapshot("invoice", {**existing.model_dump(), "lines": _lines_text(current_lines)})
-    after = {**before, **snapshot("invoice", values)}
+    _apply_intacct(existing, values, adjustments.get(existing.id, ZERO))  # type: ignore[arg-type]
+    after = snapshot("invoice", {**existing.model_dump(), "lines": values.get("lines", before.get("lines"))})
     changes = diff(before, after)
     existing.intacct_modified_at = modified or existing.intacct_modified_at
+    existing.connection_id = ctx.connection_id
+    if existing.sync_state != SyncState.SKIPPED and (linking or existing.origin == Origin.INTACCT):
+        existing.sync_state, existing.sync_error = SyncState.SYNCED, None
+    if "lines" in changes and lines is not None:
+        _replace_lines(session, existing, lines)
+    session.add(existing)
     if not changes:
         ctx.item(session, record_type="invoice", label=label, action=ItemAction.UNCHANGED)
         return
-    for key, value in values.items():
-        if key != "lines":
-            setattr(existing, key, value)
-    if "lines" in changes:
-        _replace_lines(session, existing, lines)
     existing.updated_at = utcnow()
-    session.add(existing)
     record_version(session=session, record_type="invoice", record_id=existing.id, run_id=ctx.run_id,  # type: ignore[arg-type]
                    source="import", changes=changes, snapshot_values=after)
     ctx.item(session, record_type="invoice", label=label, action=ItemAction.UPDATED, record_id=existing.id,
-             intacct_key=record["RECORDNO"])
+             intacct_key=key)
 
 
-def _store_invoices(ctx: RunContext, records: list[dict[str, Any]], outstanding_only: bool) -> None:
-    customer_ids = {r["CUSTOMERID"] for r in records if r.get("CUSTOMERID")}
+def _header_unchanged(ctx: RunContext, invoice: Invoice, record: dict[str, Any]) -> bool:
+    """Same stamp and same totals and state: the lines we hold are this version's."""
+    try:
+        same = (_amount(record, "TOTALENTERED") == invoice.total and _amount(record, "TOTALPAID") == invoice.intacct_total_paid
+                and _amount(record, "TOTALDUE") == invoice.intacct_total_due)
+    except UnreadableRecord:
+        return False
+    return same and record.get("STATE") == invoice.intacct_state and seen_before(
+        ctx, invoice, modified_at(ctx, record), record["RECORDNO"])
+
+
+def _needing_lines(ctx: RunContext, records: list[dict[str, Any]], outstanding_only: bool) -> list[str]:
+    """Keys of the invoices whose lines this page must read: new outstanding ones and changed ones from Intacct.
+
+    Ledger invoices' lines are ours, and an invoice whose WHENMODIFIED we already hold has not changed."""
     keys = [r["RECORDNO"] for r in records if r.get("RECORDNO")]
     with Session(ctx.engine) as session:
-        known = set(session.exec(select(Customer.intacct_customer_id).where(
-            Customer.intacct_customer_id.in_(customer_ids))))
-    # Intacct reads happen before the ledger transaction opens, so no lock is held across HTTP calls.
-    missing_customers = _read_customers(ctx, customer_ids - known) if customer_ids - known else []
+        known = {i.intacct_recordno: i for i in session.exec(select(Invoice).where(
+            Invoice.connection_id == ctx.connection_id, col(Invoice.intacct_recordno).in_(keys)))}
+        by_number = {i.number: i for i in session.exec(select(Invoice).where(
+            col(Invoice.number).in_([_invoice_number(r) for r in records])))}
+    wanted = []
+    for record in records:
+        key = record.get("RECORDNO")
+        if not key:
+            continue
+        invoice = known.get(key) or by_number.get(_invoice_number(record))
+        if invoice is None:
+            try:
+                outstanding = _amount(record, "TOTALDUE") > ZERO
+            except UnreadableRecord:
+                outstanding = True  # read it: the record is then left out with its reason
+            if outstanding or not outstanding_only:
+                wanted.append(key)
+        elif invoice.origin == Origin.INTACCT and not _header_unchanged(ctx, invoice, record):
+            wanted.append(key)
+    return wanted
+
+
+def store_invoices(ctx: RunContext, records: list[dict[str, Any]], outstanding_only: bool) -> None:
+    """Upsert a page of invoices (reading the lines and customers it needs first)."""
+    customer_ids = {r["CUSTOMERID"] for r in records if r.get("CUSTOMERID")}
+    keys = [r["RECORDNO"] for r in records if r.get("RECORDNO")]
+    missing_customers = ensure_customers(ctx, customer_ids)
     bad_lines: dict[str, str] = {}
-    lines = _fetch_lines(ctx, keys, bad_lines)
+    line_keys = _needing_lines(ctx, records, outstanding_only)
+    lines = _fetch_lines(ctx, line_keys, bad_lines) if line_keys else {}
     with ctx.ledger_session() as session:
         if missing_customers:
-            _store_customers(ctx, missing_customers, session)
+            store_customers(ctx, missing_customers, session)
             ctx.advance(-len(missing_customers))  # this step's progress counts invoices
-        customers = {c.intacct_customer_id: c for c in session.exec(select(Customer).where(
-            Customer.intacct_customer_id.in_(customer_ids)))}
+        customers = customers_by_intacct_id(session, ctx, customer_ids)
         existing = {i.intacct_recordno: i for i in session.exec(select(Invoice).where(
-            Invoice.connection_id == ctx.connection_id, Invoice.intacct_recordno.in_(keys)))}
-        numbers = [r.get("RECORDID") or f"INTACCT-{r.get('RECORDNO')}" for r in records]
-        by_number = {i.number: i for i in session.exec(select(Invoice).where(Invoice.number.in_(numbers)))}
+            Invoice.connection_id == ctx.connection_id, col(Invoice.intacct_recordno).in_(keys)))}
+        by_number = {i.number: i for i in session.exec(select(Invoice).where(
+            col(Invoice.number).in_([_invoice_number(r) for r in records])))}
+        ids = [i.id for i in [*existing.values(), *by_number.values()] if i.id is not None]
+        adjustments = amounts.pending_adjustment(session, ids) if ids else {}
         created: list[tuple[Invoice, dict[str, Any], list[dict[str, Any]]]] = []
         for record in records:
             try:
                 if record.get("RECORDNO") in bad_lines:
                     raise UnreadableRecord(bad_lines[record["RECORDNO"]])
                 _upsert_invoice(session, ctx, record, existing.get(record.get("RECORDNO")), customers,
-                                lines.get(record.get("RECORDNO"), []), outstanding_only, by_number, created)
+                                lines.get(record.get("RECORDNO")), outstanding_only, by_number, created, adjustments)  # type: ignore[arg-type]
             except UnreadableRecord as exc:
                 _unreadable(session, ctx, "invoice", record, exc)
         session.flush()  # one flush gives every new invoice its id
@@ -431,20 +493,23 @@ def _store_invoices(ctx: RunContext, records: list[dict[str, Any]], outstanding_
     ctx.advance(len(records))
 
 
+_store_invoices = store_invoices  # the name tests of unreadable records use
+
+
 def import_invoices(ctx: RunContext, *, incremental: bool) -> None:
     """One-time: every outstanding invoice. Incremental: every invoice modified in the window, so payments
-    and reversals made in Intacct reach invoices we already hold; new ones are imported while outstanding."""
-    window_from, window_to = read_window(ctx, objects.AR_INVOICE.name, incremental=incremental)
-    _note_window(ctx, window_from, window_to)
-    condition = _window_filter(ctx, window_from, window_to)
-    outstanding_only = window_from is None
-    if outstanding_only:
-        condition = filters.and_(condition, filters.gt("TOTALDUE", 0))
-    ctx.begin_step("invoices", total=ctx.client.count(objects.AR_INVOICE.name, condition))
-    records = ctx.client.iter_records(objects.AR_INVOICE.name, list(objects.AR_INVOICE.fields), filter=condition)
+    and reversals made in Intacct reach invoices we already hold; new ones are imported while outstanding.
+
+    A first one-time import sets the watermark (of invoices, and of payments, whose effect it read as
+    TOTALPAID), so the next sync reads only what changed after it. A later one-time import leaves an existing
+    watermark alone: it read outstanding invoices only, not the ones we hold that were paid meanwhile."""
+    extra = None if incremental and windows.watermark(ctx, objects.AR_INVOICE) else filters.gt("TOTALDUE", 0)
+    records, mark = windows.read_since(ctx, objects.AR_INVOICE, incremental=incremental, extra=extra,
+                                       step="invoices", count_first=not incremental)
     for batch in _batches(records, BATCH):
         ctx.check_stop()
-        _store_invoices(ctx, batch, outstanding_only=True)
+        store_invoices(ctx, batch, outstanding_only=True)
         ctx.flush()
-    if incremental:
-        advance_cursor(ctx, objects.AR_INVOICE.name, window_to)
+    windows.advance(ctx, objects.AR_INVOICE, mark, only_if_unset=not incremental)
+    if not incremental:
+        windows.advance(ctx, objects.AR_PAYMENT, mark, only_if_unset=True)

@@ -48,9 +48,9 @@ class WriteSpec:
     failure_prefix: str = ""  # put before Intacct's message on the ledger record
     created_action: str = ItemAction.CREATED
 
-    def on_confirmed(self, session: Session, key: str) -> None:
-        self._update(session, {**self.confirmed_values(key), "sync_state": SyncState.SYNCED, "sync_error": None,
-                               "updated_at": utcnow()})
+    def on_confirmed(self, session: Session, key: str, *, connection_id: int) -> None:
+        self._update(session, {**self.confirmed_values(key), "connection_id": connection_id,
+                               "sync_state": SyncState.SYNCED, "sync_error": None, "updated_at": utcnow()})
 
     def on_failed(self, session: Session, error: IntacctError) -> None:
         self._update(session, {"sync_state": SyncState.FAILED, "sync_error": self.failure_prefix + error.user_message})
@@ -80,6 +80,22 @@ def latest_entry(session: Session, *, connection_id: int, operation: str, record
     ).first()
 
 
+def adopt_in_flight(session: Session, *, connection_id: int, record_type: str, record_id: int, key: str) -> bool:
+    """An import found in Intacct a record whose create is still unconfirmed here: settle the journal with its key.
+
+    Returns whether there was such an entry (so the record is ours, not a stranger with the same number).
+    """
+    entries = list(session.exec(select(WriteJournal).where(
+        WriteJournal.connection_id == connection_id, WriteJournal.record_type == record_type,
+        WriteJournal.record_id == record_id, WriteJournal.operation.startswith("create"),  # type: ignore[attr-defined]
+        WriteJournal.state.in_(IN_FLIGHT))))  # type: ignore[attr-defined]
+    for entry in entries:
+        entry.state, entry.intacct_key, entry.updated_at = JournalState.CONFIRMED, key, utcnow()
+        entry.last_error = "found in Intacct by an import after an uncertain outcome"
+        session.add(entry)
+    return bool(entries)
+
+
 def _key_of(result: Any) -> str | None:
     if result.key:
         return str(result.key)
@@ -97,7 +113,8 @@ def _confirm(ctx: RunContext, spec: WriteSpec, entry_id: int, key: str, *, recov
         entry.state, entry.intacct_key, entry.updated_at = JournalState.CONFIRMED, key, utcnow()
         entry.last_error = "found in Intacct after an uncertain outcome" if recovered else None
         session.add(entry)
-        spec.on_confirmed(session, key)
+        spec.on_confirmed(session, key, connection_id=ctx.connection_id)
+        ctx.written.add((spec.record_type, spec.record_id))
         message = "Already in Intacct from an earlier interrupted attempt: linked, not sent again." if recovered else None
         ctx.item(session, record_type=spec.record_type, label=spec.label, action=spec.created_action,
                  record_id=spec.record_id, intacct_key=key, message=message)
@@ -114,8 +131,9 @@ def _fail(ctx: RunContext, spec: WriteSpec, entry_id: int, error: IntacctError, 
                  record_id=spec.record_id, error=error)
 
 
-def _prepare(ctx: RunContext, spec: WriteSpec) -> tuple[int, str] | None:
-    """Return (journal id, controlid) to send, or None when the record was found already written."""
+def _prepare(ctx: RunContext, spec: WriteSpec) -> tuple[int, str, bool] | None:
+    """Return (journal id, controlid, whether it repeats an earlier attempt) to send, or None when the record was
+    found already written."""
     with write_session(ctx.engine) as session:
         entry = latest_entry(session, connection_id=ctx.connection_id, operation=spec.operation,
                              record_type=spec.record_type, record_id=spec.record_id)
@@ -124,7 +142,8 @@ def _prepare(ctx: RunContext, spec: WriteSpec) -> tuple[int, str] | None:
     if previous_state == JournalState.CONFIRMED and entry is not None and entry.intacct_key:
         _confirm(ctx, spec, entry_id, entry.intacct_key, recovered=True)  # type: ignore[arg-type]
         return None
-    if previous_state in IN_FLIGHT:
+    repeat = previous_state in IN_FLIGHT
+    if repeat:
         key = spec.lookup()  # may raise: the record then waits for the next run
         if key:
             _confirm(ctx, spec, entry_id, key, recovered=True)  # type: ignore[arg-type]
@@ -147,7 +166,7 @@ def _prepare(ctx: RunContext, spec: WriteSpec) -> tuple[int, str] | None:
         entry.state, entry.run_id, entry.updated_at = JournalState.SENT, ctx.run_id, utcnow()
         session.add(entry)
         session.flush()
-        return entry.id, entry.controlid  # type: ignore[return-value]
+        return entry.id, entry.controlid, repeat  # type: ignore[return-value]
 
 
 def _resolve_uncertain(ctx: RunContext, spec: WriteSpec, entry_id: int, controlid: str, error: IntacctError) -> None:
@@ -165,13 +184,14 @@ def _resolve_uncertain(ctx: RunContext, spec: WriteSpec, entry_id: int, controli
         if key:
             _confirm(ctx, spec, entry_id, key, recovered=True)
             return
-        result = ctx.client.call(spec.build(controlid))
+        result = ctx.client.call(spec.build(controlid), repeat=True)
         key = _key_of(result)
         if key:
             _confirm(ctx, spec, entry_id, key, recovered=False)
             return
-    except DuplicateControlIdError:
-        pass  # Intacct says it ran; the lookup will find it next time
+    except DuplicateControlIdError as refused:
+        _after_refused_repeat(ctx, spec, entry_id, refused)
+        return
     except RecordError as refused:
         _fail(ctx, spec, entry_id, refused, JournalState.FAILED)
         return
@@ -184,6 +204,19 @@ def _resolve_uncertain(ctx: RunContext, spec: WriteSpec, entry_id: int, controli
                          "not re-sent blindly, on the next run.")
 
 
+def _after_refused_repeat(ctx: RunContext, spec: WriteSpec, entry_id: int, refused: IntacctError) -> None:
+    """Intacct refused a write sent again under an earlier attempt's controlid, for whatever reason (its duplicate
+    guard answers in no documented shape): our lookup decides. Found = the earlier attempt was applied."""
+    try:
+        key = spec.lookup()
+    except (AmbiguousWriteError, TransientError):
+        return  # stays uncertain: looked up again on the next run
+    if key:
+        _confirm(ctx, spec, entry_id, key, recovered=True)
+    else:
+        _fail(ctx, spec, entry_id, refused, JournalState.FAILED)
+
+
 def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 10) -> None:
     """Send the writes, several functions per request, each outcome handled on its own."""
     if ctx.preview:
@@ -191,7 +224,7 @@ def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 
         return
     for start in range(0, len(specs), batch_size):
         ctx.check_stop()
-        batch: list[tuple[WriteSpec, int, str]] = []
+        batch: list[tuple[WriteSpec, int, str, bool]] = []
         for spec in specs[start:start + batch_size]:
             try:
                 prepared = _prepare(ctx, spec)
@@ -207,26 +240,27 @@ def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 
         if not batch:
             continue
         try:
-            results = ctx.client.execute([spec.build(controlid) for spec, _, controlid in batch])
+            results = ctx.client.execute([spec.build(controlid) for spec, _, controlid, _ in batch],
+                                         repeats={controlid for _, _, controlid, repeat in batch if repeat})
         except RequestError as refused:
             # The gateway refused the whole request, so nothing ran: a later attempt may safely send anew.
-            for spec, entry_id, _ in batch:
+            for spec, entry_id, _, _ in batch:
                 _fail(ctx, spec, entry_id, refused, JournalState.FAILED)
             ctx.advance(len(batch))
             ctx.flush()
             continue
         except (AmbiguousWriteError, TransientError) as exc:
-            for spec, entry_id, controlid in batch:
+            for spec, entry_id, controlid, _ in batch:
                 _resolve_uncertain(ctx, spec, entry_id, controlid, exc)
             ctx.advance(len(batch))
             ctx.flush()
             continue
-        for (spec, entry_id, controlid), result in zip(batch, results):
+        for (spec, entry_id, controlid, _), result in zip(batch, results):
             key = _key_of(result) if result.ok else None
             if result.ok and key:
                 _confirm(ctx, spec, entry_id, key, recovered=False)
             elif isinstance(result.error, DuplicateControlIdError):
-                _resolve_uncertain(ctx, spec, entry_id, controlid, result.error)
+                _after_refused_repeat(ctx, spec, entry_id, result.error)
             elif result.error is not None:
                 _fail(ctx, spec, entry_id, result.error, JournalState.FAILED)
             else:

@@ -21,7 +21,8 @@ TRACKED_FIELDS: dict[str, tuple[str, ...]] = {
                  "currency", "payment_terms", "active", "balance", "intacct_customer_id", "intacct_recordno"),
     "invoice": ("number", "customer_id", "invoice_date", "due_date", "currency", "description", "po_number", "total",
                 "amount_paid", "balance", "status", "intacct_state", "intacct_recordno", "lines"),
-    "payment": ("reference", "received_on", "amount", "method", "currency", "voided", "intacct_recordno"),
+    "payment": ("reference", "received_on", "amount", "method", "currency", "voided", "reversed_in_intacct",
+                "intacct_recordno", "applied_to"),
 }
 # The ledger table behind each record type: the one map every module looks record types up in.
 RECORD_MODELS: dict[str, type[SQLModel]] = {"customer": Customer, "invoice": Invoice, "payment": Payment}

@@ -33,14 +33,12 @@ from datetime import date
 from decimal import Decimal
 from typing import IO, Any
 
-from sqlalchemy import insert
 from sqlmodel import Session, select
 
-from storage.models import (Customer, Invoice, InvoiceLine, Origin, Payment, PaymentApplication, RecordVersion,
-                            SyncState)
-from storage.types import utcnow
+from storage import bulk
+from storage.models import Customer, Invoice, Origin, Payment, SyncState
 from sync_engine.cleaning import visible
-from sync_engine.ledger import diff, record_version, snapshot
+from sync_engine.ledger_entry import InvoiceEntry, LineEntry, PaymentEntry, add_invoices, add_payment
 from sync_engine.payments import METHODS
 
 MAX_ROWS = 50_000
@@ -59,7 +57,7 @@ PAYMENT_REQUIRED = ("reference", "customer_number", "received_on", "amount")
 _AMOUNT = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d{1,16})(?:\.\d{1,2})?")
 _QUANTITY = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d{1,16})(?:\.\d{1,4})?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_CHUNK = 1000  # rows per bulk insert and per IN (...) look-up
+_CHUNK = bulk.CHUNK  # invoices saved at a time
 
 
 class CsvFormatError(ValueError):
@@ -275,31 +273,6 @@ def _in_chunks(session: Session, column: Any, values: Iterable[Any], *extra: Any
     return found
 
 
-def _insert(session: Session, model: Any, rows: list[dict[str, Any]], *, ids: bool = True) -> list[int]:
-    """Bulk insert; the new ids in the order of `rows` (when asked for: without them it is quicker)."""
-    table = model.__table__
-    new_ids: list[int] = []
-    for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start:start + _CHUNK]
-        if not ids:
-            session.connection().execute(insert(table), chunk)
-            continue
-        result = session.connection().execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), chunk)
-        new_ids += [row[0] for row in result]
-    return new_ids
-
-
-@dataclass
-class _PlannedInvoice:
-    number: str
-    customer_number: str
-    invoice_date: date
-    due_date: date | None
-    currency: str
-    description: str | None
-    lines: list[tuple[int, dict[str, str], Decimal, Decimal]]
-
-
 def import_invoices_csv(*, session: Session, data: str | bytes | IO[bytes], actor: str,
                         row_checks: Sequence[RowCheck] = ()) -> CsvImportResult:
     """Add ledger invoices from CSV (one row per line; rows sharing an invoice_number form one invoice).
@@ -309,11 +282,10 @@ def import_invoices_csv(*, session: Session, data: str | bytes | IO[bytes], acto
     header, rows, unreadable = _read(data, INVOICE_COLUMNS, INVOICE_REQUIRED)
     result = CsvImportResult(problems=list(unreadable))
     rejected: list[tuple[str, list[dict[str, str]]]] = [("an unreadable row", [{"_row": str(p.row)}]) for p in unreadable]
-    existing = set(_in_chunks(session, Invoice.number, (r.get("invoice_number", "") for r in rows)))
-    customer_ids: dict[str, int] = dict(_in_chunks(session, Customer.number, (r.get("customer_number", "") for r in rows),
-                                                   Customer.number, Customer.id))
+    existing = set(bulk.ids_by(session, Invoice.number, (r.get("invoice_number", "") for r in rows), Invoice.id))
+    customer_ids = bulk.ids_by(session, Customer.number, (r.get("customer_number", "") for r in rows), Customer.id)
     new_customers: dict[str, tuple[str, str | None]] = {}
-    planned: list[_PlannedInvoice] = []
+    planned: list[tuple[str, InvoiceEntry]] = []
     checks = (*INVOICE_ROW_CHECKS, *row_checks)
     for number, group in _group(rows, lambda r: r.get("invoice_number", "")).items():
         problems: list[RowProblem] = []
@@ -355,8 +327,11 @@ def import_invoices_csv(*, session: Session, data: str | bytes | IO[bytes], acto
             continue
         if not known:
             new_customers[customer_number] = (first.get("customer_name", ""), first.get("customer_email") or None)
-        planned.append(_PlannedInvoice(number, customer_number, invoice_date, due_date, currency,  # type: ignore[arg-type]
-                                       first.get("description") or None, lines))
+        planned.append((customer_number, InvoiceEntry(
+            number=number, customer_id=None, invoice_date=invoice_date, due_date=due_date, currency=currency,
+            description=first.get("description") or None,
+            lines=[LineEntry(amount=amount, quantity=quantity, description=row.get("line_description") or None,
+                             account_label=row.get("account_label") or None) for _, row, amount, quantity in lines])))
         existing.add(number)
         result.created.append(number)
         if len(planned) >= _CHUNK:  # saved a chunk at a time, so memory stays bounded by the rows themselves
@@ -367,47 +342,20 @@ def import_invoices_csv(*, session: Session, data: str | bytes | IO[bytes], acto
     return result
 
 
-def _save_invoices(session: Session, planned: list[_PlannedInvoice], new_customers: dict[str, tuple[str, str | None]],
-                   customer_ids: dict[str, int], actor: str) -> None:
-    """Insert the checked invoices, their lines, new customers and each invoice's first version, in bulk.
+def _save_invoices(session: Session, planned: list[tuple[str, InvoiceEntry]],
+                   new_customers: dict[str, tuple[str, str | None]], customer_ids: dict[str, int], actor: str) -> None:
+    """Insert the new customers, then the checked invoices (ledger_entry.add_invoices), in bulk; not committed.
 
-    Empties `planned` and moves `new_customers` into `customer_ids` (same transaction: nothing is committed).
+    Empties `planned` and moves `new_customers` into `customer_ids`.
     """
     if not planned:
         return
-    now = utcnow()
-    numbers = list(new_customers)
-    ids = _insert(session, Customer, [
-        {"number": n, "name": new_customers[n][0] or n, "email": new_customers[n][1], "currency": "USD", "active": True,
-         "balance": Decimal("0.00"), "origin": Origin.LEDGER, "sync_state": SyncState.NOT_SYNCED, "created_at": now,
-         "updated_at": now} for n in numbers])
-    customer_ids.update(zip(numbers, ids))
-    invoices = []
-    for plan in planned:
-        total = sum((amount for _, _, amount, _ in plan.lines), Decimal("0"))
-        invoices.append({"number": plan.number, "customer_id": customer_ids[plan.customer_number],
-                         "invoice_date": plan.invoice_date, "due_date": plan.due_date, "currency": plan.currency,
-                         "description": plan.description, "po_number": None, "total": total,
-                         "amount_paid": Decimal("0.00"), "balance": total, "status": "open", "origin": Origin.LEDGER,
-                         "reversed_in_intacct": False, "sync_state": SyncState.NOT_SYNCED, "created_at": now,
-                         "updated_at": now, "intacct_state": None, "intacct_recordno": None})
-    # Ids read back by number (unique) rather than with RETURNING: a plain executemany is several times
-    # quicker on PostgreSQL than the multi-row INSERT … RETURNING statements it would need.
-    _insert(session, Invoice, invoices, ids=False)
-    by_number = dict(_in_chunks(session, Invoice.number, (p.number for p in planned), Invoice.number, Invoice.id))
-    invoice_ids = [by_number[p.number] for p in planned]
-    lines, versions = [], []
-    for plan, values, invoice_id in zip(planned, invoices, invoice_ids):
-        for position, row, amount, quantity in plan.lines:
-            lines.append({"invoice_id": invoice_id, "line_no": position, "description": row.get("line_description") or None,
-                          "quantity": quantity, "unit_price": (amount / quantity).quantize(Decimal("0.01")),
-                          "amount": amount, "account_label": row.get("account_label") or None})
-        snap = snapshot("invoice", values)
-        versions.append({"record_type": "invoice", "record_id": invoice_id, "version": 1, "run_id": None,
-                         "source": "edit", "changed_at": now, "changed_by": actor, "snapshot": snap,
-                         "changes": {k: [None, v] for k, v in snap.items() if v is not None}})
-    _insert(session, InvoiceLine, lines, ids=False)
-    _insert(session, RecordVersion, versions, ids=False)
+    bulk.insert_rows(session, Customer, [{"number": n, "name": name or n, "email": email, "origin": Origin.LEDGER,
+                                          "sync_state": SyncState.NOT_SYNCED} for n, (name, email) in new_customers.items()])
+    customer_ids.update(bulk.ids_by(session, Customer.number, new_customers, Customer.id))
+    for customer_number, entry in planned:
+        entry.customer_id = customer_ids[customer_number]
+    add_invoices(session=session, entries=[entry for _, entry in planned], actor=actor)
     planned.clear()
     new_customers.clear()
 
@@ -477,26 +425,10 @@ def import_payments_csv(*, session: Session, data: str | bytes | IO[bytes], acto
             result.problems += problems
             rejected.append((f"payment {reference}", group))
             continue
-        payment = Payment(customer_id=customer.id, reference=reference, received_on=received_on, amount=amount,  # type: ignore[union-attr,arg-type]
-                          method=method, currency=(first.get("currency") or "USD").upper(), origin=Origin.LEDGER,
-                          sync_state=SyncState.NOT_SYNCED)
-        session.add(payment)
-        session.flush()
-        for invoice, applied in applications.values():
-            session.add(PaymentApplication(payment_id=payment.id, invoice_id=invoice.id, amount=applied))  # type: ignore[arg-type]
-            before = snapshot("invoice", invoice.model_dump())
-            invoice.amount_paid += applied
-            invoice.balance -= applied
-            invoice.status = "paid" if invoice.balance == 0 else "partially_paid"
-            invoice.updated_at = utcnow()
-            session.add(invoice)
-            after = snapshot("invoice", invoice.model_dump())
-            record_version(session=session, record_type="invoice", record_id=invoice.id, run_id=None,  # type: ignore[arg-type]
-                           source="edit", changed_by=actor, changes=diff(before, after), snapshot_values=after)
-        snap = snapshot("payment", payment.model_dump())
-        record_version(session=session, record_type="payment", record_id=payment.id, run_id=None, source="edit",  # type: ignore[arg-type]
-                       changed_by=actor, changes={k: [None, v] for k, v in snap.items() if v is not None},
-                       snapshot_values=snap, new_record=True)
+        add_payment(session=session, actor=actor, checked=True, entry=PaymentEntry(
+            customer_id=customer.id, reference=reference, received_on=received_on, amount=amount,  # type: ignore[union-attr]
+            method=method, currency=(first.get("currency") or "USD").upper(),
+            applications=[(invoice.id, applied) for invoice, applied in applications.values()]))  # type: ignore[misc]
         result.created.append(label)
     session.commit()
     result.rejected_csv = _rejected(header, rejected, result.problems) if rejected else ""

@@ -56,7 +56,8 @@ AR_PAYMENT = IntacctObject(
     key_field="RECORDNO",
     id_field=None,
     modified_field="WHENMODIFIED",
-    fields=("RECORDNO", "CUSTOMERID", "DOCNUMBER", "RECEIPTDATE", "TOTALENTERED", "STATE", "WHENMODIFIED"),
+    fields=("RECORDNO", "RECORDID", "CUSTOMERID", "DOCNUMBER", "RECEIPTDATE", "WHENCREATED", "TOTALENTERED", "STATE",
+            "PAYMENTMETHOD", "CURRENCY", "PARENTPAYMENTKEY", "WHENMODIFIED"),
 )
 
 # Intacct's invoice STATE -> the ledger's invoice status.

@@ -1,24 +1,27 @@
 """Payments received in the ledger reconciled onto Intacct as AR payments.
 
-Each ledger payment becomes a `create_arpayment` into the mapping's undeposited funds account, applied to
+Each ledger payment becomes a `create_arpayment` into the account its routing rule names (else the mapping's
+undeposited funds account, see `write_rules`), applied to
 the Intacct RECORDNO of each invoice it pays, with the payment's reference, date and method. A payment
 whose invoice is not in Intacct yet waits (skipped, with the reason) — runs write invoices before
-payments, so it usually goes out in the same run. Posted payments are never edited.
+payments, so it usually goes out in the same run. Posted payments are never edited: a payment voided in
+the ledger after it reached Intacct is reversed there (`reverse_arpayment`), through the journal.
 """
 from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.db import write_session
 from storage.models import Customer, Invoice, ItemAction, Origin, Payment, PaymentApplication, SyncState
+from storage.types import utcnow
 from sync_engine.intacct import filters, functions
 from sync_engine.intacct.values import format_date, parse_decimal
 from sync_engine.journal import WriteSpec, write_all
 from sync_engine.run_context import RunContext
+from sync_engine.write_rules import METHODS, resolve_payment_deposit, routing_rules
 
-METHODS = ("Printed Check", "Cash", "EFT", "Credit Card", "Online Charge Card", "Online ACH Debit")
 
 
 # Ledger payments the next sync would write: the one definition the writes and the mapping page's summary share.
@@ -30,7 +33,8 @@ def pending_payments(*, session: Session) -> list[Payment]:
     return list(session.exec(select(Payment).where(*PENDING_PAYMENT).order_by(Payment.id)))
 
 
-def _spec(ctx: RunContext, payment: Payment, customer: Customer, applications: list[tuple[Invoice, Decimal]]) -> WriteSpec:
+def _spec(ctx: RunContext, payment: Payment, customer: Customer, applications: list[tuple[Invoice, Decimal]],
+          deposit_account: str) -> WriteSpec:
     payment_id = payment.id
     items = [functions.PaymentApplication(invoice_key=inv.intacct_recordno, amount=amount)  # type: ignore[arg-type]
              for inv, amount in applications]
@@ -39,7 +43,7 @@ def _spec(ctx: RunContext, payment: Payment, customer: Customer, applications: l
 
     def build(controlid: str) -> functions.Function:
         return functions.create_arpayment(
-            customer_id=customer.number, amount=payment.amount, undeposited_account=ctx.mapping.undeposited_funds_account,
+            customer_id=customer.number, amount=payment.amount, undeposited_account=deposit_account,
             ref_id=payment.reference, date_received=payment.received_on, payment_method=payment.method,
             applications=items, controlid=controlid)
 
@@ -76,17 +80,22 @@ def write_payments(ctx: RunContext) -> None:
     """Post every ledger payment not yet in Intacct whose invoices are all there."""
     with Session(ctx.engine) as session:
         payments = pending_payments(session=session)
+        if (chosen := ctx.only("payment")) is not None:
+            payments = [p for p in payments if p.id in chosen]
         plan = []
         for payment in payments:
             customer = session.get(Customer, payment.customer_id)
             applications = [(session.get(Invoice, app.invoice_id), app.amount) for app in session.exec(
                 select(PaymentApplication).where(PaymentApplication.payment_id == payment.id))]
             plan.append((payment, customer, applications))
+        rules = routing_rules(session=session, connection_id=ctx.connection_id)
     ctx.begin_step("payment_writes", total=len(plan))
     specs = []
     for payment, customer, applications in plan:
         label = f"Payment {payment.reference} ({customer.number})"
-        if not ctx.mapping.undeposited_funds_account:
+        deposit = resolve_payment_deposit(method=payment.method, currency=payment.currency, rules=rules,
+                                          mapping=ctx.mapping)
+        if not deposit:
             _skip(ctx, payment, label, "No undeposited funds account is mapped: set one in Account mapping.", failed=True)
         elif payment.method not in METHODS:
             _skip(ctx, payment, label, f"Payment method '{payment.method}' is not one Intacct accepts "
@@ -104,7 +113,38 @@ def write_payments(ctx: RunContext) -> None:
                          if not inv.intacct_recordno and not ctx.would_exist("invoice", f"Invoice {inv.number}")]:
             _skip(ctx, payment, label, f"Waiting for invoice {', '.join(waiting)} to reach Intacct.")
         else:
-            specs.append(_spec(ctx, payment, customer, applications))
+            specs.append(_spec(ctx, payment, customer, applications, deposit))
             continue
         ctx.advance()
     write_all(ctx, specs)
+    reverse_voided_payments(ctx)
+
+
+def _reverse_spec(ctx: RunContext, payment: Payment, customer: Customer) -> WriteSpec:
+    key = payment.intacct_recordno
+    voided_on = max((payment.voided_at or utcnow()).date(), payment.received_on)
+
+    def lookup() -> str | None:
+        found = ctx.client.read("ARPYMT", [key], ["RECORDNO", "STATE"])  # type: ignore[list-item]
+        state = (found[0].get("STATE") or "").strip().lower() if found else ""
+        return key if state in ("v", "reversed", "voided") else None
+
+    return WriteSpec(
+        operation="reverse_payment", model=Payment, record_type="payment", record_id=payment.id,  # type: ignore[arg-type]
+        label=f"Payment {payment.reference} ({customer.number}) (void)", payload={"key": key, "date": voided_on},
+        build=lambda controlid: functions.reverse_arpayment(key, date_reversed=voided_on,  # type: ignore[arg-type]
+                                                            description="Voided in the A/R ledger", controlid=controlid),
+        lookup=lookup, confirmed_values=lambda _key: {"reversed_in_intacct": True, "intacct_recordno": key},
+        failure_prefix="Could not reverse in Intacct: ", created_action=ItemAction.UPDATED)
+
+
+def reverse_voided_payments(ctx: RunContext) -> None:
+    """Reverse in Intacct every ledger payment voided here after it was posted there."""
+    with Session(ctx.engine) as session:
+        voided = list(session.exec(select(Payment).where(
+            Payment.origin == Origin.LEDGER, col(Payment.voided).is_(True), col(Payment.intacct_recordno).is_not(None),
+            col(Payment.reversed_in_intacct).is_(False), Payment.sync_state != SyncState.SKIPPED)))
+        customers = {c.id: c for c in session.exec(select(Customer).where(
+            col(Customer.id).in_({p.customer_id for p in voided})))} if voided else {}
+    if voided:
+        write_all(ctx, [_reverse_spec(ctx, payment, customers[payment.customer_id]) for payment in voided])

@@ -37,6 +37,13 @@ def enqueue_run(
     if kind not in set(RunKind):
         raise QueueError(f"Unknown run kind {kind!r}.")
     existing = _active_of_kind(session, connection_id, kind)
+    if existing is not None and existing.status == RunStatus.QUEUED and existing.options.get("only") is not None \
+            and (options or {}).get("only") is None and not (options or {}).get("preview"):
+        # A whole sync was asked for while a retry of chosen records waits: the one run does the whole sync.
+        existing.options = {k: v for k, v in existing.options.items() if k != "only"}
+        session.add(existing)
+        session.commit()
+        session.refresh(existing)
     if existing is not None:
         return existing
     run = SyncRun(connection_id=connection_id, kind=kind, trigger=trigger, requested_by=requested_by,
@@ -69,6 +76,40 @@ def retry_failed(*, session: Session, run_id: int, requested_by: str | None) -> 
     return enqueue_run(session=session, connection_id=original.connection_id, kind=original.kind,
                        requested_by=requested_by, trigger=RunTrigger.RETRY,
                        options={**{k: v for k, v in original.options.items() if k != "preview"}, "retry_of": run_id})
+
+
+def retry_records(*, session: Session, connection_id: int, records: list[tuple[str, int]],
+                  requested_by: str | None) -> SyncRun:
+    """Queue an accounting sync that writes only these ledger records (invoices, payments): "Retry this record".
+
+    A queued retry of records takes the new ones in too; a full sync already queued or running covers them;
+    while a retry of other records is running, that run is returned (one active sync per connection, held by
+    the database): retry again when it has finished.
+    """
+    wanted = sorted({(str(t), int(i)) for t, i in records if t in ("invoice", "payment")})
+    if not wanted:
+        raise QueueError("Only invoices and payments from our ledger can be retried on their own.")
+    syncs = session.exec(select(SyncRun).where(
+        SyncRun.connection_id == connection_id, SyncRun.kind == RunKind.ACCOUNTING_SYNC,
+        SyncRun.status.in_(ACTIVE_RUN_STATUSES), SyncRun.preview == False)).all()  # noqa: E712
+    for existing in syncs:
+        only = existing.options.get("only")
+        if only is None:
+            return existing  # a full sync writes these records too
+        if existing.status == RunStatus.QUEUED:
+            existing.options = {**existing.options,
+                                "only": [list(r) for r in sorted({(t, int(i)) for t, i in only} | set(wanted))]}
+            session.add(existing)
+            session.commit()
+            session.refresh(existing)
+            return existing
+        return existing  # a retry of other records is running
+    run = SyncRun(connection_id=connection_id, kind=RunKind.ACCOUNTING_SYNC, trigger=RunTrigger.RETRY,
+                  requested_by=requested_by, options={"only": [list(r) for r in wanted]})
+    session.add(run)
+    session.commit()
+    session.refresh(run)
+    return run
 
 
 def cancel_run(*, session: Session, run_id: int) -> SyncRun:

@@ -73,6 +73,14 @@ def _change_state(session: Session, record_type: str, record: Any, new_state: st
                    changes={"sync_state": [old_state, new_state]}, snapshot_values=snap, changed_by=actor)
 
 
+def write_unconfirmed(session: Session, record_type: str, record: Any) -> bool:
+    """Is a write of this record to Intacct still unconfirmed in the journal (it may be there already)?"""
+    open_write = session.exec(select(WriteJournal.id).where(
+        WriteJournal.record_type == record_type, WriteJournal.record_id == record.id,
+        WriteJournal.state.in_(_OPEN_JOURNAL))).first()  # type: ignore[attr-defined]
+    return record.sync_state == SyncState.PENDING or open_write is not None
+
+
 def _refusal_to_skip(session: Session, record_type: str, record: Any) -> str | None:
     if record.origin != Origin.LEDGER:
         return (f"This {record_type} came from Intacct: it is never written back, so there is nothing to stop.")
@@ -80,10 +88,7 @@ def _refusal_to_skip(session: Session, record_type: str, record: Any) -> str | N
         return ALREADY_IN_INTACCT[record_type]
     if record.sync_state == SyncState.SKIPPED:
         return f"This {record_type} is already marked don't sync."
-    open_write = session.exec(select(WriteJournal.id).where(
-        WriteJournal.record_type == record_type, WriteJournal.record_id == record.id,
-        WriteJournal.state.in_(_OPEN_JOURNAL))).first()
-    if record.sync_state == SyncState.PENDING or open_write is not None:
+    if write_unconfirmed(session, record_type, record):
         # It may already be in Intacct; the next sync looks it up before anything else is decided.
         return (f"A write of this {record_type} to Intacct is not confirmed yet: the next sync checks Intacct "
                 "first. Mark it after that sync if it is still not there.")

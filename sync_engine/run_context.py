@@ -20,6 +20,7 @@ from sqlmodel import Session
 from storage.db import write_session
 from storage.models import AccountMapping, IntacctConnection, ItemAction, SyncRun, SyncRunItem
 from sync_engine.intacct.client import IntacctClient
+from sync_engine.error_catalogue import classify
 from sync_engine.intacct.errors import IntacctError
 
 _COUNTER_FIELD = {
@@ -48,6 +49,8 @@ class RunContext:
     done: int = 0
     total: int | None = None
     _last_cancel_check: float = 0.0
+    written: set[tuple[str, int]] = field(default_factory=set)  # (record type, id) confirmed in Intacct by this run
+    _quiet: bool = False
     _preview_items: list[SyncRunItem] = field(default_factory=list)
     _previewed: set[tuple[str, str]] = field(default_factory=set)
 
@@ -55,6 +58,13 @@ class RunContext:
     def preview(self) -> bool:
         """A preview computes what the run would do and writes nothing to the ledger or to Intacct."""
         return bool(self.options.get("preview"))
+
+    def only(self, record_type: str) -> set[int] | None:
+        """A run for chosen records ("Retry this record"): the ids of `record_type` it may write, else None (all)."""
+        chosen = self.options.get("only")
+        if chosen is None:
+            return None
+        return {int(record_id) for kind, record_id in chosen if kind == record_type}
 
     def would_exist(self, record_type: str, label: str) -> bool:
         """In a preview: was this record already listed as created earlier in the run?"""
@@ -73,6 +83,16 @@ class RunContext:
             finally:
                 session.rollback()
 
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Within: outcomes other than failures are neither itemised nor counted (a read-back of our own writes,
+        whose outcome the write already recorded)."""
+        self._quiet = True
+        try:
+            yield
+        finally:
+            self._quiet = False
+
     @property
     def connection_id(self) -> int:
         return self.connection.id  # type: ignore[return-value]
@@ -83,6 +103,8 @@ class RunContext:
         category: str | None = None,
     ) -> None:
         """Record what happened to one record; unchanged records are counted but not itemised."""
+        if self._quiet and action != ItemAction.FAILED:
+            return
         if self.preview:
             # Each preview step works on an uncommitted ledger, so a later step may meet a record again.
             if (record_type, label) in self._previewed:
@@ -98,10 +120,12 @@ class RunContext:
             if error.details:
                 errorno = error.details[0].errorno
                 correction = next((d.correction for d in error.details if d.correction), None)
+        cause = (classify(errorno=errorno, message=message, category=category).key
+                 if action == ItemAction.FAILED else None)
         row = SyncRunItem(
             run_id=self.run_id, step=self.step, record_type=record_type, record_id=record_id,
             intacct_key=intacct_key, label=label, action=action, error_category=category, errorno=errorno,
-            message=message, correction=correction,
+            message=message, correction=correction, cause=cause,
         )
         if self.preview:
             self._preview_items.append(row)  # the ledger session will be rolled back

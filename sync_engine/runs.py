@@ -1,8 +1,9 @@
 """One sync or import run, start to finish: the entry point the scheduler calls for a claimed run.
 
 Run kinds and their steps:
-- accounting sync: pull customers and invoices (incremental), push ledger invoices, push ledger payments;
-  each step switched by the mapping's direction flags; invoices are written before payments.
+- accounting sync: pull customers, invoices and the payments made in Intacct (incremental), push ledger
+  invoices (and their customers), push ledger payments (and reversals of voided ones), then read back what
+  the writes changed; each step switched by the mapping's direction flags; invoices are written before payments.
 - customer import: every customer (or active ones only), one time.
 - invoice import: every outstanding invoice with its lines, one time.
 
@@ -23,7 +24,7 @@ from storage.models import (AccountMapping, ConnectionStatus, IntacctConnection,
                             SyncRun)
 from storage.secrets import SecretKeyMismatch
 from storage.types import utcnow
-from sync_engine import exports, imports, payments
+from sync_engine import deletions, exports, imports, payments, payments_import, readback
 from sync_engine.connection import client_for
 from sync_engine.intacct.errors import AuthenticationError, IntacctError
 from sync_engine.run_context import RunContext, RunStopped
@@ -41,15 +42,20 @@ def _steps(kind: str, mapping: AccountMapping, options: dict) -> list[tuple[str,
     if kind == RunKind.INVOICE_IMPORT:
         return [("invoices", lambda ctx: imports.import_invoices(ctx, incremental=False))]
     steps: list[tuple[str, Callable[[RunContext], None]]] = []
+    if options.get("only") is not None:  # "Retry this record": write the chosen records, read nothing
+        return [("invoice_writes", exports.write_invoices), ("payment_writes", payments.write_payments)]
     if mapping.read_customers:
         steps.append(("customers", lambda ctx: imports.import_customers(
             ctx, incremental=True, active_only=mapping.active_customers_only)))
     if mapping.read_invoices:
         steps.append(("invoices", lambda ctx: imports.import_invoices(ctx, incremental=True)))
+        steps.append(("payments", lambda ctx: payments_import.import_payments(ctx, incremental=True)))
+        steps.append(("deletion_sweep", deletions.sweep_deleted))
     if mapping.write_invoices:
         steps.append(("invoice_writes", exports.write_invoices))
     if mapping.write_payments:
         steps.append(("payment_writes", payments.write_payments))
+    steps.append(("read_back", readback.read_back))
     return steps
 
 

@@ -1,21 +1,19 @@
-"""Legacy A/R adjustment functions: create_aradjustment, delete_aradjustment, apply_aradjustment.
+"""Legacy A/R adjustment functions: create_aradjustment, delete_aradjustment.
 
-``create_aradjustment`` / ``delete_aradjustment`` are what the official SDKs' ArAdjustmentCreate/Delete write
-(element order checked in ``legacy_schema``); ``create_aradjustment`` answers ``<key>`` like the other legacy
-creates (unverified). ``apply_aradjustment`` is **sandbox-shaped and unverified**: neither official SDK writes
-it; it takes ``aradjustmentkey``, optional ``paymentdate`` (legacy date block), optional ``memo`` and
-``arpaymentitems/arpaymentitem(invoicekey, amount)`` like ``apply_arpayment``, and answers success without data.
+They are what the official SDKs' ArAdjustmentCreate/Delete write (element order checked in ``requestrules``);
+``create_aradjustment`` answers ``<key>`` like the other legacy creates (unverified). There is no
+``apply_aradjustment``: no schema, SDK or documentation has one (credits are applied through ARPYMT).
 """
 
 from __future__ import annotations
 
 from lxml import etree
 
-from ..adjustments import AdjustmentInput, apply_credit, create_adjustment, delete_adjustment, find_adjustment
+from ..adjustments import AdjustmentInput, create_adjustment, delete_adjustment, find_adjustment
 from ..context import Context
 from ..errors import bl, could_not
 from ..xmlio import children
-from .ar import _cents, _line, legacy_date
+from .ar import _line, legacy_date
 from .common import arg, find
 
 LABEL = "Adjustment"
@@ -40,21 +38,7 @@ def h_delete_aradjustment(ctx: Context, el: etree._Element) -> None:
     delete_adjustment(ctx, find_adjustment(ctx, el.get("key") or arg(el, "key"), "delete"))
 
 
-def h_apply_aradjustment(ctx: Context, el: etree._Element) -> None:
-    adjustment = find_adjustment(ctx, arg(el, "aradjustmentkey"), "apply")
-    when = legacy_date(find(el, "paymentdate"), "paymentdate", LABEL, "apply") or ctx.now.date()
-    applications = []
-    for container in children(el):
-        if container.tag == "arpaymentitems":
-            for item in children(container):
-                if item.tag == "arpaymentitem":
-                    applications.append((arg(item, "invoicekey") or "",
-                                         _cents(arg(item, "amount"), "amount", "apply", LABEL)))
-    apply_credit(ctx, adjustment, applications, when.isoformat())
-
-
 HANDLERS = {
     "create_aradjustment": h_create_aradjustment,
     "delete_aradjustment": h_delete_aradjustment,
-    "apply_aradjustment": h_apply_aradjustment,
 }

@@ -8,7 +8,7 @@ from lxml import etree
 
 from ..context import Context
 from ..xmlio import Node
-from . import adjust, ar, inspect, legacy_schema, master_legacy, reads, session, writes
+from . import adjust, ar, inspect, master_legacy, reads, session, writes
 
 Handler = Callable[[Context, etree._Element], "Node | str | None"]
 
@@ -24,7 +24,6 @@ HANDLERS: dict[str, Handler] = {
 }
 WRITE_FUNCTIONS: set[str] = set()
 GENERIC_OBJECT_WRITES = {"create", "update"}
-VALIDATORS = {name: legacy_schema.validate for name in legacy_schema.ORDERS}
 
 
 for _module in (writes, ar, master_legacy, adjust):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -30,8 +30,8 @@ from .errors import (
 )
 from .filters import Filter
 from .paging import DEFAULT_PAGER, Pager
-from .records import Value, nested_record, record_elements
-from .response import MalformedResponse, Response, Result, gateway_error_details, parse_response
+from .records import Value
+from .response import MalformedResponse, Response, Result, gateway_error_details, parse_chunks
 from .retry import RetryPolicy, run_with_retry
 from .session import DEFAULT_REFRESH_MARGIN, Session, SessionInfo, session_from_response
 from .transport import DEFAULT_MAX_RESPONSE_BYTES, Transport, limiter_for
@@ -196,17 +196,18 @@ class IntacctClient:
         """One POST and its classification; raises the classified error of any non-result failure."""
         host = self._host(url)
         body = build_request(self._creds, auth, functions, uniqueid=is_write)
-        reply = self._transport.post(url, body, is_write=is_write)
+        try:
+            reply = self._transport.post(url, body, is_write=is_write, on_success=parse_chunks)
+        except MalformedResponse as exc:
+            raise classify(level="format", message=str(exc), is_write=is_write, http_status=200, host=host) from None
         if reply.status != 200:
             raise classify(
                 level="http", http_status=reply.status, details=gateway_error_details(reply.body, reply.content_type),
                 is_write=is_write, retry_after=reply.retry_after, retry_statuses=self._policy.retry_statuses,
                 host=host, via_session=session is not None,
             )
-        try:
-            resp = parse_response(reply.body, reply.content_type)
-        except MalformedResponse as exc:
-            raise classify(level="format", message=str(exc), is_write=is_write, http_status=200, host=host) from None
+        resp = reply.parsed
+        assert isinstance(resp, Response)
         if resp.control_status != "success":
             raise classify(level="control", details=resp.control_errors, retry_after=reply.retry_after, host=host)
         auth_block = resp.authentication
@@ -218,6 +219,10 @@ class IntacctClient:
                            retry_after=reply.retry_after, host=host)
         if session is not None:
             session.slide(auth_block.session_timeout)
+        if not resp.results and resp.operation_errors:
+            # The operation itself was refused after a good sign-in (allowed by the response DTD): keep Intacct's
+            # own error details instead of reporting missing results.
+            raise classify(level="operation", details=resp.operation_errors, is_write=is_write, host=host)
         missing = self._align(functions, resp)
         if missing:
             raise classify(level="format", is_write=is_write, host=host,
@@ -265,7 +270,8 @@ class IntacctClient:
 
     # ------------------------------------------------------------ functions
 
-    def _run(self, functions: Sequence[fn.Function]) -> list[tuple[Result, RecordError | None]]:
+    def _run(self, functions: Sequence[fn.Function],
+             repeats: Collection[str] = ()) -> list[tuple[Result, RecordError | None]]:
         """Run one request's functions; functions failing with a retry-later message are re-sent alone."""
         is_write = any(f.is_write for f in functions)
         outcome: dict[str, tuple[Result, RecordError | None]] = {}
@@ -278,7 +284,8 @@ class IntacctClient:
                 error = None
                 if not res.ok:
                     err = classify(level="result", details=res.errors, function=res.function or func.name,
-                                   controlid=res.controlid or func.controlid)
+                                   controlid=res.controlid or func.controlid,
+                                   repeated=func.is_write and func.controlid in repeats)
                     if not isinstance(err, RecordError):
                         raise err
                     error = err
@@ -294,7 +301,7 @@ class IntacctClient:
 
     @staticmethod
     def _to_function_result(func: fn.Function, res: Result, error: RecordError | None) -> FunctionResult:
-        records = [nested_record(el) for el in record_elements(res.data)] if error is None else []
+        records = res.records if error is None else []
         key = res.key
         if key is None and error is None and func.name in ("create", "update") and records:
             recno = records[0].get("RECORDNO")
@@ -309,8 +316,12 @@ class IntacctClient:
             raw_data_attrs=res.data_attrs,
         )
 
-    def execute(self, functions: Sequence[fn.Function]) -> list[FunctionResult]:
+    def execute(self, functions: Sequence[fn.Function], *, repeats: Collection[str] = ()) -> list[FunctionResult]:
         """Run ``functions`` (split into requests of at most 100), each outcome reported on its own.
+
+        ``repeats`` names the controlids of writes sent again after an earlier attempt whose outcome was lost:
+        any refusal of one of them comes back as :class:`DuplicateControlIdError` (look the record up), whatever
+        Intacct's error number says.
 
         A request holding any write is sent with ``uniqueid=true`` and under the write rules: it is
         never re-sent after an outcome that may have reached the server (``AmbiguousWriteError``).
@@ -322,7 +333,7 @@ class IntacctClient:
         for start in range(0, len(functions), MAX_FUNCTIONS_PER_REQUEST):
             chunk = list(functions[start:start + MAX_FUNCTIONS_PER_REQUEST])
             try:
-                ran = self._run(chunk)
+                ran = self._run(chunk, repeats)
             except IntacctError as exc:
                 # Earlier requests' outcomes (e.g. keys of created records) must not be lost with the error.
                 exc.partial_results = list(out)
@@ -332,9 +343,9 @@ class IntacctClient:
                 out.append(self._to_function_result(func, res, error))
         return out
 
-    def call(self, function: fn.Function) -> FunctionResult:
-        """Run a single function; raise its :class:`RecordError` if it failed."""
-        result = self.execute([function])[0]
+    def call(self, function: fn.Function, *, repeat: bool = False) -> FunctionResult:
+        """Run a single function; raise its :class:`RecordError` if it failed (``repeat``: see ``execute``)."""
+        result = self.execute([function], repeats=(function.controlid,) if repeat else ())[0]
         if result.error is not None:
             raise result.error
         return result
@@ -355,14 +366,29 @@ class IntacctClient:
         filter: Filter | None = None,
         page_size: int = fn.MAX_QUERY_PAGE,
         pager: Pager | None = None,
+        on_total: Callable[[int], None] | None = None,
     ) -> Iterator[dict[str, Value]]:
         """Stream every matching record page by page as flat dicts keyed by exactly ``fields``.
 
         The default pager is keyset paging on RECORDNO (see README.md). Empty elements become None.
+        ``on_total`` gets the first page's ``totalcount`` (how many records match), so a caller can show
+        progress without a separate count request.
         """
         if isinstance(fields, str):
             fields = [fields]
-        for page in (pager or DEFAULT_PAGER).pages(self._read_one, object, fields, filter, page_size):
+        first = True
+
+        def send(func: fn.Function) -> Result:
+            nonlocal first
+            result = self._read_one(func)
+            if first and on_total is not None:
+                first = False
+                total = next((v for k, v in result.data_attrs.items() if k.lower() == "totalcount"), None)
+                if total is not None and str(total).isdigit():
+                    on_total(int(total))
+            return result
+
+        for page in (pager or DEFAULT_PAGER).pages(send, object, fields, filter, page_size):
             yield from page
 
     def count(self, object: str, filter: Filter | None = None) -> int:

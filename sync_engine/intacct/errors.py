@@ -20,7 +20,7 @@ from typing import Literal
 import requests
 import urllib3.exceptions
 
-Level = Literal["transport", "http", "format", "control", "authentication", "result"]
+Level = Literal["transport", "http", "format", "control", "authentication", "operation", "result"]
 
 DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504, 524})
 
@@ -28,7 +28,6 @@ AUTH_ERRNO = "XL03000006"
 SCHEMA_ERRNO = "XL03000003"
 RATE_LIMIT_ERRNO = "GW-0010"
 COMPANY_EXPIRED_ERRNO = "PL04000055"
-DUPLICATE_CONTROLID_ERRNOS = frozenset({"SANDBOX-DUPLICATE-CONTROLID"})
 AUTH_GATEWAY_ERRNOS = frozenset({"XMLGW_JPP0002", "UJPP0002"})
 
 _TRANSIENT_TEXTS = ("api rate limit exceeded", "temporarily off-line", "temporarily offline", "please try again later")
@@ -132,7 +131,12 @@ class RecordError(IntacctError):
 
 
 class DuplicateControlIdError(RecordError):
-    """The gateway refused a function controlid it had already executed (uniqueid=true)."""
+    """A repeated write (one sent again under the controlid of an earlier attempt) was refused.
+
+    Whatever Intacct's reason (its duplicate guard with uniqueid=true answers in no documented shape), the
+    earlier attempt may have been applied: the caller must look the record up, never treat this as a new error.
+    Raised only for the controlids a caller marks as repeats (``IntacctClient.execute(..., repeats=...)``).
+    """
 
 
 class TransientRecordError(RecordError, TransientError):
@@ -222,6 +226,7 @@ def classify(
     controlid: str | None = None,
     via_session: bool = False,
     host: str = "the Intacct gateway",
+    repeated: bool = False,
 ) -> IntacctError:
     """Map one failure to the error type the caller must act on. The only place with this knowledge.
 
@@ -318,8 +323,22 @@ def classify(
             user_message="Intacct refused the request: " + (_first_text(details) or "no reason given") + ".",
         )
 
+    if level == "operation":
+        # Signed in, then the operation as a whole was refused with an error block and no results.
+        if _is_transient_text(details) and not is_write:
+            return TransientError(
+                f"operation failure: {summary}", details=details, retry_after=retry_after,
+                user_message="Intacct is temporarily unavailable: " + (_first_text(details) or "please try again later."),
+            )
+        if is_write:
+            return _ambiguous(f"the operation was refused without per-function results ({summary})", details=details)
+        return RequestError(
+            f"operation failure: {summary}", details=details,
+            user_message="Intacct refused the request: " + (_first_text(details) or "no reason given")
+            + (f" {_first_correction(details)}" if _first_correction(details) else "") + ".",
+        )
+
     if level == "result":
-        errnos = {d.errorno.strip().upper() for d in details}
         text = f"{function or 'function'} {controlid or ''} failed: {summary}"
         kwargs = dict(details=details, function=function, controlid=controlid)
         if (function or "").lower() == "getapisession" and not _is_transient_text(details):
@@ -329,15 +348,16 @@ def classify(
                 user_message="Intacct could not open an API session: "
                 + (_first_text(details) or "no reason given") + ". Check the user and entity settings.",
             )
-        if errnos & DUPLICATE_CONTROLID_ERRNOS:
-            return DuplicateControlIdError(
-                text, **kwargs,
-                user_message="Intacct has already processed this change (same control id); it was not sent again.",
-            )
         if _is_transient_text(details):
             return TransientRecordError(
                 text, **kwargs,
                 user_message="Intacct is temporarily unavailable: " + (_first_text(details) or "try again later") + ".",
+            )
+        if repeated:
+            return DuplicateControlIdError(
+                text, **kwargs,
+                user_message="Intacct refused a repeat of an earlier attempt ("
+                + (_first_text(details) or "no reason given") + "); the record is looked up before anything else.",
             )
         reason = _first_text(details) or "Intacct gave no reason"
         correction = _first_correction(details)

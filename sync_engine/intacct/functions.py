@@ -20,6 +20,10 @@ from .values import format_decimal, format_value
 MAX_QUERY_PAGE = 2000
 MAX_READ_BY_QUERY_PAGE = 1000
 MAX_READ_KEYS = 100
+# Intacct's own default rate type (documented for create_invoice / create_arpayment); the v3.0 schema requires
+# exchratetype or exchrate after currency, so a foreign-currency document always names one.
+DEFAULT_EXCHANGE_RATE_TYPE = "Intacct Daily Rate"
+PAYMENT_METHODS = frozenset({"Printed Check", "Cash", "EFT", "Credit Card", "Online Charge Card", "Online ACH Debit"})
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,40 @@ def _legacy_date(parent: etree._Element, tag: str, value: date) -> None:
     _sub(el, "year", f"{value.year:04d}")
     _sub(el, "month", f"{value.month:02d}")
     _sub(el, "day", f"{value.day:02d}")
+
+
+def _custom_fields(parent: etree._Element, fields: Mapping[str, object] | None) -> None:
+    """``<customfields><customfield><customfieldname/><customfieldvalue/>`` in the caller's order."""
+    if not fields:
+        return
+    block = etree.SubElement(parent, "customfields")
+    for name, value in fields.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("a custom field needs a non-empty name")
+        field = etree.SubElement(block, "customfield")
+        _sub(field, "customfieldname", name.strip())
+        _sub(field, "customfieldvalue", "" if value is None else value)
+
+
+def _currency_block(parent: etree._Element, *, currency: str | None, base_currency: str | None,
+                    exchange_rate_type: str | None, exchange_rate: Decimal | None,
+                    exchange_rate_date: date | None) -> None:
+    """``basecurr? currency (exchratedate? exchratetype | exchrate)``: the schema's currency group."""
+    if not currency:
+        if base_currency or exchange_rate is not None or exchange_rate_date is not None:
+            raise ValueError("base currency, exchange rate and rate date need a currency")
+        return
+    if exchange_rate is not None and exchange_rate_date is not None:
+        raise ValueError("give an exchange rate date only with an exchange rate type, not with a fixed rate")
+    if base_currency:
+        _sub(parent, "basecurr", base_currency)
+    _sub(parent, "currency", currency)
+    if exchange_rate is not None:
+        _sub(parent, "exchrate", format_decimal(exchange_rate, places=None))
+        return
+    if exchange_rate_date is not None:
+        _legacy_date(parent, "exchratedate", exchange_rate_date)
+    _sub(parent, "exchratetype", exchange_rate_type or DEFAULT_EXCHANGE_RATE_TYPE)
 
 
 def _append_values(parent: etree._Element, values: Mapping[str, object]) -> None:
@@ -254,6 +292,7 @@ class InvoiceLine:
     memo: str | None = None
     location_id: str | None = None
     department_id: str | None = None
+    custom_fields: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True)
@@ -277,9 +316,18 @@ def create_invoice(
     currency: str | None = None,
     action: str = "Submit",
     date_posted: date | None = None,
+    base_currency: str | None = None,
+    exchange_rate_type: str | None = DEFAULT_EXCHANGE_RATE_TYPE,
+    exchange_rate: Decimal | None = None,
+    exchange_rate_date: date | None = None,
+    custom_fields: Mapping[str, object] | None = None,
     controlid: str,
 ) -> Function:
-    """``<create_invoice>`` with elements in the legacy schema order (section 6.6)."""
+    """``<create_invoice>`` in the v3.0 schema's order.
+
+    With a ``currency`` the schema requires a rate: ``exchange_rate`` (fixed) or ``exchange_rate_type``
+    (default "Intacct Daily Rate", optionally with ``exchange_rate_date``).
+    """
     if not customer_id:
         raise ValueError("customer_id is required")
     if date_due is None and not term_name:
@@ -304,8 +352,9 @@ def create_invoice(
         _sub(el, "ponumber", po_number)
     if description:
         _sub(el, "description", description)
-    if currency:
-        _sub(el, "currency", currency)
+    _currency_block(el, currency=currency, base_currency=base_currency, exchange_rate_type=exchange_rate_type,
+                    exchange_rate=exchange_rate, exchange_rate_date=exchange_rate_date)
+    _custom_fields(el, custom_fields)
     items = _sub(el, "invoiceitems")
     for i, line in enumerate(lines, start=1):
         if bool(line.account_label) == bool(line.gl_account_no):
@@ -322,6 +371,7 @@ def create_invoice(
             _sub(item, "locationid", line.location_id)
         if line.department_id:
             _sub(item, "departmentid", line.department_id)
+        _custom_fields(item, line.custom_fields)
     return Function("create_invoice", _required_controlid(controlid), el, is_write=True)
 
 
@@ -343,9 +393,13 @@ def create_arpayment(
     date_received: date,
     payment_method: str,
     applications: Sequence[PaymentApplication],
+    currency: str | None = None,
+    exchange_rate_type: str | None = DEFAULT_EXCHANGE_RATE_TYPE,
+    exchange_rate: Decimal | None = None,
+    exchange_rate_date: date | None = None,
     controlid: str,
 ) -> Function:
-    """``<create_arpayment>`` with elements in the legacy schema order (section 6.7)."""
+    """``<create_arpayment>`` in the v3.0 schema's order (currency group as for ``create_invoice``)."""
     if not customer_id:
         raise ValueError("customer_id is required")
     if not undeposited_account:
@@ -361,6 +415,8 @@ def create_arpayment(
         _sub(el, "refid", ref_id)
     _legacy_date(el, "datereceived", date_received)
     _sub(el, "paymentmethod", payment_method)
+    _currency_block(el, currency=currency, base_currency=None, exchange_rate_type=exchange_rate_type,
+                    exchange_rate=exchange_rate, exchange_rate_date=exchange_rate_date)
     for app in applications:
         item = _sub(el, "arpaymentitem")
         _sub(item, "invoicekey", str(app.invoice_key))

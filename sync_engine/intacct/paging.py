@@ -13,7 +13,7 @@ from typing import Protocol
 from . import functions as fn
 from .errors import ResponseFormatError
 from .filters import Filter, and_, gt
-from .records import Value, flat_record, record_elements
+from .records import Value, flat_from_nested
 from .response import Result
 
 Send = Callable[[fn.Function], Result]
@@ -62,10 +62,11 @@ class KeysetQueryPager:
             page_filter = and_(filter, gt(self.key, last)) if last is not None else filter
             result = send(fn.query(object, select, filter=page_filter, order_by=((self.key, "asc"),),
                                    page_size=page_size))
-            rows = record_elements(result.data)
+            rows, result.records = result.records, []  # the page replaces the parsed rows, not joins them
             page: Page = []
-            for el in rows:
-                rec = flat_record(el, select)
+            for i, row in enumerate(rows):
+                rows[i] = None  # type: ignore[call-overload]  # free each parsed row as its page row is made
+                rec = flat_from_nested(row, select)
                 raw = rec.get(self.key) if self.key in rec else next(
                     (v for k, v in rec.items() if k.upper() == self.key), None)
                 try:
@@ -76,7 +77,7 @@ class KeysetQueryPager:
                     raise ResponseFormatError(
                         f"{object}: {self.key} {keyval} not after {last}; the gateway ignored the ordering/filter")
                 last = keyval
-                page.append({f: rec[f] for f in fields})
+                page.append(rec if len(select) == len(fields) else {f: rec[f] for f in fields})
             if page:
                 yield page
             remaining = _attr_int(result, "numremaining")
@@ -97,9 +98,9 @@ class OffsetQueryPager:
         while True:
             result = send(fn.query(object, list(fields), filter=filter, order_by=((self.key, "asc"),),
                                    page_size=page_size, offset=offset))
-            rows = record_elements(result.data)
+            rows, result.records = result.records, []
             if rows:
-                yield [flat_record(el, fields) for el in rows]
+                yield [flat_from_nested(row, fields) for row in rows]
             offset += len(rows)
             remaining = _attr_int(result, "numremaining")
             if not rows or remaining == 0 or (remaining is None and len(rows) < page_size):
@@ -120,9 +121,9 @@ class ReadByQueryPager:
         func = fn.read_by_query(object, list(fields), filter or "", page_size=size)
         while True:
             result = send(func)
-            rows = record_elements(result.data)
+            rows, result.records = result.records, []
             if rows:
-                yield [flat_record(el, fields) for el in rows]
+                yield [flat_from_nested(row, fields) for row in rows]
             remaining = _attr_int(result, "numremaining")
             result_id = next((v for k, v in result.data_attrs.items() if k.lower() == "resultid"), "")
             if not rows or not remaining or not result_id:

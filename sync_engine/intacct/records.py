@@ -100,3 +100,27 @@ def nested_record(record: etree._Element) -> Nested:
     if isinstance(value, list):
         return {_tag(record).upper(): value}
     return {}
+
+
+def flat_from_nested(record: Nested, fields: Sequence[str]) -> dict[str, Value]:
+    """:func:`flat_record` for a record already turned into a dict by :func:`nested_record` while parsing."""
+    upper: dict[str, object] | None = None
+    out: dict[str, Value] = {}
+    for name in fields:
+        key = name.upper()
+        if key in record:
+            value = record[key]
+        else:
+            if upper is None:
+                upper = {k.upper(): v for k, v in record.items()}
+            value = upper.get(key)
+            if value is None and "." in key:
+                # Some responses nest dotted paths (<DISPLAYCONTACT><EMAIL1>) instead of flat <DISPLAYCONTACT.EMAIL1>.
+                current: object = record
+                for part in key.split("."):
+                    current = current.get(part) if isinstance(current, dict) else None
+                value = current
+        if isinstance(value, list):
+            value = value[0] if value else None  # a repeated element: the first, as the element reader did
+        out[name] = value if isinstance(value, str) else None
+    return out

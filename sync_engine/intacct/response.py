@@ -1,18 +1,23 @@
-"""Hardened parsing of gateway responses into a small model of the three status levels (section 3).
+"""Hardened, streaming parsing of gateway responses into a small model of the three status levels (section 3).
 
-The parser never expands entities, loads DTDs or touches the network; any DOCTYPE is refused
-outright. Problems are reported as :class:`MalformedResponse` (a plain reason string) so that
-``errors.classify`` alone decides whether that is a format error or an ambiguous write.
+The parser never expands entities, loads DTDs or touches the network; any DOCTYPE is refused outright.
+It is fed the body in chunks as it arrives (``ResponseParser.feed``) and turns each record of a result's
+``<data>`` into a dict the moment its end tag is read, dropping the element, so a large page never exists
+as bytes and tree at once. Every dimension is bounded (:class:`Limits`): elements, depth, attributes per
+element, text size, records and errors. Problems are reported as :class:`MalformedResponse` (a plain reason
+string) so that ``errors.classify`` alone decides whether that is a format error or an ambiguous write.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from lxml import etree
 
 from .errors import ErrorDetail
+from .records import Nested, nested_record
 from .values import parse_timestamp
 
 
@@ -20,45 +25,47 @@ class MalformedResponse(Exception):
     """The body is not a usable Intacct response; ``str()`` is the reason."""
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Upper bounds on what one response may contain (each far above what the gateway sends)."""
+
+    max_elements: int = 3_000_000
+    max_depth: int = 40
+    max_attributes: int = 64
+    max_text: int = 1_000_000
+    max_records: int = 250_000
+    max_record_elements: int = 10_000
+    max_results: int = 1_000
+    max_errors: int = 200
+
+
+DEFAULT_LIMITS = Limits()
+_SNIFF = 1024
+# Elements kept in the tree by where they are (path below the root); anything else is dropped at its end tag
+# so that unknown or repeated blocks cannot pile up in memory.
+_KEPT = {
+    ("control",), ("errormessage",), ("operation",),
+    ("control", "*"), ("errormessage", "error"), ("errormessage", "error", "*"),
+    ("operation", "authentication"), ("operation", "authentication", "*"),
+    ("operation", "errormessage"), ("operation", "errormessage", "error"),
+    ("operation", "errormessage", "error", "*"),
+}
+_RESULT_CHILDREN = {"status", "function", "controlid", "key", "listtype", "data", "errormessage"}
+_FORBIDDEN = (b"<!doctype", b"<!entity")
+
+
+def _parser_options() -> dict:
+    return dict(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
+                remove_comments=True, remove_pis=True, collect_ids=False)
+
+
 def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-        collect_ids=False,
-    )
+    return etree.XMLParser(**_parser_options())
 
 
 def _looks_like_html(head: bytes) -> bool:
     sniff = head.lstrip()[:512].lower()
     return sniff.startswith(b"<!doctype html") or sniff.startswith(b"<html") or b"<html" in sniff[:256]
-
-
-def parse_xml(body: bytes, content_type: str | None = None) -> etree._Element:
-    """Parse ``body`` safely and return its root element, or raise :class:`MalformedResponse`."""
-    if not body or not body.strip():
-        raise MalformedResponse("empty response body")
-    if (content_type and "html" in content_type.lower()) or _looks_like_html(body[:1024]):
-        raise MalformedResponse("an HTML page was returned instead of XML (a gateway or CDN error page)")
-    lowered = body.lower()
-    if b"<!doctype" in lowered or b"<!entity" in lowered:
-        raise MalformedResponse("the response declares a DOCTYPE/entities, which is refused")
-    try:
-        root = etree.fromstring(body, _parser())
-    except etree.XMLSyntaxError as exc:
-        raise MalformedResponse(f"not well-formed XML ({exc.msg})") from None
-    except ValueError as exc:
-        raise MalformedResponse(f"not parseable XML ({exc})") from None
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise MalformedResponse("the response declares a DOCTYPE/entities, which is refused")
-    if not isinstance(root.tag, str) or _local(root.tag) != "response":
-        raise MalformedResponse(f"root element is <{root.tag}>, expected <response>")
-    return root
 
 
 def _local(tag: object) -> str:
@@ -87,12 +94,12 @@ def children(el: etree._Element | None, name: str) -> list[etree._Element]:
 def text(el: etree._Element | None, name: str | None = None) -> str:
     """Stripped text of ``el`` (or of its child ``name``); empty string when absent."""
     target = child(el, name) if name is not None else el
-    if target is None or target.text is None:
+    if target is None or not isinstance(target.text, str):
         return ""
     return target.text.strip()
 
 
-def error_details(parent: etree._Element | None) -> list[ErrorDetail]:
+def error_details(parent: etree._Element | None, limit: int = DEFAULT_LIMITS.max_errors) -> list[ErrorDetail]:
     """The ``<error>`` entries of ``parent``'s ``<errormessage>`` block."""
     block = child(parent, "errormessage")
     return [
@@ -102,13 +109,13 @@ def error_details(parent: etree._Element | None) -> list[ErrorDetail]:
             description2=text(e, "description2"),
             correction=text(e, "correction"),
         )
-        for e in children(block, "error")
+        for e in children(block, "error")[:limit]
     ]
 
 
 @dataclass
 class Authentication:
-    """The ``operation/authentication`` block."""
+    """The ``operation/authentication`` block; ``utc_offset`` is the company's offset seen on its timestamps."""
 
     status: str
     user_id: str
@@ -116,18 +123,21 @@ class Authentication:
     location_id: str | None
     session_timeout: datetime | None
     errors: list[ErrorDetail] = field(default_factory=list)
+    utc_offset: timedelta | None = None
 
 
 @dataclass
 class Result:
-    """One ``<result>``: the outcome of one function."""
+    """One ``<result>``: the outcome of one function; its records were turned into dicts while parsing."""
 
     status: str
     function: str
     controlid: str
     key: str | None
-    data: etree._Element | None
+    records: list[Nested]
     errors: list[ErrorDetail]
+    attributes: dict[str, str] = field(default_factory=dict)
+    has_data: bool = False
 
     @property
     def ok(self) -> bool:
@@ -135,7 +145,8 @@ class Result:
 
     @property
     def data_attrs(self) -> dict[str, str]:
-        return dict(self.data.attrib) if self.data is not None else {}
+        """The ``<data>`` element's attributes (read once while parsing; a plain dict lookup after)."""
+        return self.attributes
 
 
 @dataclass
@@ -147,60 +158,254 @@ class Response:
     authentication: Authentication | None
     operation_errors: list[ErrorDetail]
     results: list[Result]
+    has_operation: bool = True
 
 
-def parse_response(body: bytes, content_type: str | None = None) -> Response:
-    """Parse a full gateway response; raise :class:`MalformedResponse` if its structure is unusable."""
-    root = parse_xml(body, content_type)
-    control = child(root, "control")
-    control_status = text(control, "status").lower()
-    if control_status not in ("success", "failure"):
-        raise MalformedResponse("missing or unknown control/status")
-    operation = child(root, "operation")
-    auth_el = child(operation, "authentication")
-    auth = None
-    if auth_el is not None:
-        timeout_text = text(auth_el, "sessiontimeout")
+def session_time(raw: str) -> tuple[datetime | None, timedelta | None]:
+    """A session timestamp as an aware UTC datetime plus the offset it was written with; (None, None) if unusable.
+
+    Years far from now (e.g. year 1) would overflow date arithmetic later; they count as unusable.
+    """
+    if not raw:
+        return None, None
+    try:
+        parsed = parse_timestamp(raw)
+        if parsed is None or not 1971 <= parsed.year <= 9000:
+            return None, None
+        return parsed.astimezone(UTC), parsed.utcoffset()
+    except (ValueError, OverflowError, TypeError):
+        return None, None
+
+
+class ResponseParser:
+    """Incremental parser: ``feed`` chunks as they arrive, then ``close`` for the :class:`Response`."""
+
+    # Depths (root = 1) of the elements with a role in the response.
+    _RECORD_DEPTH = 5
+
+    def __init__(self, content_type: str | None = None, limits: Limits = DEFAULT_LIMITS) -> None:
+        if content_type and "html" in content_type.lower():
+            raise MalformedResponse("an HTML page was returned instead of XML (a gateway or CDN error page)")
+        self._limits = limits
+        self._pull = etree.XMLPullParser(events=("start", "end"), **_parser_options())
+        self._head = b""
+        self._tail = b""
+        self._size = 0
+        self._depth = 0
+        self._elements = 0
+        self._root: etree._Element | None = None
+        self._path: list[str] = []
+        self._results: list[Result] = []
+        self._records: list[Nested] = []
+        self._names: dict[str, str] = {}
+        self._record_elements = 0
+        self._errors_seen: dict[int, int] = {}
+
+    def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        self._size += len(chunk)
+        if len(self._head) < _SNIFF:
+            self._head += chunk[:_SNIFF - len(self._head)]
+            if len(self._head) >= min(_SNIFF, self._size) and _looks_like_html(self._head):
+                raise MalformedResponse("an HTML page was returned instead of XML (a gateway or CDN error page)")
+        window = (self._tail + chunk[:16]).lower()
+        lowered = chunk.lower()
+        if any(f in lowered or f in window for f in _FORBIDDEN):
+            raise MalformedResponse("the response declares a DOCTYPE/entities, which is refused")
+        self._tail = chunk[-16:]
         try:
-            timeout = parse_timestamp(timeout_text) if timeout_text else None
-        except ValueError:
-            timeout = None
-        loc = child(auth_el, "locationid")
-        auth = Authentication(
-            status=text(auth_el, "status").lower(),
-            user_id=text(auth_el, "userid"),
-            company_id=text(auth_el, "companyid"),
-            location_id=(text(loc) or None) if loc is not None else None,
-            session_timeout=timeout,
-        )
-    results = []
-    for r in children(operation, "result"):
+            self._pull.feed(chunk)
+            self._drain()
+        except etree.XMLSyntaxError as exc:
+            raise MalformedResponse(f"not well-formed XML ({exc.msg})") from None
+        except (ValueError, TypeError) as exc:
+            raise MalformedResponse(f"not parseable XML ({exc})") from None
+
+    def close(self) -> Response:
+        if self._size == 0 or not self._head.strip():
+            raise MalformedResponse("empty response body")
+        if _looks_like_html(self._head):
+            raise MalformedResponse("an HTML page was returned instead of XML (a gateway or CDN error page)")
+        try:
+            self._pull.close()
+            self._drain()
+        except etree.XMLSyntaxError as exc:
+            raise MalformedResponse(f"not well-formed XML ({exc.msg})") from None
+        except (ValueError, TypeError) as exc:
+            raise MalformedResponse(f"not parseable XML ({exc})") from None
+        if self._root is None:
+            raise MalformedResponse("empty response body")
+        return self._build(self._root)
+
+    # -- events --
+
+    def _drain(self) -> None:
+        limits = self._limits
+        for event, el in self._pull.read_events():
+            if event == "start":
+                self._elements += 1
+                self._depth += 1
+                if self._elements > limits.max_elements:
+                    raise MalformedResponse(f"more than {limits.max_elements} elements")
+                if self._depth > limits.max_depth:
+                    raise MalformedResponse(f"elements nested deeper than {limits.max_depth}")
+                if len(el.attrib) > limits.max_attributes:
+                    raise MalformedResponse(f"an element with more than {limits.max_attributes} attributes")
+                name = _local(el.tag)
+                self._path.append(name)
+                if self._depth == self._RECORD_DEPTH:
+                    self._record_elements = 0
+                elif self._depth > self._RECORD_DEPTH:
+                    self._record_elements += 1
+                    if self._record_elements > limits.max_record_elements:
+                        raise MalformedResponse(f"a record with more than {limits.max_record_elements} elements")
+                if self._depth == 1:
+                    self._root = el
+                    self._check_root(el)
+                continue
+            # end
+            if isinstance(el.text, str) and len(el.text) > limits.max_text:
+                raise MalformedResponse(f"a text value longer than {limits.max_text} characters")
+            depth, path = self._depth, self._path
+            in_result = depth >= 3 and path[1:3] == ["operation", "result"]
+            if depth == self._RECORD_DEPTH and in_result and path[3] == "data":
+                if len(self._records) >= limits.max_records:
+                    raise MalformedResponse(f"more than {limits.max_records} records in one result")
+                self._records.append(self._record(el))
+                self._drop(el)
+            elif depth == 3 and in_result:
+                if len(self._results) >= limits.max_results:
+                    raise MalformedResponse(f"more than {limits.max_results} results")
+                self._results.append(self._result(el))
+                self._records = []
+                self._drop(el)
+            elif depth == 4 and in_result:
+                if path[3] not in _RESULT_CHILDREN:
+                    self._drop(el)
+            elif depth == 5 and in_result and path[3] == "errormessage":
+                self._keep_or_drop(el, ("errormessage", path[4]))
+            elif 2 <= depth <= 5 and not in_result:
+                self._keep_or_drop(el, tuple(path[1:]))
+            self._depth -= 1
+            path.pop()
+
+    @staticmethod
+    def _drop(el: etree._Element) -> None:
+        parent = el.getparent()
+        if parent is not None:
+            parent.remove(el)
+
+    def _keep_or_drop(self, el: etree._Element, where: tuple[str, ...]) -> None:
+        general = where[:-1] + ("*",)
+        if where not in _KEPT and general not in _KEPT:
+            self._drop(el)
+            return
+        if where[-1] == "error":
+            parent = el.getparent()
+            seen = self._errors_seen.get(id(parent), 0) + 1
+            self._errors_seen[id(parent)] = seen
+            if seen > self._limits.max_errors:
+                self._drop(el)
+
+    def _check_root(self, root: etree._Element) -> None:
+        docinfo = root.getroottree().docinfo
+        if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+            raise MalformedResponse("the response declares a DOCTYPE/entities, which is refused")
+        if not isinstance(root.tag, str) or _local(root.tag) != "response":
+            raise MalformedResponse(f"root element is <{root.tag}>, expected <response>")
+
+    def _record(self, el: etree._Element) -> Nested:
+        record = nested_record(el)
+        names = self._names
+        # One shared key object per field name instead of one per record: large pages repeat the same names.
+        return {names.setdefault(k, k): v for k, v in record.items()}
+
+    def _result(self, r: etree._Element) -> Result:
         key_el = child(r, "key")
-        results.append(
-            Result(
-                status=text(r, "status").lower(),
-                function=text(r, "function"),
-                controlid=text(r, "controlid"),
-                key=text(key_el) or None if key_el is not None else None,
-                data=child(r, "data"),
-                errors=error_details(r),
-            )
+        data = child(r, "data")
+        return Result(
+            status=text(r, "status").lower(),
+            function=text(r, "function"),
+            controlid=text(r, "controlid"),
+            key=(text(key_el) or None) if key_el is not None else None,
+            records=self._records,
+            errors=error_details(r, self._limits.max_errors),
+            attributes={str(k): str(v) for k, v in data.attrib.items()} if data is not None else {},
+            has_data=data is not None,
         )
-    if control_status == "success" and operation is None:
-        raise MalformedResponse("control succeeded but the response has no <operation>")
-    return Response(
-        control_status=control_status,
-        control_errors=error_details(root),
-        authentication=auth,
-        operation_errors=error_details(operation),
-        results=results,
-    )
+
+    def _build(self, root: etree._Element) -> Response:
+        control = child(root, "control")
+        control_status = text(control, "status").lower()
+        if control_status not in ("success", "failure"):
+            raise MalformedResponse("missing or unknown control/status")
+        operation = child(root, "operation")
+        auth_el = child(operation, "authentication")
+        auth = None
+        if auth_el is not None:
+            timeout, offset = session_time(text(auth_el, "sessiontimeout"))
+            _, stamp_offset = session_time(text(auth_el, "sessiontimestamp"))
+            loc = child(auth_el, "locationid")
+            auth = Authentication(
+                status=text(auth_el, "status").lower(),
+                user_id=text(auth_el, "userid"),
+                company_id=text(auth_el, "companyid"),
+                location_id=(text(loc) or None) if loc is not None else None,
+                session_timeout=timeout,
+                utc_offset=stamp_offset if stamp_offset is not None else offset,
+            )
+        if control_status == "success" and operation is None:
+            raise MalformedResponse("control succeeded but the response has no <operation>")
+        return Response(
+            control_status=control_status,
+            control_errors=error_details(root, self._limits.max_errors),
+            authentication=auth,
+            operation_errors=error_details(operation, self._limits.max_errors),
+            results=self._results,
+            has_operation=operation is not None,
+        )
+
+
+def parse_chunks(chunks: Iterable[bytes], content_type: str | None = None,
+                 limits: Limits = DEFAULT_LIMITS) -> Response:
+    """Parse a response arriving in chunks; raise :class:`MalformedResponse` if its structure is unusable."""
+    parser = ResponseParser(content_type, limits)
+    for chunk in chunks:
+        parser.feed(chunk)
+    return parser.close()
+
+
+def parse_response(body: bytes, content_type: str | None = None, limits: Limits = DEFAULT_LIMITS) -> Response:
+    """Parse a full gateway response; raise :class:`MalformedResponse` if its structure is unusable."""
+    step = 1 << 20
+    return parse_chunks((body[i:i + step] for i in range(0, len(body), step)), content_type, limits)
+
+
+def parse_xml(body: bytes, content_type: str | None = None) -> etree._Element:
+    """Parse a small ``body`` (a gateway error page) safely and return its root, or raise :class:`MalformedResponse`."""
+    if not body or not body.strip():
+        raise MalformedResponse("empty response body")
+    if (content_type and "html" in content_type.lower()) or _looks_like_html(body[:_SNIFF]):
+        raise MalformedResponse("an HTML page was returned instead of XML (a gateway or CDN error page)")
+    lowered = body.lower()
+    if any(f in lowered for f in _FORBIDDEN):
+        raise MalformedResponse("the response declares a DOCTYPE/entities, which is refused")
+    try:
+        root = etree.fromstring(body, _parser())
+    except etree.XMLSyntaxError as exc:
+        raise MalformedResponse(f"not well-formed XML ({exc.msg})") from None
+    except (ValueError, TypeError) as exc:
+        raise MalformedResponse(f"not parseable XML ({exc})") from None
+    if not isinstance(root.tag, str) or _local(root.tag) != "response":
+        raise MalformedResponse(f"root element is <{root.tag}>, expected <response>")
+    return root
 
 
 def gateway_error_details(body: bytes, content_type: str | None = None) -> list[ErrorDetail]:
     """Best-effort error details from a 4xx/5xx body; empty when it is not Intacct XML."""
     try:
-        root = parse_xml(body, content_type)
+        root = parse_xml(body[:1 << 20], content_type)
     except MalformedResponse:
         return []
     return error_details(root) or error_details(child(root, "operation"))

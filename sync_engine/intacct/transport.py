@@ -10,7 +10,7 @@ import email.utils
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -70,6 +70,7 @@ class HttpReply:
     content_type: str | None
     retry_after: float | None
     elapsed: float
+    parsed: object | None = None  # what ``on_success`` made of a 200 body streamed to it (``body`` is then empty)
 
 
 class Transport:
@@ -94,10 +95,13 @@ class Transport:
         self._count_lock = threading.Lock()
         self.requests_sent = 0
 
-    def post(self, url: str, body: bytes, *, is_write: bool) -> HttpReply:
+    def post(self, url: str, body: bytes, *, is_write: bool,
+             on_success: Callable[[Iterator[bytes], str | None], object] | None = None) -> HttpReply:
         """POST ``body`` to ``url``; raise a classified error for transport-level failures.
 
-        Non-200 statuses are returned, not raised: the caller classifies them with the body.
+        Non-200 statuses are returned, not raised: the caller classifies them with the body. With
+        ``on_success``, a 200 body is streamed to it chunk by chunk as it arrives (never held whole) and its
+        return value is the reply's ``parsed``; its exceptions propagate.
         """
         host = urlsplit(url).netloc or url
         with self._limiter:
@@ -117,35 +121,47 @@ class Transport:
                 )
             except requests.exceptions.RequestException as exc:
                 raise classify(level="transport", exception=exc, is_write=is_write, host=host) from exc
+            content_type = resp.headers.get("Content-Type")
+            parsed: object | None = None
+            head = bytearray()
+            size = [0]
             try:
-                content = self._read_capped(resp, host=host, is_write=is_write)
+                chunks = self._capped_chunks(resp, host=host, is_write=is_write, head=head, size=size)
+                if resp.status_code == 200 and on_success is not None:
+                    parsed = on_success(chunks, content_type)
+                    content = b""
+                else:
+                    content = b"".join(chunks)
             finally:
                 resp.close()
             elapsed = time.monotonic() - started
-        content_type = resp.headers.get("Content-Type")
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("HTTP %d from %s in %.3fs (%d bytes)\n%s", resp.status_code, host, elapsed, len(content),
-                      redact_body(content, self._secrets()))
+            log.debug("HTTP %d from %s in %.3fs (%d bytes)\n%s", resp.status_code, host, elapsed, size[0],
+                      redact_body(bytes(head) if parsed is not None else content, self._secrets()))
         return HttpReply(
             status=resp.status_code,
             body=content,
             content_type=content_type,
             retry_after=parse_retry_after(resp.headers.get("Retry-After")),
             elapsed=elapsed,
+            parsed=parsed,
         )
 
-    def _read_capped(self, resp: requests.Response, *, host: str, is_write: bool) -> bytes:
+    def _capped_chunks(self, resp: requests.Response, *, host: str, is_write: bool, head: bytearray,
+                       size: list[int]) -> Iterator[bytes]:
+        """The body in chunks, refused past the size limit; the first 64 KiB are kept in ``head`` for the log."""
         declared = resp.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > self._max_bytes:
             raise classify(level="format", is_write=is_write, http_status=resp.status_code, host=host,
                            message=f"response of {int(declared)} bytes exceeds the {self._max_bytes}-byte limit")
-        buf = bytearray()
         try:
             for chunk in resp.iter_content(chunk_size=_CHUNK):
-                buf += chunk
-                if len(buf) > self._max_bytes:
+                size[0] += len(chunk)
+                if size[0] > self._max_bytes:
                     raise classify(level="format", is_write=is_write, http_status=resp.status_code, host=host,
                                    message=f"response exceeds the {self._max_bytes}-byte limit")
+                if len(head) < _CHUNK:
+                    head += chunk[:_CHUNK - len(head)]
+                yield chunk
         except requests.exceptions.RequestException as exc:
             raise classify(level="transport", exception=exc, is_write=is_write, host=host) from exc
-        return bytes(buf)

@@ -96,12 +96,26 @@ def _shot(page, tmp_path: Path, name: str) -> None:  # type: ignore[no-untyped-d
 
 
 def test_a_deep_link_as_the_first_request_still_meets_the_sign_in_gate(console_url: str, page) -> None:  # type: ignore[no-untyped-def]
-    """Right after a restart, an emailed run link must not run the page file on its own (this test runs first)."""
+    """Right after a restart, an emailed run link shows the sign-in form, never Streamlit's page list (this test
+    runs first, so it is the fresh server's first request)."""
     from playwright.sync_api import expect
 
+    # Record whether Streamlit's page list is ever drawn, even for a moment before the sign-in form.
+    page.add_init_script("""
+        window.__pageListSeen = false;
+        new MutationObserver(() => {
+            if (document.querySelector('[data-testid="stSidebarNav"], [data-testid="stSidebarNavItems"]')) {
+                window.__pageListSeen = true;
+            }
+        }).observe(document, {childList: true, subtree: true});
+    """)
     page.goto(f"{console_url}/run_detail?run=1")
+    # A loaded 2-core machine may take a while to start the first script run: wait on the form itself.
+    expect(page.get_by_role("textbox", name="User name")).to_be_visible(timeout=60_000)
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.get_by_text("Please sign in first")).to_have_count(0)
+    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+    assert page.evaluate("window.__pageListSeen") is False
 
 
 def test_sign_in_connect_and_sync_now(console_url: str, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

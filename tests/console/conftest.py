@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from sqlalchemy.engine import Engine
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from storage.db import read_session
@@ -17,22 +16,6 @@ from sync_engine.users import create_user
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(autouse=True)
-def _router_always_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make AppTest run app.py (our router) on every rerun, as the server does once st.navigation has run.
-
-    AppTest resets PagesManager's "legacy pages/ folder" flag before each run, so with a folder named `pages`
-    it would execute a page file directly after a switch_page, skipping the sign-in gate and role menus.
-    """
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
 
 
 @pytest.fixture

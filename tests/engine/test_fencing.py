@@ -119,7 +119,8 @@ def test_a_frozen_scheduler_writes_nothing_after_another_took_over(db_url, engin
 
     wait_for(frozen_scheduler_idle, timeout=60, what="the woken scheduler to give its run up")
     assert _writes_sent(sandbox) == sent_before_waking, frozen.output()
-    assert "lost the lease" in frozen.output() or "no longer holds the lease" in frozen.output()
+    wait_for(lambda: "lost the lease" in frozen.output() or "no longer holds the lease" in frozen.output(),
+             timeout=30, what="the woken scheduler to log that it lost the lease")
     for n in range(25):
         assert len(sandbox_query(sandbox, "ARINVOICE", ["RECORDNO"], f"RECORDID = 'Z-{n:02}'")) == 1, f"Z-{n:02}"
     assert get_run(engine, first_run).status == RunStatus.ABANDONED  # its verdict stands

@@ -75,11 +75,15 @@ def test_result_failure_is_record_error_with_details():
     )
 
 
-def test_duplicate_controlid():
+@pytest.mark.parametrize("errorno", ["BL01001973", "SANDBOX-DUPLICATE-CONTROLID", "XL03000009", ""])
+def test_any_refusal_of_a_repeated_write_means_look_it_up(errorno):
     body = s.response(s.result("create_invoice", "inv-1", s.error_block(
-        ("SANDBOX-DUPLICATE-CONTROLID", "", "Function controlid inv-1 was already executed", "")), "failure"))
-    err = classify_body(body)
+        (errorno, "", "whatever the gateway says about inv-1", "")), "failure"))
+    err = classify_body(body, repeated=True)
     assert isinstance(err, e.DuplicateControlIdError) and isinstance(err, e.RecordError)
+    assert "looked up" in err.user_message
+    first_time = classify_body(body)
+    assert type(first_time) is e.RecordError  # no error number is recognised as "duplicate" on its own
 
 
 @pytest.mark.parametrize("d2, correction", [

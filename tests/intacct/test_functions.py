@@ -113,7 +113,7 @@ def test_create_invoice_element_order():
     el = func.element
     assert func.is_write and func.name == "create_invoice"
     assert tags(el) == ["customerid", "datecreated", "datedue", "termname", "action", "invoiceno",
-                        "ponumber", "description", "currency", "invoiceitems"]
+                        "ponumber", "description", "currency", "exchratetype", "invoiceitems"]
     assert tags(el.find("datecreated")) == ["year", "month", "day"]
     assert [c.text for c in el.find("datedue")] == ["2024", "05", "31"]
     assert el.findtext("action") == "Submit"

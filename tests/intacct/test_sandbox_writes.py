@@ -105,8 +105,12 @@ def test_mix_of_good_and_bad_functions_in_one_request(sandbox):
 def test_repeated_controlid_is_refused_by_the_gateway(sandbox):
     c = client_for(sandbox)
     c.call(new_customer("C-DUP"))
-    with pytest.raises(DuplicateControlIdError):
-        c.call(new_customer("C-DUP"))
+    with pytest.raises(RecordError) as first:
+        c.call(new_customer("C-DUP"))  # not marked as a repeat: an ordinary refusal
+    assert not isinstance(first.value, DuplicateControlIdError)
+    with pytest.raises(DuplicateControlIdError) as repeat:
+        c.call(new_customer("C-DUP"), repeat=True)
+    assert repeat.value.details[0].description2  # Intacct's own words are kept
 
 
 def test_524_after_commit_on_a_write_is_ambiguous_and_not_resent(sandbox):

@@ -196,8 +196,8 @@ def test_uniqueid_guard_refuses_repeats(module_sandbox):
            '</CUSTOMER></create></function>')
     ok(module_sandbox.call(xml, uniqueid=True))
     errs = failure(module_sandbox.call(xml.replace("W-GUARD", "W-GUARD2"), uniqueid=True))
-    assert errs[0]["errorno"] == "SANDBOX-DUPLICATE-CONTROLID"
-    assert errs[0]["description2"].startswith("Function controlid 'guard-cust-1' was already executed")
+    assert errs[0]["errorno"] == "BL01001973"
+    assert "'guard-cust-1' was already executed" in errs[0]["description2"]
     gone = ok(module_sandbox.call('<function controlid="r"><readByName><object>CUSTOMER</object><keys>W-GUARD2'
                                   '</keys></readByName></function>'))
     assert gone.find("data").get("count") == "0"
@@ -210,7 +210,7 @@ def test_uniqueid_guard_refuses_repeats(module_sandbox):
     body = body.replace(b"<uniqueid>false</uniqueid>", b"")
     assert b"<status>success</status>" in module_sandbox.post(body)[1].split(b"<result>")[1]
     again = etree.fromstring(module_sandbox.post(body)[1])
-    assert errors(result(again))[0]["errorno"] == "SANDBOX-DUPLICATE-CONTROLID"
+    assert errors(result(again))[0]["errorno"] == "BL01001973"
     assert text(again, "control/uniqueid") == "true"
 
 

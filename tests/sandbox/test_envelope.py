@@ -123,10 +123,20 @@ def test_entities_are_not_expanded(module_sandbox):
     assert b"root:" not in raw
 
 
-def test_unknown_function_is_result_failure(module_sandbox):
+def test_unknown_function_is_refused_at_control_level(module_sandbox):
+    """No function of that name exists, so the schema refuses the whole request: nothing runs."""
     resp = module_sandbox.call('<function controlid="u"><frobnicate/></function>' + READ.format(cid="after"))
+    assert text(resp, "control/status") == "failure" and resp.find("operation") is None
+    [err] = errors(resp)
+    _assert_error_shape([err])
+    assert err["errorno"] == "XL03000003" and "'frobnicate'" in err["description2"]
+
+
+def test_real_but_unmodelled_function_is_a_result_failure(module_sandbox):
+    resp = module_sandbox.call('<function controlid="u"><get_list object="customer"/></function>'
+                               + READ.format(cid="after"))
     res = result(resp, 0)
-    assert text(res, "status") == "failure" and text(res, "function") == "frobnicate"
+    assert text(res, "status") == "failure" and text(res, "function") == "get_list"
     _assert_error_shape(errors(res))
     ok(resp, 1)
 

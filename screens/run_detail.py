@@ -4,17 +4,20 @@ read, API requests and duration; its failures grouped by cause (Intacct's error 
 touched, exportable as CSV. Retry failed and Cancel."""
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
 from console.state import ACCOUNTING_SYNC, IMPORTS, RECORD_DETAIL, flash, get_engine, guarded, require_user, show_flash
 from console.widgets import (CATEGORY, PREVIEW_BANNER, PREVIEW_RESULT, RUN_TRIGGER, STEP, ago, download_csv, empty_state,
-                             failure_group_cards, field_label, fields_grid, is_preview, run_badges, run_changes_section,
+                             failure_group_cards, field_label, fields_grid, is_preview, plural, run_badges, run_changes_section,
                              run_link, run_progress, run_title, span, time_columns, local, when)
 from storage.db import read_session, write_session
 from storage.models import ACTIVE_RUN_STATUSES, Role, SyncRun
 from sync_engine.history import group_run_failures, run_changes, run_duration
-from sync_engine.queue import QueueError, cancel_run, retry_failed, run_items
+from sync_engine.error_catalogue import cause as catalogue_cause
+from sync_engine.queue import QueueError, cancel_run, retry_failed, retry_records, run_items
 
 user = require_user()
 ACTIONS = ["failed", "created", "updated", "skipped"]  # unchanged records are counted, not listed
@@ -33,6 +36,17 @@ def _act(what: str, run_id: int) -> None:
                 flash("success", f"Retry queued as run #{run.id}.")
     except QueueError as exc:
         flash("error", str(exc))
+
+
+def _retry(records: list[tuple[str, int]], connection_id: int) -> None:
+    with write_session(get_engine()) as session:
+        try:
+            queued = retry_records(session=session, connection_id=connection_id, records=records,
+                                   requested_by=user.username)
+        except QueueError as exc:
+            flash("error", str(exc))
+            return
+    flash("success", f"Queued: run #{queued.id} will write {plural(len(records), 'record')} to Intacct.")
 
 
 raw = st.query_params.get("run", "")
@@ -91,7 +105,8 @@ for col, label, value in zip(st.columns(5), verbs, (run.created_count, run.updat
 groups = group_run_failures(items)
 if groups:
     st.subheader("Problems a sync would hit" if preview else "Failures by cause")
-    failure_group_cards(groups)
+    failure_group_cards(groups, on_retry=partial(_retry, connection_id=run.connection_id)
+                        if can_act and not preview else None)
     if run.status not in ACTIVE_RUN_STATUSES and can_act and not preview:
         st.button(f"Retry the {run.failed_count:,} failed record{'s' if run.failed_count != 1 else ''}",
                   type="primary", icon=":material/replay:", on_click=_act, args=("retry", run.id))
@@ -119,11 +134,16 @@ items = sorted((i for i in items if i.action in shown), key=lambda i: (i.action 
 frame = pd.DataFrame([{
     "Record": i.label, "Result": (PREVIEW_RESULT if preview else RESULT).get(i.action, i.action),
     "Step": STEP.get(i.step, i.step), "Changed fields": fields_by_record.get((i.record_type, i.record_id), ""),
-    "Intacct error": i.errorno or "", "Message": i.message or "", "What to do": i.correction or "",
+    "Cause": catalogue_cause(i.cause, errorno=i.errorno, message=i.message, category=i.error_category).title
+    if i.action == "failed" else "",
+    "Intacct error": i.errorno or ("checked before sending" if i.action == "failed" else ""),
+    "Message": i.message or "",
+    "What to do": (i.correction or catalogue_cause(i.cause, errorno=i.errorno, message=i.message,
+                                                   category=i.error_category).next_step) if i.action == "failed" else "",
     "Status": CATEGORY.get(i.error_category or "", i.error_category or ""), "Intacct key": i.intacct_key or "",
     "At": local(i.at), "At (exact)": local(i.at),
 } for i in items])
-hidden = [c for c in ("Intacct error", "Message", "What to do", "Status", "Changed fields", "Intacct key")
+hidden = [c for c in ("Cause", "Intacct error", "Message", "What to do", "Status", "Changed fields", "Intacct key")
           if not frame.empty and not frame[c].astype(bool).any()]
 event = st.dataframe(frame.drop(columns=hidden), hide_index=True, key="run_items", on_select="rerun",
                      selection_mode="single-row",
