@@ -37,6 +37,7 @@ def campaign(*, trials: int, invoices: int, payments: int, backend: str = "sqlit
     rng = random.Random(seed)
     started = time.monotonic()
     kills = finished_first = 0
+    ended: list[str] = []
     with bench(backend) as b:
         seed_ledger(b.engine, invoices=invoices, payments=payments)
         # A little latency on every write widens the window in which a kill lands between send and answer.
@@ -59,6 +60,7 @@ def campaign(*, trials: int, invoices: int, payments: int, backend: str = "sqlit
                     kills += 1
                 else:
                     finished_first += 1
+                    ended.append(_status(b.engine, run.id))
             finally:
                 scheduler.close()
             # What the next scheduler does once the dead one's lease ran out (here without waiting for it).
@@ -67,7 +69,7 @@ def campaign(*, trials: int, invoices: int, payments: int, backend: str = "sqlit
         statuses = settle(b.engine, b.connection_id)
         result = compare(b.engine, b.sandbox)
     out(f"crash campaign: {trials} trials, {kills} kill -9 during writes, {finished_first} run(s) ended before "
-        f"their kill; then {len(statuses)} clean run(s): {', '.join(statuses)}")
+        f"their kill ({', '.join(sorted(set(ended))) or '-'}); then {len(statuses)} clean run(s): {', '.join(statuses)}")
     for line in result.lines():
         out("  " + line)
     out(f"  {'CLEAN' if result.clean else 'NOT CLEAN'} in {time.monotonic() - started:.0f} s")

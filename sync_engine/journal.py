@@ -23,6 +23,7 @@ from sync_engine.intacct.errors import (AmbiguousWriteError, DuplicateControlIdE
                                         RequestError, TransientError)
 from sync_engine.intacct.functions import Function
 from sync_engine.leases import check_fence
+from sync_engine.ledger import RECORD_MODELS
 from sync_engine.run_context import RunContext
 
 IN_FLIGHT = (JournalState.PENDING, JournalState.SENT, JournalState.UNCERTAIN)
@@ -94,6 +95,30 @@ def adopt_in_flight(session: Session, *, connection_id: int, record_type: str, r
         entry.last_error = "found in Intacct by an import after an uncertain outcome"
         session.add(entry)
     return bool(entries)
+
+
+def settle_linked(session: Session, *, connection_id: int) -> int:
+    """Confirm every unconfirmed create whose ledger record now carries an Intacct key; return how many.
+
+    Whatever linked the record (an import that read it back, the look-up of customers Intacct already has, a
+    person) settled the question the uncertain row was keeping open: the record is in Intacct under that key,
+    and no write of it will be sent again. Without this, such rows would stay `uncertain` for ever.
+    """
+    settled = 0
+    for record_type, model in RECORD_MODELS.items():
+        rows = session.exec(
+            select(WriteJournal, model.intacct_recordno)  # type: ignore[attr-defined]
+            .join(model, model.id == WriteJournal.record_id)  # type: ignore[attr-defined]
+            .where(WriteJournal.connection_id == connection_id, WriteJournal.record_type == record_type,
+                   WriteJournal.operation.startswith("create"),  # type: ignore[attr-defined]
+                   WriteJournal.state.in_(IN_FLIGHT),  # type: ignore[attr-defined]
+                   model.intacct_recordno.is_not(None))).all()  # type: ignore[attr-defined]
+        for entry, key in rows:
+            entry.state, entry.intacct_key, entry.updated_at = JournalState.CONFIRMED, key, utcnow()
+            entry.last_error = "settled: the record was linked to this Intacct record after an uncertain outcome"
+            session.add(entry)
+            settled += 1
+    return settled
 
 
 def _key_of(result: Any) -> str | None:
@@ -222,6 +247,8 @@ def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 
     if ctx.preview:
         _preview(ctx, specs)
         return
+    with write_session(ctx.engine) as session:
+        settle_linked(session, connection_id=ctx.connection_id)
     for start in range(0, len(specs), batch_size):
         ctx.check_stop()
         batch: list[tuple[WriteSpec, int, str, bool]] = []
