@@ -266,6 +266,10 @@ def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 
         ctx.advance(len(specs[start:start + batch_size]) - len(batch))
         if not batch:
             continue
+        # Again right before sending: the run may have been frozen between journaling the batch and this point,
+        # and found the rest of the batch already written by the scheduler that took over meanwhile.
+        with write_session(ctx.engine) as session:
+            check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id)
         try:
             results = ctx.client.execute([spec.build(controlid) for spec, _, controlid, _ in batch],
                                          repeats={controlid for _, _, controlid, repeat in batch if repeat})

@@ -13,6 +13,7 @@ that was frozen or cut off past its lease cannot send another write once someone
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
@@ -25,6 +26,7 @@ from storage.types import utcnow
 from sync_engine.run_context import RunStopped
 
 LEASE_TTL = timedelta(seconds=60)
+log = logging.getLogger(__name__)
 
 
 def claim_next_run(*, engine: Engine, holder: str, now: datetime | None = None, lease_ttl: timedelta = LEASE_TTL) -> SyncRun | None:
@@ -73,14 +75,19 @@ class LeaseLost(RunStopped):
 def check_fence(session: Session, *, run_id: int, connection_id: int) -> None:
     """Raise LeaseLost unless `run_id` still holds its connection's lease under the generation it was claimed with.
 
-    Call it inside the transaction that records a write as about to be sent: the lease row is locked (FOR UPDATE
-    on PostgreSQL, the write lock on SQLite), so no claim can slip in between this check and that commit.
+    Call it inside the transaction that records a write as about to be sent, and again just before the request
+    goes out. It takes no lock on purpose: a scheduler frozen inside that transaction must not keep the others
+    from taking over. A claim slipping in between the check and the send is the one window left; it is covered
+    by the journal (the new holder looks an in-flight write up before sending it) and by Intacct refusing a
+    repeated control id.
     """
-    lease = session.exec(select(SyncLease).where(SyncLease.connection_id == connection_id).with_for_update()).first()
+    lease = session.exec(select(SyncLease).where(SyncLease.connection_id == connection_id)).first()
     generation = session.exec(select(SyncRun.lease_generation).where(SyncRun.id == run_id)).one_or_none()
     if lease is None or lease.run_id != run_id or generation is None or lease.generation != generation:
-        raise LeaseLost(f"run {run_id} no longer holds the lease of connection {connection_id}: stopping before "
-                        "sending anything")
+        message = (f"run {run_id} no longer holds the lease of connection {connection_id} (another scheduler took "
+                   "over): stopping before sending anything")
+        log.error(message)
+        raise LeaseLost(message)
 
 
 def renew_lease(*, engine: Engine, holder: str, run_id: int, lease_ttl: timedelta = LEASE_TTL) -> bool:
