@@ -14,11 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import event
 from sqlmodel import Session, SQLModel, select
 
 from storage.db import write_session
-from storage.models import ItemAction, JournalState, SyncState, WriteJournal
+from storage.models import ItemAction, JournalState, PaymentApplication, SyncState, WriteJournal
 from storage.types import utcnow
+from sync_engine import amounts
 from sync_engine.intacct.errors import (AmbiguousWriteError, DuplicateControlIdError, IntacctError, RecordError,
                                         RequestError, TransientError)
 from sync_engine.intacct.functions import Function
@@ -81,6 +83,18 @@ def latest_entry(session: Session, *, connection_id: int, operation: str, record
     ).first()
 
 
+def _refresh_paid_invoices(session: Session, record_type: str, record_ids: Sequence[int]) -> None:
+    """A payment that becomes confirmed stops counting as 'not yet in Intacct' in its invoices' derived amounts
+    (sync_engine.amounts): derive them again now, or an invoice read while the payment was uncertain would count
+    it twice (once in Intacct's TOTALPAID, once as pending) until something else touches it."""
+    if record_type != "payment" or not record_ids:
+        return
+    session.flush()
+    invoice_ids = session.exec(select(PaymentApplication.invoice_id).where(
+        PaymentApplication.payment_id.in_(list(record_ids)))).all()  # type: ignore[attr-defined]
+    amounts.refresh_invoices(session, invoice_ids)
+
+
 def adopt_in_flight(session: Session, *, connection_id: int, record_type: str, record_id: int, key: str) -> bool:
     """An import found in Intacct a record whose create is still unconfirmed here: settle the journal with its key.
 
@@ -94,7 +108,17 @@ def adopt_in_flight(session: Session, *, connection_id: int, record_type: str, r
         entry.state, entry.intacct_key, entry.updated_at = JournalState.CONFIRMED, key, utcnow()
         entry.last_error = "found in Intacct by an import after an uncertain outcome"
         session.add(entry)
+    if entries and record_type == "payment":
+        # The caller links the payment (sets its key) after this returns: derive its invoices when it commits.
+        pending = session.info.setdefault("adopted_payments", set())
+        if not pending:
+            event.listen(session, "before_commit", _refresh_adopted, once=True)
+        pending.add(record_id)
     return bool(entries)
+
+
+def _refresh_adopted(session: Session) -> None:
+    _refresh_paid_invoices(session, "payment", sorted(session.info.pop("adopted_payments", set())))
 
 
 def settle_linked(session: Session, *, connection_id: int) -> int:
@@ -118,6 +142,7 @@ def settle_linked(session: Session, *, connection_id: int) -> int:
             entry.last_error = "settled: the record was linked to this Intacct record after an uncertain outcome"
             session.add(entry)
             settled += 1
+        _refresh_paid_invoices(session, record_type, [entry.record_id for entry, _ in rows])
     return settled
 
 
@@ -139,6 +164,7 @@ def _confirm(ctx: RunContext, spec: WriteSpec, entry_id: int, key: str, *, recov
         entry.last_error = "found in Intacct after an uncertain outcome" if recovered else None
         session.add(entry)
         spec.on_confirmed(session, key, connection_id=ctx.connection_id)
+        _refresh_paid_invoices(session, spec.record_type, [spec.record_id])
         ctx.written.add((spec.record_type, spec.record_id))
         message = "Already in Intacct from an earlier interrupted attempt: linked, not sent again." if recovered else None
         ctx.item(session, record_type=spec.record_type, label=spec.label, action=spec.created_action,

@@ -54,3 +54,47 @@ def test_many_syncs_in_a_row_leave_nothing_uncertain(engine, sandbox) -> None:
     for n in range(3):
         assert len(sandbox_query(sandbox, "CUSTOMER", ["RECORDNO"], f"CUSTOMERID = 'M-{n}'")) == 1
         assert len(sandbox_query(sandbox, "ARINVOICE", ["RECORDNO"], f"RECORDID = 'M-{n}00'")) == 1
+
+
+def test_a_lost_payment_write_adopted_later_leaves_the_invoice_balance_equal_to_intacct(engine, sandbox) -> None:
+    """The payment reached Intacct but its answer was lost; the invoice was read meanwhile (Intacct's TOTALPAID
+    already counts the payment). When the next sync links the payment, the invoice must not count it twice."""
+    from decimal import Decimal
+
+    from storage.models import AccountMapping, Invoice, Payment
+    from sync_engine.intacct import functions
+    from tests.engine.helpers import ledger_payment
+
+    with Session(engine) as session:
+        connection_id = connect(session, sandbox, write_payments=False)
+        invoice_id = ledger_invoice(session, customer_number="P-1", invoice_number="P-100", amounts=["100.00"]).id
+    assert run_now(engine, connection_id, "accounting_sync").status == RunStatus.SUCCEEDED  # invoice in Intacct
+    with Session(engine) as session:
+        invoice = session.get(Invoice, invoice_id)
+        payment = ledger_payment(session, invoice, "40.00", "CHK-LOST")
+        controlid = controlid_for("create_payment", "payment", payment.id, 1)
+        lost = functions.create_arpayment(
+            customer_id="P-1", amount=Decimal("40.00"), undeposited_account="1210", ref_id="CHK-LOST",
+            date_received=payment.received_on, payment_method=payment.method, controlid=controlid,
+            applications=[functions.PaymentApplication(invoice_key=invoice.intacct_recordno, amount=Decimal("40.00"))])
+        sandbox.call(lost.to_xml().decode(), uniqueid=True)
+        session.add(WriteJournal(connection_id=connection_id, operation="create_payment", record_type="payment",
+                                 record_id=payment.id, controlid=controlid, payload_hash="lost",
+                                 state=JournalState.UNCERTAIN))
+        session.commit()
+        payment_id = payment.id
+    with Session(engine) as session:
+        mapping = session.exec(select(AccountMapping)).one()
+        mapping.write_payments = True
+        session.add(mapping)
+        session.commit()
+    for _ in range(2):  # the first sync settles it, the second must change nothing
+        assert run_now(engine, connection_id, "accounting_sync").status == RunStatus.SUCCEEDED
+        [remote] = sandbox_query(sandbox, "ARINVOICE", ["TOTALDUE", "TOTALPAID"], "RECORDID = 'P-100'")
+        with Session(engine) as session:
+            ours = session.get(Invoice, invoice_id)
+            assert (ours.amount_paid, ours.balance) == (Decimal(remote["TOTALPAID"]), Decimal(remote["TOTALDUE"]))
+            assert ours.balance == Decimal("60.00")
+            assert session.get(Payment, payment_id).intacct_recordno is not None
+            assert session.exec(select(WriteJournal).where(WriteJournal.state.in_(IN_FLIGHT))).all() == []
+    assert len(sandbox_query(sandbox, "ARPYMT", ["RECORDNO"], "DOCNUMBER = 'CHK-LOST'")) == 1
