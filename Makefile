@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 
-.PHONY: run test venv clean bench campaigns campaign-crash campaign-lost-response campaign-concurrency
+.PHONY: run test venv clean bench soak campaigns campaign-crash campaign-lost-response campaign-concurrency
 
 venv: $(STAMP)
 
@@ -38,6 +38,11 @@ campaign-lost-response: $(STAMP)
 
 campaign-concurrency: $(STAMP)
 	$(PY) -m campaigns.concurrency $(CAMPAIGN_ARGS)
+
+# The sync model for SOAK_STEPS random steps on SQLite and on PostgreSQL; prints its figures (SOAK_SEED to replay).
+SOAK_STEPS ?= 2000
+soak: $(STAMP)
+	$(PY) -m tests.engine.soak --steps $(SOAK_STEPS) $(if $(SOAK_SEED),--seed $(SOAK_SEED))
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,10 +1,12 @@
-"""`make bench`: run every benchmark in turn and print its figures."""
+"""`make bench`: the engine benchmark of issue 10 (bench/bench_engine.py), which rewrites bench/RESULTS.md.
+
+`python -m bench.bench_sandbox` measures the sandbox on its own (page times, request rates);
+`python -m bench.bench_uploads` a 50,000-row CSV upload on SQLite and PostgreSQL.
+"""
 from __future__ import annotations
 
 import runpy
 import sys
 
-for module in ("bench.bench_sandbox", "bench.bench_engine", "bench.bench_uploads"):
-    print(f"\n=== {module}", flush=True)
-    sys.argv = [module]
-    runpy.run_module(module, run_name="__main__")
+sys.argv = ["bench.bench_engine", *sys.argv[1:]]
+runpy.run_module("bench.bench_engine", run_name="__main__")

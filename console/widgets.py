@@ -48,7 +48,9 @@ CONNECTION_STATUS = {"ok": ("Connected", "green", ":material/check_circle:"),
                      "failing": ("Sign-in failing", "red", ":material/error:"),
                      "not_tested": ("Not tested yet", "gray", ":material/help:")}
 STEP = {"customers": "Reading customers", "invoices": "Reading invoices", "invoice_writes": "Writing invoices",
-        "payment_writes": "Writing payments", "customer_writes": "Writing customers"}
+        "payment_writes": "Writing payments", "customer_writes": "Writing customers",
+        "payments": "Reading payments made in Intacct", "deletion_sweep": "Checking for records deleted in Intacct",
+        "read_back": "Reading back what was written"}
 
 
 # --- formatting -----------------------------------------------------------------------------------------
@@ -491,6 +493,18 @@ def choice(label: str, labels: dict[str, str], *, key: str) -> str | None:
     return picked or None
 
 
+PAGE_ROWS = 200  # rows a list page reads and shows at a time
+
+
+def page_offset(count: int, *, key: str, rows: int = PAGE_ROWS) -> int:
+    """A page picker when `count` rows do not fit one page; the offset of the chosen page's first row."""
+    pages = max(1, -(-count // rows))
+    if pages == 1:
+        return 0
+    page = st.number_input(f"Page (of {pages:,}, {rows} rows each)", min_value=1, max_value=pages, step=1, key=key)
+    return (int(page) - 1) * rows
+
+
 def ledger_table(frame: pd.DataFrame, ids: Sequence[int], *, record_type: str, key: str,
                  column_config: dict | None = None) -> None:
     """A ledger list; selecting a row opens the record with its field-by-field history."""
@@ -537,15 +551,19 @@ def diff_frame(changes: Sequence[FieldChange]) -> pd.DataFrame:
                         columns=["Field", "Before", "After"])
 
 
-def run_changes_section(changes: Sequence[RecordChange], *, shown: int = 30) -> None:
-    """Each record a run updated, as an expander with its field-by-field diff and a link to its history."""
+def run_changes_section(changes: Sequence[RecordChange], *, shown: int = 30,
+                        counts: tuple[int, int] | None = None) -> None:
+    """Each record a run updated, as an expander with its field-by-field diff and a link to its history.
+
+    `counts` = (updated, created) over the whole run when `changes` is only its first page.
+    """
     updates = [c for c in changes if not c.created]
-    created = len(changes) - len(updates)
+    updated_total, created = counts or (len(updates), len(changes) - len(updates))
     if not updates:
         st.caption("No existing record was changed." + (f" {plural(created, 'record')} were created: see the "
                                                           "table below." if created else ""))
         return
-    st.caption(f"{plural(len(updates), 'record')} changed" + (f", {created:,} created" if created else "")
+    st.caption(f"{plural(updated_total, 'record')} changed" + (f", {created:,} created" if created else "")
                + ". Open one to see each field before and after this run.")
     for change in updates[:shown]:
         names = ", ".join(field_label(c.field).lower() for c in change.changes[:4])
@@ -553,8 +571,8 @@ def run_changes_section(changes: Sequence[RecordChange], *, shown: int = 30) -> 
         with st.expander(f"{change.label} · {names}{more}", expanded=len(updates) <= 3):
             st.dataframe(diff_frame(change.changes), hide_index=True, width="stretch")
             record_link(change.record_type, change.record_id, "Whole history of this record")
-    if len(updates) > shown:
-        st.caption(f"{len(updates) - shown:,} more changed records: pick 'Updated' in the table below.")
+    if updated_total > shown:
+        st.caption(f"{updated_total - shown:,} more changed records: pick 'Updated' in the table below.")
 
 
 FIX_SCREEN = {"mapping": (MAPPING, "Open Account mapping", ":material/account_tree:"),

@@ -95,7 +95,7 @@ def parse_request(root: etree._Element) -> Request:
     for child in children(control_el):
         if child.tag not in CONTROL_ORDER:
             raise schema_error(f"Element '{child.tag}': This element is not expected", child.sourceline)
-    for required in ("senderid", "password", "controlid"):
+    for required in ("senderid", "controlid"):  # the schema makes password optional (then the sender check fails)
         if control_el.find(required) is None:
             raise schema_error(f"Element 'control': Missing child element(s). Expected is ( {required} )",
                                control_el.sourceline)

@@ -14,7 +14,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .admin import handle_admin
-from .config import ADMIN_PREFIX, GZIP_WHEN_ACCEPTED, TLS_HANDSHAKE_TIMEOUT_SECONDS
+from .config import ADMIN_PREFIX, GZIP_WHEN_ACCEPTED, MAX_REQUEST_BYTES, TLS_HANDSHAKE_TIMEOUT_SECONDS
 from .envelope import gateway_error_body
 from .gateway import Gateway, Reply, Services, endpoint_from
 
@@ -96,8 +96,16 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._tls_failed:
             super().handle()
 
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+    def _body(self) -> bytes | None:
+        """The request body, or None (after answering) when its length is missing, invalid or too large."""
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        length = int(raw) if raw.isdigit() else -1
+        if length < 0 or length > MAX_REQUEST_BYTES:
+            self.close_connection = True
+            self._send(413 if length > 0 else 400,
+                       gateway_error_body("GW-0011", f"Invalid Request: the body must be 0 to {MAX_REQUEST_BYTES} "
+                                                     "bytes with a valid Content-Length"), "text/xml; charset=UTF-8")
+            return None
         return self.rfile.read(length) if length > 0 else b""
 
     def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
@@ -118,7 +126,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.services.stats.status(status)
 
     def _admin(self, method: str) -> None:
-        status, payload = handle_admin(self.server.services, method, self.path, self._body())
+        body = self._body()
+        if body is None:
+            return
+        status, payload = handle_admin(self.server.services, method, self.path, body)
         self._send(status, json.dumps(payload).encode(), "application/json")
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
@@ -143,9 +154,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith(ADMIN_PREFIX + "/"):
             return self._admin("POST")
         if not _is_gateway(self.path):
-            self._body()
-            return self._send(404, b"Not Found", "text/plain")
+            if self._body() is not None:
+                self._send(404, b"Not Found", "text/plain")
+            return
         body = self._body()
+        if body is None:
+            return
         if "x-www-form-urlencoded" in (self.headers.get("Content-Type") or "") and body.startswith(b"xmlrequest="):
             body = urllib.parse.unquote_to_bytes(body[len("xmlrequest="):].replace(b"+", b" "))
         own_scheme = "https" if self.server.tls else "http"

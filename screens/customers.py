@@ -7,11 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from console.state import CONNECTION, IMPORTS, get_engine, require_user
-from console.widgets import (ORIGIN, SYNC_STATE, choice, empty_state, ledger_table, local, money, money_column,
-                             summary_metrics, time_columns)
+from console.widgets import (ORIGIN, PAGE_ROWS, SYNC_STATE, choice, empty_state, ledger_table, local, money,
+                             money_column, page_offset, summary_metrics, time_columns)
 from storage.db import read_session
 from storage.models import Role
-from sync_engine.history import balance_drift, ledger_counts, list_customers
+from sync_engine.history import balance_drift, customer_totals, ledger_counts, list_customers
 from sync_engine.settings import get_connection
 
 user = require_user()
@@ -40,15 +40,17 @@ with state_col:
     sync_state = choice("Sync state", SYNC_STATE, key="cust_state")
 active_only = active_col.checkbox("Active only", key="cust_active")
 
+filters = {"search": search, "origin": origin, "sync_state": sync_state, "active_only": active_only}
 with read_session(get_engine()) as session:
-    customers = list_customers(session=session, search=search, origin=origin, sync_state=sync_state,
-                               active_only=active_only)
-if not customers:
+    totals = customer_totals(session=session, **filters)
+if not totals.count:
     empty_state("No customer matches these filters", "Clear the search or pick 'All' in the filters.")
 else:
-    summary_metrics("Customers shown", len(customers), total, "Open balance",
-                    [(c.currency, c.balance) for c in customers],
-                    ("Failing to sync", sum(1 for c in customers if c.sync_state == "failed")))
+    summary_metrics("Customers shown", totals.count, total, "Open balance", list(totals.amounts.items()),
+                    ("Failing to sync", totals.failing))
+    offset = page_offset(totals.count, key="cust_page")
+    with read_session(get_engine()) as session:
+        customers = list_customers(session=session, **filters, limit=PAGE_ROWS, offset=offset)
 
     frame = pd.DataFrame([{
         "Number": c.number, "Name": c.name, "Email": c.email or "", "Currency": c.currency,

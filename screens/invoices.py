@@ -6,11 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from console.state import CONNECTION, IMPORTS, get_engine, require_user
-from console.widgets import (ORIGIN, SYNC_STATE, aging_chart, choice, empty_state, ledger_table, money,
-                             money_column, summary_metrics)
+from console.widgets import (ORIGIN, PAGE_ROWS, SYNC_STATE, aging_chart, choice, empty_state, ledger_table, money,
+                             money_column, page_offset, summary_metrics)
 from storage.db import read_session
 from storage.models import Role
-from sync_engine.history import invoice_aging, ledger_counts, list_invoices
+from sync_engine.history import invoice_aging, invoice_totals, ledger_counts, list_invoices
 from sync_engine.settings import get_connection
 
 user = require_user()
@@ -45,15 +45,18 @@ with origin_col:
 with state_col:
     sync_state = choice("Sync state", SYNC_STATE, key="inv_state")
 
+filters = {"search": search, "status": status, "origin": origin, "sync_state": sync_state}
 with read_session(get_engine()) as session:
-    rows = list_invoices(session=session, search=search, status=status, origin=origin, sync_state=sync_state)
-if not rows:
+    totals = invoice_totals(session=session, **filters)
+if not totals.count:
     empty_state("No invoice matches these filters", "Clear the search or pick 'All' in the filters.")
     st.stop()
 
-summary_metrics("Invoices shown", len(rows), total, "Open balance",
-                [(r.invoice.currency, r.invoice.balance) for r in rows],
-                ("Failing to sync", sum(1 for r in rows if r.invoice.sync_state == "failed")))
+summary_metrics("Invoices shown", totals.count, total, "Open balance", list(totals.amounts.items()),
+                ("Failing to sync", totals.failing))
+offset = page_offset(totals.count, key="inv_page")
+with read_session(get_engine()) as session:
+    rows = list_invoices(session=session, **filters, limit=PAGE_ROWS, offset=offset)
 
 frame = pd.DataFrame([{
     "Number": r.invoice.number, "Customer": r.customer_name, "Date": r.invoice.invoice_date,

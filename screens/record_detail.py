@@ -13,9 +13,10 @@ from console.widgets import (ORIGIN, PREVIEW_RESULT, SYNC_STATE, ago, diff_frame
                              money_column, plain, run_link, time_columns, when)
 from storage.db import read_session, write_session
 from storage.models import Origin, Role, SyncState
-from sync_engine.history import (RECORD_MODELS, invoice_lines, load_record, preview_run_ids, record_activity,
-                                 record_history)
+from sync_engine.history import (RECORD_MODELS, invoice_lines, invoice_payments, load_record, payment_invoices,
+                                 preview_run_ids, record_activity, record_history)
 from sync_engine.record_actions import RecordActionError, resume_record, skip_record, sync_actions
+from sync_engine.voids import void_invoice, void_payment
 
 user = require_user()
 LIST_PAGE = {"customer": CUSTOMERS, "invoice": INVOICES, "payment": PAYMENTS}
@@ -35,6 +36,20 @@ def _change_sync(record_type: str, record_id: int, skip: bool) -> None:
     st.session_state["sync_reason"] = ""
     flash("success", message)
 
+@guarded(Role.ACCOUNTANT)
+def _void(record_type: str, record_id: int) -> None:
+    action = void_invoice if record_type == "invoice" else void_payment
+    try:
+        with write_session(get_engine()) as session:
+            message = action(session=session, reason=st.session_state.get("void_reason", ""), actor=user.username,
+                             role=user.role, **{f"{record_type}_id": record_id})
+    except RecordActionError as exc:
+        flash("error", str(exc))
+        return
+    st.session_state["void_reason"] = ""
+    flash("success", message)
+
+
 kind, raw = st.query_params.get("type", ""), st.query_params.get("id", "")
 with read_session(get_engine()) as session:
     record = load_record(session=session, record_type=kind, record_id=int(raw)) if raw.isdigit() else None
@@ -42,6 +57,8 @@ with read_session(get_engine()) as session:
         history = record_history(session=session, record_type=kind, record_id=record.id)
         activity = record_activity(session=session, record_type=kind, record_id=record.id)
         lines = invoice_lines(session=session, invoice_id=record.id) if kind == "invoice" else []
+        applied = invoice_payments(session=session, invoice_id=record.id) if kind == "invoice" else []
+        pays = payment_invoices(session=session, payment_id=record.id) if kind == "payment" else []
         previews = preview_run_ids(session=session)
         actions = sync_actions(session=session, record_type=kind, record_id=record.id)
 if record is None:
@@ -74,7 +91,10 @@ st.title(title)
 st.caption(f"{ORIGIN.get(record.origin, record.origin)} · {SYNC_STATE.get(record.sync_state, record.sync_state)} · "
            f"last changed {when(record.updated_at)} ({ago(record.updated_at)})")
 if record.sync_error:
-    st.error(f"Last sync failed: {record.sync_error}", icon=":material/error:")
+    if record.sync_state == SyncState.FAILED:
+        st.error(f"Last sync failed: {record.sync_error}", icon=":material/error:")
+    else:  # a record that waits (for its customer or invoice, or a "don't sync" one) has not failed
+        st.info(f"Waiting: {record.sync_error}", icon=":material/schedule:")
 
 st.page_link(LIST_PAGE[kind], label=f"All {kind}s", icon=":material/arrow_back:")
 show_flash()
@@ -97,6 +117,36 @@ if user.can(Role.ACCOUNTANT) and record.origin == Origin.LEDGER and not record.i
         button_col.button("Sync again" if skipped else "Don't sync",
                           icon=":material/sync:" if skipped else ":material/block:", on_click=_change_sync,
                           args=(kind, record.id, not skipped), width="stretch")
+voided = record.status == "voided" if kind == "invoice" else getattr(record, "voided", False)
+if user.can(Role.ACCOUNTANT) and kind in ("invoice", "payment") and record.origin == Origin.LEDGER and not voided:
+    with st.expander("Void this " + kind, icon=":material/cancel:"):
+        st.caption("Voiding keeps the record and its history. " + (
+            "It is in Intacct: the next sync reverses it there (posted records are never edited)."
+            if record.intacct_recordno else "It is not in Intacct yet, so it will never be sent."))
+        reason_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+        reason_col.text_input("Reason (required)", key="void_reason", max_chars=500,
+                              placeholder="e.g. cheque bounced, entered twice")
+        button_col.button("Void", icon=":material/cancel:", on_click=_void, args=(kind, record.id), width="stretch")
+elif voided and kind in ("invoice", "payment"):
+    st.info("Voided" + (" and reversed in Intacct." if record.reversed_in_intacct else
+                        (": the next sync reverses it in Intacct." if record.intacct_recordno else ".")),
+            icon=":material/cancel:")
+if kind == "invoice":
+    st.markdown("**Payments applied**")
+    if applied:
+        st.dataframe(pd.DataFrame([{"Received": a.payment.received_on, "Reference": a.payment.reference,
+                                    "From": ORIGIN.get(a.payment.origin, a.payment.origin),
+                                    "Applied": money(a.amount, record.currency),
+                                    "State": "voided" if a.payment.voided else
+                                             SYNC_STATE.get(a.payment.sync_state, a.payment.sync_state)}
+                                   for a in applied]), hide_index=True)
+    else:
+        st.caption("No payment applied yet, in the ledger or in Intacct.")
+if pays:
+    st.markdown("**Pays invoices**")
+    st.dataframe(pd.DataFrame([{"Invoice": inv.number, "Applied": money(amount, record.currency),
+                                "Invoice balance": money(inv.balance, inv.currency)} for inv, amount in pays]),
+                 hide_index=True)
 if lines:
     st.markdown("**Lines**")
     st.dataframe(pd.DataFrame([{"#": ln.line_no, "Description": ln.description or "", "Quantity": str(ln.quantity),

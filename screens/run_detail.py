@@ -10,14 +10,16 @@ import pandas as pd
 import streamlit as st
 
 from console.state import ACCOUNTING_SYNC, IMPORTS, RECORD_DETAIL, flash, get_engine, guarded, require_user, show_flash
-from console.widgets import (CATEGORY, PREVIEW_BANNER, PREVIEW_RESULT, RUN_TRIGGER, STEP, ago, download_csv, empty_state,
-                             failure_group_cards, field_label, fields_grid, is_preview, plural, run_badges, run_changes_section,
-                             run_link, run_progress, run_title, span, time_columns, local, when)
+from console.widgets import (CATEGORY, PAGE_ROWS, PREVIEW_BANNER, PREVIEW_RESULT, RUN_TRIGGER, STEP, ago, download_csv,
+                             empty_state, failure_group_cards, field_label, fields_grid, is_preview, page_offset, plural,
+                             run_badges, run_changes_section, run_link, run_progress, run_title, span, time_columns,
+                             local, when)
 from storage.db import read_session, write_session
 from storage.models import ACTIVE_RUN_STATUSES, Role, SyncRun
-from sync_engine.history import group_run_failures, run_changes, run_duration
 from sync_engine.error_catalogue import cause as catalogue_cause
-from sync_engine.queue import QueueError, cancel_run, retry_failed, retry_records, run_items
+from sync_engine.history import (changed_fields, group_run_failures, run_change_counts, run_changes, run_duration,
+                                 run_failed_items, run_item_counts, run_items_page)
+from sync_engine.queue import QueueError, cancel_run, retry_failed, retry_records
 
 user = require_user()
 ACTIONS = ["failed", "created", "updated", "skipped"]  # unchanged records are counted, not listed
@@ -53,8 +55,11 @@ def _retry(records: list[tuple[str, int]], connection_id: int) -> None:
 raw = st.query_params.get("run", "")
 with read_session(get_engine()) as session:
     run = session.get(SyncRun, int(raw)) if raw.isdigit() else None
-    items = run_items(session=session, run_id=run.id) if run else []
-    changes = run_changes(session=session, run_id=run.id) if run else []
+    # One page of everything: counts by action, the failures (to group), the first changed records.
+    counts = run_item_counts(session=session, run_id=run.id) if run else {}
+    failed_items = run_failed_items(session=session, run_id=run.id) if run else []
+    changes = run_changes(session=session, run_id=run.id, limit=30, updates_only=True) if run else []
+    change_counts = run_change_counts(session=session, run_id=run.id) if run else (0, 0)
 if run is None:
     st.title("Run not found")
     empty_state(f"There is no run {raw!r}." if raw else "No run was chosen.",
@@ -103,7 +108,7 @@ for col, label, value in zip(st.columns(5), verbs, (run.created_count, run.updat
                                                     run.skipped_count, run.failed_count)):
     col.metric(label, f"{value:,}")
 
-groups = group_run_failures(items)
+groups = group_run_failures(failed_items)
 if groups:
     st.subheader("Problems a sync would hit" if preview else "Failures by cause")
     failure_group_cards(groups, on_retry=partial(_retry, connection_id=run.connection_id)
@@ -114,24 +119,26 @@ if groups:
 
 if not preview:
     st.subheader("Changes read from Intacct")
-    if changes:
-        run_changes_section(changes)
+    if any(change_counts):
+        run_changes_section(changes, counts=change_counts)
     else:
         st.caption("No customer or invoice changed in Intacct within this run's window."
                    if run.status not in ACTIVE_RUN_STATUSES else "Changes appear here as the run records them.")
 
 st.subheader("Records")
-if not items:
+if not any(counts.get(a) for a in ACTIONS):
     st.caption("This run has not touched any record yet." if run.status in ACTIVE_RUN_STATUSES
                else "This run touched no record: nothing had changed." if run.status == "succeeded"
                else "This run stopped before touching any record.")
     st.stop()
-fields_by_record = {(c.record_type, c.record_id): ", ".join(field_label(f.field) for f in c.changes)
-                    for c in changes if not c.created}
 shown = st.pills("Show", ACTIONS, selection_mode="multi", default=ACTIONS, key="run_actions",
-                 format_func=lambda a: f"{(PREVIEW_RESULT if preview else RESULT)[a]} "
-                                       f"({sum(1 for i in items if i.action == a):,})")
-items = sorted((i for i in items if i.action in shown), key=lambda i: (i.action != "failed", i.id))
+                 format_func=lambda a: f"{(PREVIEW_RESULT if preview else RESULT)[a]} ({counts.get(a, 0):,})")
+offset = page_offset(sum(counts.get(a, 0) for a in shown or ()), key="run_items_page")
+with read_session(get_engine()) as session:
+    items = run_items_page(session=session, run_id=run.id, actions=list(shown or ()), limit=PAGE_ROWS, offset=offset)
+    fields_by_record = {key: ", ".join(field_label(f) for f in names) for key, names in changed_fields(
+        session=session, run_id=run.id,
+        keys=[(i.record_type, i.record_id) for i in items if i.record_id is not None and i.action == "updated"]).items()}
 frame = pd.DataFrame([{
     "Record": i.label, "Result": (PREVIEW_RESULT if preview else RESULT).get(i.action, i.action),
     "Step": STEP.get(i.step, i.step), "Changed fields": fields_by_record.get((i.record_type, i.record_id), ""),

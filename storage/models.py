@@ -241,6 +241,7 @@ class Customer(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("connection_id", "intacct_customer_id", name="uq_customer_intacct_id"),
         UniqueConstraint("connection_id", "intacct_recordno", name="uq_customer_intacct_recordno"),
+        Index("ix_customer_intacct_customer_id", "intacct_customer_id"),  # imports look customers up by it
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -273,6 +274,7 @@ class Invoice(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("connection_id", "intacct_recordno", name="uq_invoice_intacct_recordno"),
         Index("ix_invoice_status_due", "status", "due_date"),
+        Index("ix_invoice_date_id", "invoice_date", "id"),  # the Invoices page: newest first, one page at a time
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -366,6 +368,7 @@ class RecordVersion(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("record_type", "record_id", "version", name="uq_record_version"),
         Index("ix_record_version_run", "run_id"),
+        Index("ix_record_version_run_version", "run_id", "version"),  # a run's updates, then its creations
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -447,6 +450,7 @@ class SyncRunItem(SQLModel, table=True):
     __table_args__ = (
         Index("ix_sync_run_item_run_action", "run_id", "action"),
         Index("ix_sync_run_item_record", "record_type", "record_id"),
+        Index("ix_sync_run_item_run_record", "run_id", "record_type", "record_id"),  # a run page's labels
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)

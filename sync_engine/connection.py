@@ -56,7 +56,7 @@ def test_connection(*, session: Session, client: IntacctClient | None = None) ->
         info = client.test_connection()
         where = f"entity {info.location_id}" if info.location_id else "top level"
         check = ConnectionCheck(True, f"Signed in to company {info.company_id} as {info.user_id} ({where}).")
-        mismatch = zone_mismatch(connection.intacct_timezone, info, utcnow())
+        mismatch = zone_mismatch(connection.intacct_timezone, info)
         if mismatch:
             check = ConnectionCheck(True, f"{check.message} {mismatch}")
     except SecretKeyMismatch as exc:

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import BigInteger, and_, case, cast, exists, literal, or_
 from sqlmodel import Session, func, select
 
 from storage.models import (Customer, Invoice, InvoiceLine, ItemAction, Payment, PaymentApplication,
@@ -47,48 +47,103 @@ def _like(term: str) -> str:
     return f"%{term.strip()}%"
 
 
-def list_customers(*, session: Session, search: str = "", origin: str | None = None,
-                   sync_state: str | None = None, active_only: bool = False, limit: int = 1000) -> list[Customer]:
-    """Customers by name; `search` matches name, number, email or Intacct ID."""
-    query = select(Customer).order_by(Customer.name).limit(limit)
+@dataclass
+class ListTotals:
+    """What a filtered ledger list adds up to over every matching row (not only the page shown)."""
+
+    count: int
+    amounts: dict[str, Decimal]  # per currency, never summed across currencies
+    failing: int
+
+
+def _customer_filters(search: str, origin: str | None, sync_state: str | None, active_only: bool) -> list[Any]:
+    conditions: list[Any] = []
     if search.strip():
         like = _like(search)
-        query = query.where(or_(Customer.name.ilike(like), Customer.number.ilike(like),
-                                Customer.email.ilike(like), Customer.intacct_customer_id.ilike(like)))
+        conditions.append(or_(Customer.name.ilike(like), Customer.number.ilike(like),
+                              Customer.email.ilike(like), Customer.intacct_customer_id.ilike(like)))
     if origin:
-        query = query.where(Customer.origin == origin)
+        conditions.append(Customer.origin == origin)
     if sync_state:
-        query = query.where(Customer.sync_state == sync_state)
+        conditions.append(Customer.sync_state == sync_state)
     if active_only:
-        query = query.where(Customer.active == True)  # noqa: E712
+        conditions.append(Customer.active == True)  # noqa: E712
+    return conditions
+
+
+def list_customers(*, session: Session, search: str = "", origin: str | None = None,
+                   sync_state: str | None = None, active_only: bool = False, limit: int = 1000,
+                   offset: int = 0) -> list[Customer]:
+    """One page of customers by name; `search` matches name, number, email or Intacct ID."""
+    query = (select(Customer).where(*_customer_filters(search, origin, sync_state, active_only))
+             .order_by(Customer.name, Customer.id).limit(limit).offset(offset))
     return list(session.exec(query).all())
 
 
-def list_invoices(*, session: Session, search: str = "", status: str | None = None, origin: str | None = None,
-                  sync_state: str | None = None, open_only: bool = False, limit: int = 1000) -> list[InvoiceRow]:
-    """Invoices newest first with their customer; `search` matches invoice number, customer or PO."""
-    query = (select(Invoice, Customer.name, Customer.number).join(Customer, Customer.id == Invoice.customer_id)
-             .order_by(Invoice.invoice_date.desc(), Invoice.id.desc()).limit(limit))
+def customer_totals(*, session: Session, search: str = "", origin: str | None = None,
+                    sync_state: str | None = None, active_only: bool = False) -> ListTotals:
+    """How many customers match, their balance per currency and how many fail to sync: SQL aggregates."""
+    conditions = _customer_filters(search, origin, sync_state, active_only)
+    amounts: dict[str, Decimal] = {}
+    count = failing = 0
+    for currency, n, total, failed in session.exec(
+            select(Customer.currency, func.count(), func.sum(cents(Customer.balance)),
+                   func.sum(case((Customer.sync_state == SyncState.FAILED, 1), else_=0)))
+            .where(*conditions).group_by(Customer.currency)):
+        amounts[currency] = _money(total)
+        count, failing = count + int(n), failing + int(failed or 0)
+    return ListTotals(count, amounts, failing)
+
+
+def _invoice_filters(search: str, status: str | None, origin: str | None, sync_state: str | None,
+                     open_only: bool) -> list[Any]:
+    conditions: list[Any] = []
     if search.strip():
         like = _like(search)
-        query = query.where(or_(Invoice.number.ilike(like), Customer.name.ilike(like), Customer.number.ilike(like),
-                                Invoice.po_number.ilike(like), Invoice.intacct_recordno.ilike(like)))
+        conditions.append(or_(Invoice.number.ilike(like), Customer.name.ilike(like), Customer.number.ilike(like),
+                              Invoice.po_number.ilike(like), Invoice.intacct_recordno.ilike(like)))
     if status:
-        query = query.where(Invoice.status == status)
+        conditions.append(Invoice.status == status)
     if open_only:
-        query = query.where(Invoice.status.in_(OPEN_INVOICE_STATUSES))
+        conditions.append(Invoice.status.in_(OPEN_INVOICE_STATUSES))
     if origin:
-        query = query.where(Invoice.origin == origin)
+        conditions.append(Invoice.origin == origin)
     if sync_state:
-        query = query.where(Invoice.sync_state == sync_state)
+        conditions.append(Invoice.sync_state == sync_state)
+    return conditions
+
+
+def list_invoices(*, session: Session, search: str = "", status: str | None = None, origin: str | None = None,
+                  sync_state: str | None = None, open_only: bool = False, limit: int = 1000,
+                  offset: int = 0) -> list[InvoiceRow]:
+    """One page of invoices, newest first, with their customer; `search` matches invoice number, customer or PO."""
+    query = (select(Invoice, Customer.name, Customer.number).join(Customer, Customer.id == Invoice.customer_id)
+             .where(*_invoice_filters(search, status, origin, sync_state, open_only))
+             .order_by(Invoice.invoice_date.desc(), Invoice.id.desc()).limit(limit).offset(offset))
     return [InvoiceRow(inv, name, number) for inv, name, number in session.exec(query).all()]
 
 
+def invoice_totals(*, session: Session, search: str = "", status: str | None = None, origin: str | None = None,
+                   sync_state: str | None = None, open_only: bool = False) -> ListTotals:
+    """How many invoices match, their open balance per currency and how many fail to sync: SQL aggregates."""
+    conditions = _invoice_filters(search, status, origin, sync_state, open_only)
+    query = select(Invoice.currency, func.count(), func.sum(cents(Invoice.balance)),
+                   func.sum(case((Invoice.sync_state == SyncState.FAILED, 1), else_=0)))
+    if search.strip():
+        query = query.join(Customer, Customer.id == Invoice.customer_id)
+    amounts: dict[str, Decimal] = {}
+    count = failing = 0
+    for currency, n, total, failed in session.exec(query.where(*conditions).group_by(Invoice.currency)):
+        amounts[currency] = _money(total)
+        count, failing = count + int(n), failing + int(failed or 0)
+    return ListTotals(count, amounts, failing)
+
+
 def list_payments(*, session: Session, search: str = "", origin: str | None = None, sync_state: str | None = None,
-                  limit: int = 1000) -> list[PaymentRow]:
-    """Payments newest first with their customer and the invoices they pay."""
+                  limit: int = 1000, offset: int = 0) -> list[PaymentRow]:
+    """One page of payments, newest first, with their customer and the invoices they pay."""
     query = (select(Payment, Customer.name).join(Customer, Customer.id == Payment.customer_id)
-             .order_by(Payment.received_on.desc(), Payment.id.desc()).limit(limit))
+             .order_by(Payment.received_on.desc(), Payment.id.desc()).limit(limit).offset(offset))
     if search.strip():
         like = _like(search)
         query = query.where(or_(Payment.reference.ilike(like), Customer.name.ilike(like),
@@ -110,6 +165,28 @@ def list_payments(*, session: Session, search: str = "", origin: str | None = No
 
 
 @dataclass
+class AppliedPayment:
+    payment: Payment
+    amount: Decimal  # applied to this invoice
+
+
+def invoice_payments(*, session: Session, invoice_id: int) -> list[AppliedPayment]:
+    """Every payment applied to an invoice, from either side (ledger or Intacct), oldest first."""
+    rows = session.exec(select(Payment, PaymentApplication.amount)
+                        .join(PaymentApplication, PaymentApplication.payment_id == Payment.id)
+                        .where(PaymentApplication.invoice_id == invoice_id)
+                        .order_by(Payment.received_on, Payment.id)).all()
+    return [AppliedPayment(payment, amount) for payment, amount in rows]
+
+
+def payment_invoices(*, session: Session, payment_id: int) -> list[tuple[Invoice, Decimal]]:
+    """The invoices a payment pays, with the amount applied to each."""
+    return [(invoice, amount) for invoice, amount in session.exec(
+        select(Invoice, PaymentApplication.amount).join(PaymentApplication, PaymentApplication.invoice_id == Invoice.id)
+        .where(PaymentApplication.payment_id == payment_id).order_by(Invoice.number)).all()]
+
+
+@dataclass
 class AgingBucket:
     currency: str
     bucket: str
@@ -117,20 +194,30 @@ class AgingBucket:
     invoices: int
 
 
+def cents(column: Any) -> Any:
+    """A money column as whole cents: SQLite keeps NUMERIC as a binary number, so sums are exact only in cents."""
+    return cast(func.round(column * 100), BigInteger)
+
+
+def _money(total_cents: Any) -> Decimal:
+    return (Decimal(int(total_cents or 0)) / 100).quantize(Decimal("0.01"))
+
+
 def invoice_aging(*, session: Session, today: date | None = None) -> list[AgingBucket]:
-    """Open balance per currency by days past due (the usual A/R aging buckets), summed in Decimal."""
+    """Open balance per currency by days past due (the usual A/R aging buckets): one SQL aggregate, exact cents."""
     today = today or utcnow().date()
-    totals: dict[tuple[str, str], list] = {}
-    for currency, due, inv_date, balance in session.exec(
-            select(Invoice.currency, Invoice.due_date, Invoice.invoice_date, Invoice.balance)
-            .where(Invoice.status.in_(OPEN_INVOICE_STATUSES), Invoice.balance != 0)):
-        late = (today - (due or inv_date)).days
-        bucket = AGING_BUCKETS[0 if late <= 0 else 1 if late <= 30 else 2 if late <= 60 else 3 if late <= 90 else 4]
-        cell = totals.setdefault((currency, bucket), [Decimal("0.00"), 0])
-        cell[0] += balance
-        cell[1] += 1
-    return [AgingBucket(currency, bucket, *totals.get((currency, bucket), (Decimal("0.00"), 0)))
-            for currency in sorted({c for c, _ in totals}) for bucket in AGING_BUCKETS]
+    due = func.coalesce(Invoice.due_date, Invoice.invoice_date)
+    # Days late as date comparisons (portable across SQLite and PostgreSQL): 0 not due, then 1-30, 31-60, 61-90, 90+.
+    bucket = case((due >= today, 0), (due >= today - timedelta(days=30), 1), (due >= today - timedelta(days=60), 2),
+                  (due >= today - timedelta(days=90), 3), else_=4)
+    totals: dict[tuple[str, str], tuple[Decimal, int]] = {}
+    for currency, index, amount, count in session.exec(
+            select(Invoice.currency, bucket, func.sum(cents(Invoice.balance)), func.count())
+            .where(Invoice.status.in_(OPEN_INVOICE_STATUSES), Invoice.balance != 0)
+            .group_by(Invoice.currency, bucket)):
+        totals[(currency, AGING_BUCKETS[int(index)])] = (_money(amount), int(count))
+    return [AgingBucket(currency, bucket_name, *totals.get((currency, bucket_name), (Decimal("0.00"), 0)))
+            for currency in sorted({c for c, _ in totals}) for bucket_name in AGING_BUCKETS]
 
 
 @dataclass
@@ -149,31 +236,39 @@ class BalanceDrift:
         return self.ledger_open - self.intacct_balance
 
 
-def balance_drift(*, session: Session) -> list[BalanceDrift]:
+def balance_drift(*, session: Session, limit: int = 500) -> list[BalanceDrift]:
     """Customers known in Intacct whose ledger open-invoice total differs from Intacct's balance, biggest first.
 
     Compared per currency: Intacct's balance is in the customer's currency, so open invoices in another currency
-    are a difference of their own (Intacct's side counted as zero there), never converted.
+    are a difference of their own (Intacct's side counted as zero there), never converted. Two SQL aggregates
+    (open invoices per customer and currency; customers with a balance and no open invoice in their currency);
+    only the `limit` biggest differences are loaded as customers.
     """
-    customers = {c.id: c for c in session.exec(select(Customer).where(Customer.intacct_customer_id.is_not(None)))}
-    if not customers:
+    is_open = Invoice.status.in_(OPEN_INVOICE_STATUSES)
+    known = Customer.intacct_customer_id.is_not(None)
+    open_cents = func.sum(cents(Invoice.balance))
+    own_currency = Invoice.currency == Customer.currency
+    rows: list[tuple[int, str, int, int, int]] = []  # customer id, currency, ledger cents, Intacct cents, invoices
+    for customer_id, currency, ledger, intacct, count in session.exec(
+            select(Customer.id, Invoice.currency, open_cents,
+                   case((own_currency, cents(Customer.balance)), else_=literal(0)), func.count())
+            .join(Customer, Customer.id == Invoice.customer_id)
+            .where(known, is_open)
+            .group_by(Customer.id, Invoice.currency, Customer.currency, Customer.balance)
+            .having(open_cents != case((own_currency, cents(Customer.balance)), else_=literal(0)))):
+        rows.append((customer_id, currency, int(ledger or 0), int(intacct or 0), int(count)))
+    none_open = ~exists().where(Invoice.customer_id == Customer.id, Invoice.currency == Customer.currency, is_open)
+    for customer_id, currency, intacct in session.exec(
+            select(Customer.id, Customer.currency, cents(Customer.balance))
+            .where(known, Customer.balance != 0, none_open)):
+        rows.append((customer_id, currency, 0, int(intacct), 0))
+    if not rows:
         return []
-    totals: dict[tuple[int, str], list] = {}
-    for customer_id, currency, balance in session.exec(
-            select(Invoice.customer_id, Invoice.currency, Invoice.balance)
-            .join(Customer, Customer.id == Invoice.customer_id)  # a join, not an IN list: no parameter limit
-            .where(Customer.intacct_customer_id.is_not(None), Invoice.status.in_(OPEN_INVOICE_STATUSES))):
-        cell = totals.setdefault((customer_id, currency), [Decimal("0.00"), 0])
-        cell[0] += balance
-        cell[1] += 1
-    for customer in customers.values():
-        totals.setdefault((customer.id, customer.currency), [Decimal("0.00"), 0])  # type: ignore[arg-type]
-    drift = []
-    for (customer_id, currency), (ledger_open, count) in totals.items():
-        customer = customers[customer_id]
-        intacct = customer.balance if currency == customer.currency else Decimal("0.00")
-        if ledger_open != intacct:
-            drift.append(BalanceDrift(customer, currency, ledger_open, intacct, count))
+    rows.sort(key=lambda r: -abs(r[2] - r[3]))
+    biggest = rows[:limit]
+    customers = {c.id: c for c in session.exec(select(Customer).where(Customer.id.in_({r[0] for r in biggest})))}
+    drift = [BalanceDrift(customers[cid], currency, _money(ledger), _money(intacct), count)
+             for cid, currency, ledger, intacct, count in biggest]
     return sorted(drift, key=lambda d: (-abs(d.difference), d.customer.name, d.currency))
 
 
@@ -372,21 +467,85 @@ def _field_changes(raw: dict | None) -> list[FieldChange]:
     return changes
 
 
-def run_changes(*, session: Session, run_id: int, limit: int = 2000) -> list[RecordChange]:
-    """The record versions a run wrote, updates first, each with its field-by-field diff and the record's label.
+def run_changes(*, session: Session, run_id: int, limit: int = 2000, offset: int = 0,
+                updates_only: bool = False) -> list[RecordChange]:
+    """One page of the record versions a run wrote, updates first, each with its field-by-field diff and label.
 
     A first version (the run created the record) is marked `created`; its diff is every field from empty.
+    Only the page's versions and their labels are read, so a 100,000-record import costs one page.
     """
-    labels = {(i.record_type, i.record_id): i.label for i in session.exec(
-        select(SyncRunItem).where(SyncRunItem.run_id == run_id, SyncRunItem.record_id.is_not(None)))}
-    versions = session.exec(select(RecordVersion).where(RecordVersion.run_id == run_id)
-                            .order_by(RecordVersion.id).limit(limit)).all()
+    base = select(RecordVersion).where(RecordVersion.run_id == run_id)
+    # Two index range scans (run_id, version) instead of sorting every version of the run.
+    versions = list(session.exec(base.where(RecordVersion.version > 1).order_by(RecordVersion.id)
+                                 .limit(limit).offset(offset)))
+    if not updates_only and len(versions) < limit:
+        skip = max(0, offset - run_change_counts(session=session, run_id=run_id)[0])
+        versions += list(session.exec(base.where(RecordVersion.version == 1).order_by(RecordVersion.id)
+                                      .limit(limit - len(versions)).offset(skip)))
+    labels: dict[tuple[str, int], str] = {}
+    for record_type in {v.record_type for v in versions}:
+        ids = [v.record_id for v in versions if v.record_type == record_type]
+        for rid, label in session.exec(select(SyncRunItem.record_id, SyncRunItem.label).where(
+                SyncRunItem.run_id == run_id, SyncRunItem.record_type == record_type,
+                SyncRunItem.record_id.in_(ids))):
+            labels.setdefault((record_type, rid), label)
     out = []
     for v in versions:
         label = labels.get((v.record_type, v.record_id)) or f"{v.record_type.capitalize()} #{v.record_id}"
         out.append(RecordChange(v.record_type, v.record_id, label, v.version, v.version == 1, v.changed_at,
                                 _field_changes(v.changes)))
     return sorted(out, key=lambda c: (c.created, c.label))
+
+
+def run_change_counts(*, session: Session, run_id: int) -> tuple[int, int]:
+    """(records updated, records created) by a run, counted from its record versions."""
+    first = RecordVersion.version == 1
+    updated, created = session.exec(select(func.sum(case((first, 0), else_=1)), func.sum(case((first, 1), else_=0)))
+                                    .where(RecordVersion.run_id == run_id)).one()
+    return int(updated or 0), int(created or 0)
+
+
+def changed_fields(*, session: Session, run_id: int, keys: list[tuple[str, int]]) -> dict[tuple[str, int], list[str]]:
+    """The fields a run changed on each of the given records (updates only; a created record has none listed)."""
+    out: dict[tuple[str, int], list[str]] = {}
+    for record_type in {t for t, _ in keys}:
+        ids = [rid for t, rid in keys if t == record_type]
+        for rid, changes in session.exec(select(RecordVersion.record_id, RecordVersion.changes).where(
+                RecordVersion.run_id == run_id, RecordVersion.record_type == record_type,
+                RecordVersion.record_id.in_(ids), RecordVersion.version > 1)):
+            out.setdefault((record_type, rid), []).extend(sorted(changes or {}))
+    return out
+
+
+def run_item_counts(*, session: Session, run_id: int) -> dict[str, int]:
+    """How many items of each action a run recorded (one indexed GROUP BY)."""
+    return {action: int(n) for action, n in session.exec(
+        select(SyncRunItem.action, func.count()).where(SyncRunItem.run_id == run_id).group_by(SyncRunItem.action))}
+
+
+def run_items_page(*, session: Session, run_id: int, actions: list[str] | tuple[str, ...], limit: int = 200,
+                   offset: int = 0) -> list[SyncRunItem]:
+    """One page of a run's items with the given actions: failures first, then in the order they happened."""
+    failed = ItemAction.FAILED in actions
+    others = [a for a in actions if a != ItemAction.FAILED]
+    page: list[SyncRunItem] = []
+    if failed:
+        page = list(session.exec(select(SyncRunItem).where(
+            SyncRunItem.run_id == run_id, SyncRunItem.action == ItemAction.FAILED)
+            .order_by(SyncRunItem.id).limit(limit).offset(offset)))
+    if others and len(page) < limit:
+        skip = max(0, offset - (run_item_counts(session=session, run_id=run_id).get(ItemAction.FAILED, 0)
+                                if failed else 0))
+        page += list(session.exec(select(SyncRunItem).where(
+            SyncRunItem.run_id == run_id, SyncRunItem.action.in_(others))
+            .order_by(SyncRunItem.id).limit(limit - len(page)).offset(skip)))
+    return page
+
+
+def run_failed_items(*, session: Session, run_id: int, limit: int = 5000) -> list[SyncRunItem]:
+    """A run's failed items (for grouping by cause)."""
+    return list(session.exec(select(SyncRunItem).where(
+        SyncRunItem.run_id == run_id, SyncRunItem.action == ItemAction.FAILED).order_by(SyncRunItem.id).limit(limit)))
 
 
 @dataclass

@@ -9,23 +9,28 @@ shows as paid is derived in sync_engine.amounts, so ledger payments not yet in I
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice
+from types import SimpleNamespace
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from storage.db import read_session
 from storage.models import Customer, Invoice, InvoiceLine, ItemAction, Origin, SyncState
 from storage.types import utcnow
-from sync_engine import amounts, objects, windows
+from sync_engine import amounts, bulk, objects, windows
 from sync_engine.intacct import filters
+from sync_engine.intacct.pipeline import Prefetcher, ordered_map
 from sync_engine.intacct.values import parse_date, parse_decimal, parse_timestamp
 from sync_engine.journal import adopt_in_flight
 from sync_engine.ledger import diff, record_version, snapshot
 from sync_engine.run_context import RunContext
 
 BATCH = 500
+INVOICE_PAGE = 900  # invoices written per transaction; their lines fit one 2,000-row query at ~2 lines each
 ZERO = Decimal("0.00")
 
 # Fields Intacct owns on records that started in our ledger: everything else there is ours.
@@ -146,12 +151,12 @@ def _upsert_customer(session: Session, ctx: RunContext, record: dict[str, Any], 
                              "Rename one of them in Intacct; the next sync then reads it.")
             return clash
     if existing is None:
-        customer = Customer(connection_id=ctx.connection_id, origin=Origin.INTACCT, sync_state=SyncState.SYNCED,
-                            intacct_modified_at=modified, **values)
-        session.add(customer)
-        by_number[customer.number] = customer
-        created.append((customer, values))
-        return customer
+        row = {**values, "connection_id": ctx.connection_id, "origin": Origin.INTACCT, "sync_state": SyncState.SYNCED,
+               "intacct_modified_at": modified}
+        staged = SimpleNamespace(id=None, **row)  # inserted in bulk with the page (sync_engine.bulk)
+        by_number[values["number"]] = staged  # type: ignore[assignment]
+        created.append((staged, row))  # type: ignore[arg-type]
+        return staged  # type: ignore[return-value]
     linking = existing.connection_id != ctx.connection_id or existing.intacct_recordno != values["intacct_recordno"]
     if existing.origin == Origin.LEDGER:
         values = {k: values[k] for k in CUSTOMER_INTACCT_OWNED}
@@ -194,16 +199,22 @@ def store_customers(ctx: RunContext, records: list[dict[str, Any]], session: Ses
             _upsert_customer(session, ctx, record, known.get(record.get("RECORDNO")), by_number, created)
         except UnreadableRecord as exc:
             _unreadable(session, ctx, "customer", record, exc)
-    session.flush()  # one flush gives every new customer its id
-    for customer, values in created:
-        snap = snapshot("customer", values)
-        record_version(session=session, record_type="customer", record_id=customer.id, run_id=ctx.run_id,  # type: ignore[arg-type]
-                       source="import", changes={k: [None, v] for k, v in snap.items() if v is not None},
-                       snapshot_values=snap, new_record=True)
-        ctx.item(session, record_type="customer", label=f"Customer {customer.number}", action=ItemAction.CREATED,
-                 record_id=customer.id, intacct_key=customer.intacct_recordno)
     session.flush()
+    _insert_created_customers(session, ctx, created)
     ctx.advance(len(records))
+
+
+def _insert_created_customers(session: Session, ctx: RunContext, created: list[tuple[Any, dict[str, Any]]]) -> None:
+    """The page's new customers in three statements: the rows, their first versions, their run items."""
+    if not created:
+        return
+    ids = bulk.insert_rows(session, Customer, [row for _, row in created])
+    for (staged, _), new_id in zip(created, ids):
+        staged.id = new_id
+    bulk.first_versions(session, record_type="customer", record_ids=ids, run_id=ctx.run_id)
+    ctx.add_items(session, [{"record_type": "customer", "label": f"Customer {row['number']}", "action": ItemAction.CREATED,
+                             "record_id": new_id, "intacct_key": row["intacct_recordno"]}
+                            for (_, row), new_id in zip(created, ids)])
 
 
 _store_customers = store_customers  # the name tests of unreadable records use
@@ -213,11 +224,12 @@ def import_customers(ctx: RunContext, *, incremental: bool, active_only: bool = 
     """Read customers (all, or modified in the window) and upsert them into the ledger."""
     extra = filters.eq("STATUS", "active") if active_only else None
     records, mark = windows.read_since(ctx, objects.CUSTOMER, incremental=incremental, extra=extra,
-                                       step="customers", count_first=not incremental)
-    for batch in _batches(records, BATCH):
-        ctx.check_stop()
-        store_customers(ctx, batch)
-        ctx.flush()
+                                       step="customers")
+    with Prefetcher(_batches(records, BATCH), ahead=2) as pages:  # the next pages are read while one is written
+        for batch in pages:
+            ctx.check_stop()
+            store_customers(ctx, batch)
+            ctx.flush()
     if incremental or not active_only:
         windows.advance(ctx, objects.CUSTOMER, mark)
 
@@ -236,11 +248,17 @@ def customers_by_intacct_id(session: Session, ctx: RunContext, customer_ids: set
         Customer.connection_id == ctx.connection_id, col(Customer.intacct_customer_id).in_(customer_ids)))}
 
 
+def customer_keys_by_intacct_id(session: Session, ctx: RunContext, customer_ids: set[str]) -> dict[str, Any]:
+    """Like customers_by_intacct_id, but only each customer's id (all an invoice needs), without ORM objects."""
+    return {cid: SimpleNamespace(id=pk) for cid, pk in session.exec(select(Customer.intacct_customer_id, Customer.id).where(
+        Customer.connection_id == ctx.connection_id, col(Customer.intacct_customer_id).in_(customer_ids)))}
+
+
 def ensure_customers(ctx: RunContext, customer_ids: set[str]) -> list[dict[str, Any]]:
     """Intacct records of the customers among `customer_ids` the ledger does not hold yet (read before any
     ledger transaction opens, so no lock is held across HTTP calls)."""
-    with Session(ctx.engine) as session:
-        known = set(customers_by_intacct_id(session, ctx, customer_ids))
+    with read_session(ctx.engine) as session:  # no lock: this may run on the read-ahead thread during a write
+        known = set(customer_keys_by_intacct_id(session, ctx, customer_ids))
     missing = customer_ids - known
     return read_customers(ctx, missing) if missing else []
 
@@ -302,7 +320,7 @@ def line_values(record: dict[str, Any]) -> dict[str, Any]:
 def _fetch_lines(ctx: RunContext, invoice_keys: list[str], bad_lines: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     """Lines per invoice key; an unreadable line is noted in `bad_lines` so its invoice is left out whole."""
     lines: dict[str, list[dict[str, Any]]] = {key: [] for key in invoice_keys}
-    for chunk in _batches(invoice_keys, BATCH):
+    for chunk in _batches(invoice_keys, INVOICE_PAGE):
         for record in ctx.client.iter_records(objects.AR_INVOICE_ITEM.name, list(objects.AR_INVOICE_ITEM.fields),
                                               filter=filters.in_("RECORDKEY", chunk)):
             try:
@@ -348,6 +366,16 @@ def _apply_intacct(invoice: Invoice, values: dict[str, Any], adjustment: Decimal
         setattr(invoice, key, value)
 
 
+def _new_invoice_row(ctx: RunContext, values: dict[str, Any], modified: datetime | None) -> dict[str, Any]:
+    """The ledger row of an invoice new to us: `_apply_intacct` on a fresh invoice, as a plain dict."""
+    row = {**values, "connection_id": ctx.connection_id, "origin": Origin.INTACCT, "sync_state": SyncState.SYNCED,
+           "intacct_modified_at": modified, "voided_at": None, "reversed_in_intacct": False}
+    if (row.get("intacct_state") or "").lower() == "reversed":
+        row["reversed_in_intacct"], row["voided_at"] = True, utcnow()
+    row.update(amounts.derive(SimpleNamespace(**row), ZERO))  # type: ignore[arg-type]
+    return row
+
+
 def _upsert_invoice(
     session: Session, ctx: RunContext, record: dict[str, Any], existing: Invoice | None,
     customers: dict[str, Customer], lines: list[dict[str, Any]] | None, outstanding_only: bool,
@@ -379,12 +407,10 @@ def _upsert_invoice(
     if existing is None:
         if outstanding_only and values["intacct_total_due"] <= ZERO:
             return  # a paid or reversed invoice we never had: nothing outstanding to import
-        invoice = Invoice(connection_id=ctx.connection_id, origin=Origin.INTACCT, sync_state=SyncState.SYNCED,
-                          intacct_modified_at=modified, invoice_date=values["invoice_date"])
-        _apply_intacct(invoice, values, ZERO)
-        session.add(invoice)
-        by_number[invoice.number] = invoice
-        created.append((invoice, {**values, **amounts.derive(invoice, ZERO)}, lines or []))
+        row = _new_invoice_row(ctx, values, modified)
+        staged = SimpleNamespace(id=None, **row)  # inserted in bulk with the page (sync_engine.bulk)
+        by_number[row["number"]] = staged  # type: ignore[assignment]
+        created.append((staged, row, lines or []))  # type: ignore[arg-type]
         return
     linking = existing.connection_id != ctx.connection_id or existing.intacct_recordno != key
     if existing.origin == Origin.LEDGER:
@@ -430,7 +456,7 @@ def _needing_lines(ctx: RunContext, records: list[dict[str, Any]], outstanding_o
 
     Ledger invoices' lines are ours, and an invoice whose WHENMODIFIED we already hold has not changed."""
     keys = [r["RECORDNO"] for r in records if r.get("RECORDNO")]
-    with Session(ctx.engine) as session:
+    with read_session(ctx.engine) as session:  # no lock: this may run on the read-ahead thread during a write
         known = {i.intacct_recordno: i for i in session.exec(select(Invoice).where(
             Invoice.connection_id == ctx.connection_id, col(Invoice.intacct_recordno).in_(keys)))}
         by_number = {i.number: i for i in session.exec(select(Invoice).where(
@@ -453,26 +479,46 @@ def _needing_lines(ctx: RunContext, records: list[dict[str, Any]], outstanding_o
     return wanted
 
 
-def store_invoices(ctx: RunContext, records: list[dict[str, Any]], outstanding_only: bool) -> None:
-    """Upsert a page of invoices (reading the lines and customers it needs first)."""
+@dataclass
+class InvoicePageReads:
+    """What a page of invoices needs from Intacct before its ledger transaction opens."""
+
+    missing_customers: list[dict[str, Any]]
+    lines: dict[str, list[dict[str, Any]]]
+    bad_lines: dict[str, str]
+
+
+def read_invoice_page(ctx: RunContext, records: list[dict[str, Any]], outstanding_only: bool) -> InvoicePageReads:
+    """The customers and lines a page of invoices needs, read from Intacct (no ledger lock held; may run on the
+    read-ahead thread while the previous page is written)."""
     customer_ids = {r["CUSTOMERID"] for r in records if r.get("CUSTOMERID")}
-    keys = [r["RECORDNO"] for r in records if r.get("RECORDNO")]
     missing_customers = ensure_customers(ctx, customer_ids)
     bad_lines: dict[str, str] = {}
     line_keys = _needing_lines(ctx, records, outstanding_only)
     lines = _fetch_lines(ctx, line_keys, bad_lines) if line_keys else {}
+    return InvoicePageReads(missing_customers, lines, bad_lines)
+
+
+def store_invoices(ctx: RunContext, records: list[dict[str, Any]], outstanding_only: bool,
+                   reads: InvoicePageReads | None = None) -> None:
+    """Upsert a page of invoices (reading the lines and customers it needs first, unless given)."""
+    reads = reads or read_invoice_page(ctx, records, outstanding_only)
+    customer_ids = {r["CUSTOMERID"] for r in records if r.get("CUSTOMERID")}
+    keys = [r["RECORDNO"] for r in records if r.get("RECORDNO")]
+    missing_customers, lines, bad_lines = reads.missing_customers, reads.lines, reads.bad_lines
     with ctx.ledger_session() as session:
         if missing_customers:
+            # Read ahead of the previous page's commit, a customer may have arrived meanwhile: that is a no-op.
             store_customers(ctx, missing_customers, session)
             ctx.advance(-len(missing_customers))  # this step's progress counts invoices
-        customers = customers_by_intacct_id(session, ctx, customer_ids)
+        customers = customer_keys_by_intacct_id(session, ctx, customer_ids)
         existing = {i.intacct_recordno: i for i in session.exec(select(Invoice).where(
             Invoice.connection_id == ctx.connection_id, col(Invoice.intacct_recordno).in_(keys)))}
         by_number = {i.number: i for i in session.exec(select(Invoice).where(
             col(Invoice.number).in_([_invoice_number(r) for r in records])))}
         ids = [i.id for i in [*existing.values(), *by_number.values()] if i.id is not None]
         adjustments = amounts.pending_adjustment(session, ids) if ids else {}
-        created: list[tuple[Invoice, dict[str, Any], list[dict[str, Any]]]] = []
+        created: list[tuple[Any, dict[str, Any], list[dict[str, Any]]]] = []
         for record in records:
             try:
                 if record.get("RECORDNO") in bad_lines:
@@ -481,16 +527,25 @@ def store_invoices(ctx: RunContext, records: list[dict[str, Any]], outstanding_o
                                 lines.get(record.get("RECORDNO")), outstanding_only, by_number, created, adjustments)  # type: ignore[arg-type]
             except UnreadableRecord as exc:
                 _unreadable(session, ctx, "invoice", record, exc)
-        session.flush()  # one flush gives every new invoice its id
-        for invoice, values, invoice_lines in created:
-            session.add_all([InvoiceLine(invoice_id=invoice.id, **line) for line in invoice_lines])  # type: ignore[arg-type]
-            snap = snapshot("invoice", {**values, "lines": _lines_text(invoice_lines)})
-            record_version(session=session, record_type="invoice", record_id=invoice.id, run_id=ctx.run_id,  # type: ignore[arg-type]
-                           source="import", changes={k: [None, v] for k, v in snap.items() if v is not None},
-                           snapshot_values=snap, new_record=True)
-            ctx.item(session, record_type="invoice", label=f"Invoice {invoice.number}", action=ItemAction.CREATED,
-                     record_id=invoice.id, intacct_key=invoice.intacct_recordno)
+        session.flush()
+        _insert_created_invoices(session, ctx, created)
     ctx.advance(len(records))
+
+
+def _insert_created_invoices(session: Session, ctx: RunContext,
+                             created: list[tuple[Any, dict[str, Any], list[dict[str, Any]]]]) -> None:
+    """The page's new invoices in four statements: the rows, their lines, first versions and run items."""
+    if not created:
+        return
+    ids = bulk.insert_rows(session, Invoice, [row for _, row, _ in created])
+    for (staged, _, _), new_id in zip(created, ids):
+        staged.id = new_id
+    bulk.insert_rows(session, InvoiceLine, [{**line, "invoice_id": new_id} for (_, _, invoice_lines), new_id
+                                            in zip(created, ids) for line in invoice_lines], returning_ids=False)
+    bulk.first_versions(session, record_type="invoice", record_ids=ids, run_id=ctx.run_id)
+    ctx.add_items(session, [{"record_type": "invoice", "label": f"Invoice {row['number']}", "action": ItemAction.CREATED,
+                             "record_id": new_id, "intacct_key": row["intacct_recordno"]}
+                            for (_, row, _), new_id in zip(created, ids)])
 
 
 _store_invoices = store_invoices  # the name tests of unreadable records use
@@ -505,11 +560,16 @@ def import_invoices(ctx: RunContext, *, incremental: bool) -> None:
     watermark alone: it read outstanding invoices only, not the ones we hold that were paid meanwhile."""
     extra = None if incremental and windows.watermark(ctx, objects.AR_INVOICE) else filters.gt("TOTALDUE", 0)
     records, mark = windows.read_since(ctx, objects.AR_INVOICE, incremental=incremental, extra=extra,
-                                       step="invoices", count_first=not incremental)
-    for batch in _batches(records, BATCH):
-        ctx.check_stop()
-        store_invoices(ctx, batch, outstanding_only=True)
-        ctx.flush()
+                                       step="invoices")
+    # Readers ahead of the writer: one pages through the invoices, two read pages' customers and lines at once,
+    # so both of the connection's request slots stay busy while the previous page is written.
+    pages = Prefetcher(_batches(records, INVOICE_PAGE), ahead=2)
+    reads = ordered_map(lambda batch: (batch, read_invoice_page(ctx, batch, True)), pages, workers=2)
+    with pages, Prefetcher(reads, ahead=1) as ready:
+        for batch, page_reads in ready:
+            ctx.check_stop()
+            store_invoices(ctx, batch, outstanding_only=True, reads=page_reads)
+            ctx.flush()
     windows.advance(ctx, objects.AR_INVOICE, mark, only_if_unset=not incremental)
     if not incremental:
         windows.advance(ctx, objects.AR_PAYMENT, mark, only_if_unset=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,18 +18,20 @@ from typing import Any
 from sqlalchemy import event
 from sqlmodel import Session, SQLModel, select
 
-from storage.db import write_session
+from storage.db import read_session, write_session
 from storage.models import ItemAction, JournalState, PaymentApplication, SyncState, WriteJournal
 from storage.types import utcnow
 from sync_engine import amounts
 from sync_engine.intacct.errors import (AmbiguousWriteError, DuplicateControlIdError, IntacctError, RecordError,
                                         RequestError, TransientError)
 from sync_engine.intacct.functions import Function
+from sync_engine.intacct.pipeline import MAX_FUNCTIONS_PER_REQUEST, Outcome, RequestPipeline
 from sync_engine.leases import check_fence
 from sync_engine.ledger import RECORD_MODELS
 from sync_engine.run_context import RunContext
 
 IN_FLIGHT = (JournalState.PENDING, JournalState.SENT, JournalState.UNCERTAIN)
+log = logging.getLogger(__name__)
 
 
 def _store_key(key: str) -> dict[str, Any]:
@@ -146,6 +149,8 @@ def settle_linked(session: Session, *, connection_id: int) -> int:
     return settled
 
 
+
+
 def _key_of(result: Any) -> str | None:
     if result.key:
         return str(result.key)
@@ -158,28 +163,38 @@ def _key_of(result: Any) -> str | None:
 
 def _confirm(ctx: RunContext, spec: WriteSpec, entry_id: int, key: str, *, recovered: bool) -> None:
     with write_session(ctx.engine) as session:
-        entry = session.get(WriteJournal, entry_id)
-        assert entry is not None
-        entry.state, entry.intacct_key, entry.updated_at = JournalState.CONFIRMED, key, utcnow()
-        entry.last_error = "found in Intacct after an uncertain outcome" if recovered else None
-        session.add(entry)
-        spec.on_confirmed(session, key, connection_id=ctx.connection_id)
-        _refresh_paid_invoices(session, spec.record_type, [spec.record_id])
-        ctx.written.add((spec.record_type, spec.record_id))
-        message = "Already in Intacct from an earlier interrupted attempt: linked, not sent again." if recovered else None
-        ctx.item(session, record_type=spec.record_type, label=spec.label, action=spec.created_action,
-                 record_id=spec.record_id, intacct_key=key, message=message)
+        _confirm_in(session, ctx, spec, entry_id, key, recovered=recovered)
+
+
+def _confirm_in(session: Session, ctx: RunContext, spec: WriteSpec, entry_id: int, key: str, *,
+                recovered: bool) -> None:
+    entry = session.get(WriteJournal, entry_id)
+    assert entry is not None
+    entry.state, entry.intacct_key, entry.updated_at = JournalState.CONFIRMED, key, utcnow()
+    entry.last_error = "found in Intacct after an uncertain outcome" if recovered else None
+    session.add(entry)
+    spec.on_confirmed(session, key, connection_id=ctx.connection_id)
+    _refresh_paid_invoices(session, spec.record_type, [spec.record_id])
+    ctx.written.add((spec.record_type, spec.record_id))
+    message = "Already in Intacct from an earlier interrupted attempt: linked, not sent again." if recovered else None
+    ctx.item(session, record_type=spec.record_type, label=spec.label, action=spec.created_action,
+             record_id=spec.record_id, intacct_key=key, message=message)
 
 
 def _fail(ctx: RunContext, spec: WriteSpec, entry_id: int, error: IntacctError, state: str) -> None:
     with write_session(ctx.engine) as session:
-        entry = session.get(WriteJournal, entry_id)
-        assert entry is not None
-        entry.state, entry.last_error, entry.updated_at = state, error.user_message, utcnow()
-        session.add(entry)
-        spec.on_failed(session, error)
-        ctx.item(session, record_type=spec.record_type, label=spec.label, action=ItemAction.FAILED,
-                 record_id=spec.record_id, error=error)
+        _fail_in(session, ctx, spec, entry_id, error, state)
+
+
+def _fail_in(session: Session, ctx: RunContext, spec: WriteSpec, entry_id: int, error: IntacctError,
+             state: str) -> None:
+    entry = session.get(WriteJournal, entry_id)
+    assert entry is not None
+    entry.state, entry.last_error, entry.updated_at = state, error.user_message, utcnow()
+    session.add(entry)
+    spec.on_failed(session, error)
+    ctx.item(session, record_type=spec.record_type, label=spec.label, action=ItemAction.FAILED,
+             record_id=spec.record_id, error=error)
 
 
 def _prepare(ctx: RunContext, spec: WriteSpec) -> tuple[int, str, bool] | None:
@@ -268,63 +283,151 @@ def _after_refused_repeat(ctx: RunContext, spec: WriteSpec, entry_id: int, refus
         _fail(ctx, spec, entry_id, refused, JournalState.FAILED)
 
 
-def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 10) -> None:
-    """Send the writes, several functions per request, each outcome handled on its own."""
+Prepared = tuple[WriteSpec, int, str, bool]  # the spec, its journal row id, the controlid sent, sent before?
+
+
+def _latest_entries(session: Session, ctx: RunContext, specs: Sequence[WriteSpec]) -> dict[tuple, WriteJournal]:
+    """The latest journal row of each spec's (operation, record), in one query."""
+    wanted = {(s.operation, s.record_type, s.record_id) for s in specs}
+    latest: dict[tuple, WriteJournal] = {}
+    for entry in session.exec(select(WriteJournal).where(
+            WriteJournal.connection_id == ctx.connection_id,
+            WriteJournal.record_type.in_({s.record_type for s in specs}),
+            WriteJournal.record_id.in_({s.record_id for s in specs}))):
+        key = (entry.operation, entry.record_type, entry.record_id)
+        if key in wanted and (key not in latest or entry.attempt > latest[key].attempt):
+            latest[key] = entry
+    return latest
+
+
+def _prepare_many(ctx: RunContext, specs: Sequence[WriteSpec]) -> list[Prepared]:
+    """Journal rows for a batch, committed as `sent` before it goes out: one transaction for the common case
+    (never sent, or refused before); records with an earlier confirmed or unsettled attempt go through the
+    one-by-one path that looks them up in Intacct first."""
+    with Session(ctx.engine) as session:
+        latest = _latest_entries(session, ctx, specs)
+    fresh: list[WriteSpec] = []
+    prepared: dict[int, Prepared] = {}
+    for index, spec in enumerate(specs):
+        entry = latest.get((spec.operation, spec.record_type, spec.record_id))
+        if entry is None or entry.state == JournalState.FAILED:
+            fresh.append(spec)
+            continue
+        try:
+            one = _prepare(ctx, spec)
+        except (TransientError, AmbiguousWriteError) as exc:
+            with write_session(ctx.engine) as session:
+                ctx.item(session, record_type=spec.record_type, label=spec.label, action=ItemAction.FAILED,
+                         record_id=spec.record_id, error=exc,
+                         message=f"Could not check Intacct for an earlier attempt: {exc.user_message}")
+            continue
+        if one is not None:
+            prepared[index] = (spec, *one)
+    if fresh:
+        with write_session(ctx.engine) as session:
+            # Fencing, as in _prepare: the lease is checked in the transaction that journals the batch.
+            check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id)
+            rows = []
+            for spec in fresh:
+                previous = latest.get((spec.operation, spec.record_type, spec.record_id))
+                attempt = previous.attempt + 1 if previous else 1
+                row = WriteJournal(
+                    connection_id=ctx.connection_id, operation=spec.operation, record_type=spec.record_type,
+                    record_id=spec.record_id, attempt=attempt, state=JournalState.SENT, run_id=ctx.run_id,
+                    controlid=controlid_for(spec.operation, spec.record_type, spec.record_id, attempt),
+                    payload_hash=payload_hash(spec.payload))
+                session.add(row)
+                rows.append((spec, row))
+            session.flush()
+            by_spec = {id(spec): (spec, row.id, row.controlid, False) for spec, row in rows}
+        for index, spec in enumerate(specs):
+            if id(spec) in by_spec:
+                prepared[index] = by_spec[id(spec)]  # type: ignore[assignment]
+    return [prepared[i] for i in sorted(prepared)]
+
+
+def _settle(ctx: RunContext, outcome: Outcome[list[Prepared]]) -> None:
+    """Record one request's outcome: per function when Intacct answered, for the whole batch when it did not."""
+    batch = outcome.tag
+    error = outcome.error
+    if error is not None:
+        if isinstance(error, RequestError):
+            # The gateway refused the whole request, so nothing ran: a later attempt may safely send anew.
+            with write_session(ctx.engine) as session:
+                for spec, entry_id, _, _ in batch:
+                    _fail_in(session, ctx, spec, entry_id, error, JournalState.FAILED)
+        elif isinstance(error, (AmbiguousWriteError, TransientError)):
+            for spec, entry_id, controlid, _ in batch:
+                _resolve_uncertain(ctx, spec, entry_id, controlid, error)
+        else:
+            raise error
+    else:
+        unsettled: list[tuple[Prepared, IntacctError]] = []
+        refused_repeats: list[tuple[Prepared, IntacctError]] = []
+        with write_session(ctx.engine) as session:
+            for prepared, result in zip(batch, outcome.results or []):
+                spec, entry_id, _, _ = prepared
+                key = _key_of(result) if result.ok else None
+                if result.ok and key:
+                    _confirm_in(session, ctx, spec, entry_id, key, recovered=False)
+                elif isinstance(result.error, DuplicateControlIdError):
+                    refused_repeats.append((prepared, result.error))
+                elif result.error is not None:
+                    _fail_in(session, ctx, spec, entry_id, result.error, JournalState.FAILED)
+                else:
+                    unsettled.append((prepared, AmbiguousWriteError("Intacct answered without the new record's key.")))
+        for (spec, entry_id, _, _), refused in refused_repeats:
+            _after_refused_repeat(ctx, spec, entry_id, refused)
+        for (spec, entry_id, controlid, _), why in unsettled:
+            _resolve_uncertain(ctx, spec, entry_id, controlid, why)
+    ctx.advance(len(batch))
+    ctx.flush()
+
+
+def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = MAX_FUNCTIONS_PER_REQUEST,
+              depth: int = 2) -> None:
+    """Send the writes, up to `batch_size` functions per request and `depth` requests in flight, each
+    function's outcome handled on its own. The next batch's journal rows are prepared (and committed) while
+    the previous batch is on the wire; a batch is never sent before its rows say `sent`."""
     if ctx.preview:
         _preview(ctx, specs)
         return
     with write_session(ctx.engine) as session:
         settle_linked(session, connection_id=ctx.connection_id)
-    for start in range(0, len(specs), batch_size):
-        ctx.check_stop()
-        batch: list[tuple[WriteSpec, int, str, bool]] = []
-        for spec in specs[start:start + batch_size]:
+    repeats: set[str] = set()  # controlids sent again after an attempt whose outcome was lost
+
+    def send(functions: Sequence[Function]) -> list:
+        # On the worker thread, right before the request goes out (after any wait for a free slot): a run frozen
+        # or held up since it journaled the batch finds out here, in a plain read that holds no lock.
+        with read_session(ctx.engine) as session:
+            check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id, lock=False)
+        return ctx.client.execute(functions, repeats=repeats)
+
+    pipeline: RequestPipeline[list[Prepared]] = RequestPipeline(send, depth=depth)
+    try:
+        for start in range(0, len(specs), batch_size):
+            ctx.check_stop()
+            chunk = specs[start:start + batch_size]
+            batch = _prepare_many(ctx, chunk)
+            ctx.advance(len(chunk) - len(batch))
+            if batch:
+                repeats.update(controlid for _, _, controlid, repeat in batch if repeat)
+                pipeline.submit(batch, [spec.build(controlid) for spec, _, controlid, _ in batch])
+            for outcome in pipeline.completed():
+                _settle(ctx, outcome)
+    except BaseException:
+        # Stopping or failing: still record what the requests on the wire did; their errors must not hide ours.
+        for outcome in pipeline.drain():
             try:
-                prepared = _prepare(ctx, spec)
-            except (TransientError, AmbiguousWriteError) as exc:
-                with write_session(ctx.engine) as session:
-                    ctx.item(session, record_type=spec.record_type, label=spec.label, action=ItemAction.FAILED,
-                             record_id=spec.record_id, error=exc,
-                             message=f"Could not check Intacct for an earlier attempt: {exc.user_message}")
-                continue
-            if prepared is not None:
-                batch.append((spec, *prepared))
-        ctx.advance(len(specs[start:start + batch_size]) - len(batch))
-        if not batch:
-            continue
-        # Again right before sending: the run may have been frozen between journaling the batch and this point,
-        # and found the rest of the batch already written by the scheduler that took over meanwhile.
-        with write_session(ctx.engine) as session:
-            check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id)
-        try:
-            results = ctx.client.execute([spec.build(controlid) for spec, _, controlid, _ in batch],
-                                         repeats={controlid for _, _, controlid, repeat in batch if repeat})
-        except RequestError as refused:
-            # The gateway refused the whole request, so nothing ran: a later attempt may safely send anew.
-            for spec, entry_id, _, _ in batch:
-                _fail(ctx, spec, entry_id, refused, JournalState.FAILED)
-            ctx.advance(len(batch))
-            ctx.flush()
-            continue
-        except (AmbiguousWriteError, TransientError) as exc:
-            for spec, entry_id, controlid, _ in batch:
-                _resolve_uncertain(ctx, spec, entry_id, controlid, exc)
-            ctx.advance(len(batch))
-            ctx.flush()
-            continue
-        for (spec, entry_id, controlid, _), result in zip(batch, results):
-            key = _key_of(result) if result.ok else None
-            if result.ok and key:
-                _confirm(ctx, spec, entry_id, key, recovered=False)
-            elif isinstance(result.error, DuplicateControlIdError):
-                _after_refused_repeat(ctx, spec, entry_id, result.error)
-            elif result.error is not None:
-                _fail(ctx, spec, entry_id, result.error, JournalState.FAILED)
-            else:
-                _resolve_uncertain(ctx, spec, entry_id, controlid,
-                                   AmbiguousWriteError("Intacct answered without the new record's key."))
-        ctx.advance(len(batch))
-        ctx.flush()
+                _settle(ctx, outcome)
+            except Exception:  # noqa: BLE001 - the rows stay 'sent' and are looked up on the next run
+                log.exception("could not record the outcome of a write batch")
+        raise
+    else:
+        for outcome in pipeline.drain():
+            _settle(ctx, outcome)
+    finally:
+        pipeline.close()
 
 
 def _preview(ctx: RunContext, specs: Sequence[WriteSpec]) -> None:

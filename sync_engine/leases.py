@@ -72,16 +72,18 @@ class LeaseLost(RunStopped):
     """Another scheduler holds this run's connection now: the run must stop before it sends anything."""
 
 
-def check_fence(session: Session, *, run_id: int, connection_id: int) -> None:
+def check_fence(session: Session, *, run_id: int, connection_id: int, lock: bool = False) -> None:
     """Raise LeaseLost unless `run_id` still holds its connection's lease under the generation it was claimed with.
 
-    Call it inside the transaction that records a write as about to be sent, and again just before the request
-    goes out. It takes no lock on purpose: a scheduler frozen inside that transaction must not keep the others
-    from taking over. A claim slipping in between the check and the send is the one window left; it is covered
-    by the journal (the new holder looks an in-flight write up before sending it) and by Intacct refusing a
-    repeated control id.
+    The journal calls it in the transaction that records a batch as about to be sent, and again on the sending
+    thread right before the request goes out. By default it takes no lock: a scheduler frozen inside that
+    transaction (SIGSTOP, a paused VM) must not keep the others from taking over, which a FOR UPDATE on the lease
+    row did until it woke (seen in the frozen-scheduler test). `lock=True` locks the lease row until the
+    transaction ends. A claim slipping in between the last look and the send is the one window left: the new
+    holder looks every in-flight write up before sending it, and Intacct refuses a repeated control id.
     """
-    lease = session.exec(select(SyncLease).where(SyncLease.connection_id == connection_id)).first()
+    query = select(SyncLease).where(SyncLease.connection_id == connection_id)
+    lease = session.exec(query.with_for_update() if lock else query).first()
     generation = session.exec(select(SyncRun.lease_generation).where(SyncRun.id == run_id)).one_or_none()
     if lease is None or lease.run_id != run_id or generation is None or lease.generation != generation:
         message = (f"run {run_id} no longer holds the lease of connection {connection_id} (another scheduler took "

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from storage.db import write_session
 from storage.models import AccountMapping, IntacctConnection, ItemAction, SyncRun, SyncRunItem
+from sync_engine.bulk import insert_rows
 from sync_engine.intacct.client import IntacctClient
 from sync_engine.error_catalogue import classify
 from sync_engine.intacct.errors import IntacctError
@@ -131,6 +132,22 @@ class RunContext:
             self._preview_items.append(row)  # the ledger session will be rolled back
         else:
             session.add(row)
+
+    def add_items(self, session: Session, items: list[dict]) -> None:
+        """Many records' outcomes at once (the keywords of `item`), written with one executemany."""
+        if self.preview:
+            for item in items:
+                self.item(session, **item)
+            return
+        rows = []
+        for item in items:
+            self.counts[item["action"]] += 1
+            if item["action"] != ItemAction.UNCHANGED:
+                rows.append({"run_id": self.run_id, "step": self.step, "record_type": item["record_type"],
+                             "record_id": item.get("record_id"), "intacct_key": item.get("intacct_key"),
+                             "label": item["label"], "action": item["action"], "error_category": item.get("category"),
+                             "message": item.get("message")})
+        insert_rows(session, SyncRunItem, rows, returning_ids=False)  # `at`: the model's default, now
 
     def begin_step(self, step: str, total: int | None = None) -> None:
         self.step, self.done, self.total = step, 0, total

@@ -42,8 +42,9 @@ def _steps(kind: str, mapping: AccountMapping, options: dict) -> list[tuple[str,
     if kind == RunKind.INVOICE_IMPORT:
         return [("invoices", lambda ctx: imports.import_invoices(ctx, incremental=False))]
     steps: list[tuple[str, Callable[[RunContext], None]]] = []
-    if options.get("only") is not None:  # "Retry this record": write the chosen records, read nothing
-        return [("invoice_writes", exports.write_invoices), ("payment_writes", payments.write_payments)]
+    if options.get("only") is not None:  # "Retry this record": write the chosen records, then read back just those
+        return [("invoice_writes", exports.write_invoices), ("payment_writes", payments.write_payments),
+                ("read_back", readback.read_back)]
     if mapping.read_customers:
         steps.append(("customers", lambda ctx: imports.import_customers(
             ctx, incremental=True, active_only=mapping.active_customers_only)))

@@ -34,7 +34,7 @@ from .records import Value
 from .response import MalformedResponse, Response, Result, gateway_error_details, parse_chunks
 from .retry import RetryPolicy, run_with_retry
 from .session import DEFAULT_REFRESH_MARGIN, Session, SessionInfo, session_from_response
-from .transport import DEFAULT_MAX_RESPONSE_BYTES, Transport, limiter_for
+from .transport import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_RESPONSE_DEADLINE, Transport, limiter_for
 
 log = logging.getLogger("sync_engine.intacct.client")
 
@@ -75,6 +75,7 @@ class IntacctClient:
         http: requests.Session | None = None,
         clock: Clock = SYSTEM_CLOCK,
         session_refresh_margin: timedelta = DEFAULT_REFRESH_MARGIN,
+        response_deadline: float = DEFAULT_RESPONSE_DEADLINE,
     ) -> None:
         self._creds = credentials
         self._policy = retry or RetryPolicy()
@@ -89,6 +90,7 @@ class IntacctClient:
             limiter=limiter_for(credentials.connection_key, max_in_flight),
             secrets=self._secrets,
             retry_statuses=self._policy.retry_statuses,
+            response_deadline=response_deadline,
         )
         self._session: Session | None = None
         self._session_lock = threading.RLock()

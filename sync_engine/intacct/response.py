@@ -124,6 +124,7 @@ class Authentication:
     session_timeout: datetime | None
     errors: list[ErrorDetail] = field(default_factory=list)
     utc_offset: timedelta | None = None
+    session_timestamp: datetime | None = None
 
 
 @dataclass
@@ -345,7 +346,7 @@ class ResponseParser:
         auth = None
         if auth_el is not None:
             timeout, offset = session_time(text(auth_el, "sessiontimeout"))
-            _, stamp_offset = session_time(text(auth_el, "sessiontimestamp"))
+            stamp, stamp_offset = session_time(text(auth_el, "sessiontimestamp"))
             loc = child(auth_el, "locationid")
             auth = Authentication(
                 status=text(auth_el, "status").lower(),
@@ -354,6 +355,7 @@ class ResponseParser:
                 location_id=(text(loc) or None) if loc is not None else None,
                 session_timeout=timeout,
                 utc_offset=stamp_offset if stamp_offset is not None else offset,
+                session_timestamp=stamp,
             )
         if control_status == "success" and operation is None:
             raise MalformedResponse("control succeeded but the response has no <operation>")

@@ -25,6 +25,7 @@ class SessionInfo:
     user_id: str
     company_id: str
     utc_offset: timedelta | None = None  # the offset the gateway wrote the session's timestamps with
+    stamped_at: datetime | None = None  # the gateway's sessiontimestamp (its clock when the session was answered)
 
 
 class Session:
@@ -107,5 +108,6 @@ def session_from_response(resp: Response, *, login_url: str, now: datetime) -> S
         user_id=auth.user_id if auth else "",
         company_id=auth.company_id if auth else "",
         utc_offset=auth.utc_offset if auth else None,
+        stamped_at=auth.session_timestamp if auth else None,
     )
     return Session(info, session_id)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from .errors import DEFAULT_RETRY_STATUSES, classify
 from .redact import redact_body
@@ -23,7 +24,11 @@ from .redact import redact_body
 log = logging.getLogger("sync_engine.intacct.transport")
 
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 2**20
+# A whole response must arrive within this (the gateway itself gives up on synchronous requests after ~15 minutes),
+# so a server dripping bytes below the read timeout cannot hold a request and its in-flight slot for ever.
+DEFAULT_RESPONSE_DEADLINE = 900.0
 _CHUNK = 64 * 1024
+_ERROR_BODY_BYTES = 1 << 20
 
 _registry_lock = threading.Lock()
 _limiters: dict[tuple[str, str, str], threading.BoundedSemaphore] = {}
@@ -85,8 +90,10 @@ class Transport:
         limiter: threading.BoundedSemaphore,
         secrets: Callable[[], Iterable[str]],
         retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES,
+        response_deadline: float = DEFAULT_RESPONSE_DEADLINE,
     ) -> None:
         self._http = http
+        self._deadline = response_deadline
         self._timeout = timeout
         self._max_bytes = max_response_bytes
         self._limiter = limiter
@@ -126,12 +133,13 @@ class Transport:
             head = bytearray()
             size = [0]
             try:
-                chunks = self._capped_chunks(resp, host=host, is_write=is_write, head=head, size=size)
+                chunks = self._capped_chunks(resp, host=host, is_write=is_write, head=head, size=size,
+                                             started=started)
                 if resp.status_code == 200 and on_success is not None:
                     parsed = on_success(chunks, content_type)
                     content = b""
                 else:
-                    content = b"".join(chunks)
+                    content = self._error_body(chunks)
             finally:
                 resp.close()
             elapsed = time.monotonic() - started
@@ -147,21 +155,56 @@ class Transport:
             parsed=parsed,
         )
 
+    @staticmethod
+    def _error_body(chunks: Iterator[bytes]) -> bytes:
+        """The start of a non-200 body (enough for Intacct's small error document); the rest is not read."""
+        buf = bytearray()
+        for chunk in chunks:
+            buf += chunk
+            if len(buf) >= _ERROR_BODY_BYTES:
+                break
+        return bytes(buf[:_ERROR_BODY_BYTES])
+
     def _capped_chunks(self, resp: requests.Response, *, host: str, is_write: bool, head: bytearray,
-                       size: list[int]) -> Iterator[bytes]:
+                       size: list[int], started: float) -> Iterator[bytes]:
         """The body in chunks, refused past the size limit; the first 64 KiB are kept in ``head`` for the log."""
         declared = resp.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > self._max_bytes:
             raise classify(level="format", is_write=is_write, http_status=resp.status_code, host=host,
                            message=f"response of {int(declared)} bytes exceeds the {self._max_bytes}-byte limit")
-        try:
-            for chunk in resp.iter_content(chunk_size=_CHUNK):
-                size[0] += len(chunk)
-                if size[0] > self._max_bytes:
-                    raise classify(level="format", is_write=is_write, http_status=resp.status_code, host=host,
-                                   message=f"response exceeds the {self._max_bytes}-byte limit")
-                if len(head) < _CHUNK:
-                    head += chunk[:_CHUNK - len(head)]
-                yield chunk
-        except requests.exceptions.RequestException as exc:
-            raise classify(level="transport", exception=exc, is_write=is_write, host=host) from exc
+        raw = resp.raw
+        while True:
+            try:
+                # read1: whatever has arrived (up to a chunk), so the deadline is checked even when bytes drip in.
+                chunk = raw.read1(_CHUNK, decode_content=True)
+            except urllib3.exceptions.HTTPError as exc:
+                raise classify(level="transport", exception=_as_requests_error(exc), is_write=is_write,
+                               host=host) from exc
+            if not chunk:
+                return
+            size[0] += len(chunk)
+            if size[0] > self._max_bytes:
+                raise classify(level="format", is_write=is_write, http_status=resp.status_code, host=host,
+                               message=f"response exceeds the {self._max_bytes}-byte limit")
+            if len(head) < _CHUNK:
+                head += chunk[:_CHUNK - len(head)]
+            if time.monotonic() - started > self._deadline:
+                late = requests.exceptions.ReadTimeout(f"response not complete within {self._deadline:.0f} s")
+                raise classify(level="transport", exception=late, is_write=is_write, host=host)
+            yield chunk
+
+
+def _as_requests_error(exc: urllib3.exceptions.HTTPError) -> requests.exceptions.RequestException:
+    """The requests exception ``iter_content`` would have raised for a urllib3 read error."""
+    if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+        out: requests.exceptions.RequestException = requests.exceptions.ReadTimeout(str(exc))
+    elif isinstance(exc, urllib3.exceptions.SSLError):
+        out = requests.exceptions.SSLError(str(exc))
+    elif isinstance(exc, urllib3.exceptions.DecodeError):
+        out = requests.exceptions.ContentDecodingError(str(exc))
+    elif isinstance(exc, urllib3.exceptions.ProtocolError):
+        out = requests.exceptions.ChunkedEncodingError(str(exc))
+    else:
+        out = requests.exceptions.ConnectionError(str(exc))
+    out.__cause__ = exc
+    return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from datetime import UTC, date, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -44,11 +46,22 @@ def format_decimal(value: Decimal | int, places: int | None = 2) -> str:
     return "0" + text[2:] if text.startswith("-0") and dec == 0 else text
 
 
+_DATE = re.compile(r"(\d\d)/(\d\d)/(\d{4})", re.ASCII)
+_TIMESTAMP = re.compile(r"(\d\d)/(\d\d)/(\d{4}) (\d\d):(\d\d):(\d\d)", re.ASCII)
+
+
 def parse_date(text: str | None) -> date | None:
     """Parse ``MM/DD/YYYY``; empty or None -> None."""
     if _blank(text):
         return None
     assert text is not None
+    exact = _DATE.fullmatch(text.strip())  # the usual form, ~10x cheaper than strptime (imports read 100,000s)
+    if exact:
+        month, day, year = map(int, exact.groups())
+        try:
+            return date(year, month, day)
+        except ValueError as exc:
+            raise ValueError(f"not an Intacct date (MM/DD/YYYY): {text!r}") from exc
     try:
         return datetime.strptime(text.strip(), DATE_FORMAT).date()
     except ValueError as exc:
@@ -68,6 +81,13 @@ def parse_timestamp(text: str | None, tz: tzinfo = UTC) -> datetime | None:
         return None
     assert text is not None
     raw = text.strip()
+    exact = _TIMESTAMP.fullmatch(raw)  # the usual form, parsed without strptime
+    if exact:
+        month, day, year, hour, minute, second = map(int, exact.groups())
+        try:
+            return datetime(year, month, day, hour, minute, second, tzinfo=tz)
+        except ValueError as exc:
+            raise ValueError(f"not an Intacct timestamp (MM/DD/YYYY HH:MM:SS): {text!r}") from exc
     if "T" in raw:
         try:
             parsed = datetime.fromisoformat(raw)

@@ -29,16 +29,18 @@ def _offset_text(offset: timedelta) -> str:
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def zone_mismatch(zone_name: str | None, info: SessionInfo, at: datetime) -> str | None:
-    """A sentence for the user when the session's offset differs from the configured zone's at ``at``; else None.
+def zone_mismatch(zone_name: str | None, info: SessionInfo, at: datetime | None = None) -> str | None:
+    """A sentence for the user when the session's offset differs from the configured zone's; else None.
 
-    None also when the gateway wrote no usable offset (nothing to compare).
+    Compared at the session's own timestamp (else ``at``, else now), so a DST change cannot blur it. None also
+    when the gateway wrote no usable offset (nothing to compare).
     """
     if info.utc_offset is None:
         return None
-    expected = at.astimezone(company_zone(zone_name)).utcoffset()
+    when = info.stamped_at or at or datetime.now(UTC)
+    expected = when.astimezone(company_zone(zone_name)).utcoffset()
     if expected == info.utc_offset:
         return None
     return (f"Intacct writes this company's times at {_offset_text(info.utc_offset)}, but the connection's time "
-            f"zone ({zone_name or 'UTC'}) is at {_offset_text(expected or timedelta(0))} now: change the time zone "
+            f"zone ({zone_name or 'UTC'}) is at {_offset_text(expected or timedelta(0))} then: change the time zone "
             "setting, or changes made in Intacct may be read hours late or early.")

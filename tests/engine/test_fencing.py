@@ -14,10 +14,12 @@ from sqlmodel import Session, select
 from storage.models import JournalState, RunStatus, SchedulerHeartbeat, SyncLease, SyncRun, WriteJournal
 from storage.types import utcnow
 from sync_engine import leases, queue, runs
+from sync_engine.intacct.pipeline import MAX_FUNCTIONS_PER_REQUEST
 from tests.engine.helpers import connect, ledger_invoice, sandbox_query
 from tests.scheduler.helpers import get_run, queue_runs, wait_for
 
 REAL_EXECUTOR = "sync_engine.runs:execute_run"
+COUNT = 4 * MAX_FUNCTIONS_PER_REQUEST
 
 
 def _writes_sent(sandbox) -> int:  # type: ignore[no-untyped-def]
@@ -81,8 +83,8 @@ def test_a_run_whose_lease_was_taken_sends_no_write(engine, sandbox) -> None:
 def test_a_frozen_scheduler_writes_nothing_after_another_took_over(db_url, engine, sandbox, spawn_scheduler) -> None:
     with Session(engine) as session:
         connection_id = connect(session, sandbox, read_customers=False, read_invoices=False)
-        for n in range(25):  # three write requests of at most 10 invoices
-            ledger_invoice(session, customer_number="Z-1", invoice_number=f"Z-{n:02}", amounts=["10.00"])
+        for n in range(COUNT):  # more write requests than the pipeline keeps in flight at once
+            ledger_invoice(session, customer_number="Z-1", invoice_number=f"Z-{n:03}", amounts=["10.00"])
     sandbox.set_faults({"faults": [{"kind": "latency", "ms": 1500, "function": "create_invoice"}]})
     [first_run] = queue_runs(engine, connection_id, 1)
     frozen = spawn_scheduler(db_url, "--id", "frozen", "--lease-ttl", "3", "--heartbeat-seconds", "1",
@@ -94,7 +96,7 @@ def test_a_frozen_scheduler_writes_nothing_after_another_took_over(db_url, engin
     # refuses their repeated control ids. Frozen inside a transaction, it would hold its locks until it wakes;
     # on a SQLite file that stops every other writer.)
     def invoice_writes_in_flight() -> bool:
-        return sandbox.stats()["functions"].get("create_invoice", 0) >= 10
+        return sandbox.stats()["functions"].get("create_invoice", 0) >= MAX_FUNCTIONS_PER_REQUEST
 
     wait_for(invoice_writes_in_flight, timeout=60, what="the first invoice request in flight")
     os.kill(frozen.pid, signal.SIGSTOP)
@@ -130,7 +132,7 @@ def test_a_frozen_scheduler_writes_nothing_after_another_took_over(db_url, engin
     wait_for(lambda: any(said in frozen.output() for said in ("lost the lease", "no longer holds the lease",
                                                               f"run #{first_run} finished: abandoned")),
              timeout=30, what="the woken scheduler to log that it lost the lease")
-    for n in range(25):
-        assert len(sandbox_query(sandbox, "ARINVOICE", ["RECORDNO"], f"RECORDID = 'Z-{n:02}'")) == 1, f"Z-{n:02}"
+    recorded = [r["RECORDID"] for r in sandbox_query(sandbox, "ARINVOICE", ["RECORDID"], "RECORDID LIKE 'Z-%'")]
+    assert sorted(recorded) == [f"Z-{n:03}" for n in range(COUNT)]  # each exactly once
     assert get_run(engine, first_run).status == RunStatus.ABANDONED  # its verdict stands
     taker.close()

@@ -75,8 +75,20 @@ def main() -> None:
         for record in client.iter_records("CUSTOMER", FIELDS):
             seen += 1
             assert record["CUSTOMERID"]
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"records": seen, "bytes": sent[0], "peak_rss_mib": round(peak, 1)}))
+    print(json.dumps({"records": seen, "bytes": sent[0], "peak_rss_mib": round(_peak_rss_mib(), 1)}))
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak RSS. VmHWM where Linux has it: ru_maxrss also counts the parent's memory when the
+    process was started by vfork (as subprocess does) from a large parent such as a long pytest run."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":

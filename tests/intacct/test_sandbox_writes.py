@@ -165,3 +165,20 @@ def test_503_on_a_write_is_ambiguous(sandbox):
     with pytest.raises(TransientError):
         sandbox.set_faults({"faults": [{"kind": "rate_limit"}]})
         c.count("CUSTOMER")
+
+
+@pytest.mark.parametrize("currency, rate", [("EUR", {}), ("GBP", {"exchange_rate": Decimal("1.2655")}),
+                                            ("CAD", {"exchange_rate_type": "Intacct Daily Rate",
+                                                     "exchange_rate_date": date(2024, 5, 1)})])
+def test_multi_currency_invoices_reach_intacct_and_read_back_with_their_currency(sandbox, currency, rate):
+    c = client_for(sandbox)
+    number = f"INV-{currency}"
+    invoice = fn.create_invoice(
+        customer_id="C-00001", invoice_no=number, date_created=date(2024, 5, 1), date_due=date(2024, 5, 31),
+        currency=currency, custom_fields={"REGION": "EMEA"},
+        lines=[fn.InvoiceLine(Decimal("99.95"), account_label="Services Revenue", location_id="HQ",
+                              department_id="SALES", custom_fields={"PROJECT": "P-1"})],
+        controlid=f"inv-{currency}-v1", **rate)
+    key = c.call(invoice).key
+    [read] = c.read("ARINVOICE", [key], ["RECORDID", "CURRENCY", "TOTALENTERED"])
+    assert read == {"RECORDID": number, "CURRENCY": currency, "TOTALENTERED": "99.95"}

@@ -91,3 +91,25 @@ def test_whenmodified_across_fall_back_is_caught_by_the_overlap(pacific):
     window_start = datetime(2024, 11, 3, 9, 0, tzinfo=UTC) - timedelta(hours=1)
     again = _modified(pacific, "ZF-", f.ge("WHENMODIFIED", format_timestamp(window_start, PACIFIC)))
     assert set(again) == {"ZF-FIRST", "ZF-SECOND"}
+
+
+@pytest.mark.parametrize("setting, warned", [("UTC", True), ("America/Los_Angeles", False)])
+def test_test_connection_says_when_the_zone_setting_disagrees_with_intacct(pacific, sqlite_engine, setting, warned):
+    from sqlmodel import Session
+
+    from sync_engine import settings
+    from sync_engine.connection import test_connection as check_connection
+
+    _at(pacific, datetime(2024, 7, 1, 12, 0, tzinfo=UTC))
+    with Session(sqlite_engine) as session:
+        settings.save_connection(session=session, actor="tester", form=settings.ConnectionForm(
+            endpoint_url=pacific.url, company_id=pacific.company_id, user_id=pacific.user_id,
+            user_password=pacific.user_password, sender_id=pacific.sender_id,
+            sender_password=pacific.sender_password, intacct_timezone=setting))
+        check = check_connection(session=session)
+    assert check.ok and check.message.startswith("Signed in to company DEMO-AR")
+    if warned:
+        assert "Intacct writes this company's times at UTC-07:00" in check.message
+        assert "time zone (UTC) is at UTC+00:00" in check.message
+    else:
+        assert "time zone" not in check.message

@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from console import state
 from sync_engine.notify import send_test_email
-from tests.console.conftest import _router_always_runs, app_as, db, texts  # noqa: F401  (fixtures)
+from tests.console.conftest import app_as, db, texts  # noqa: F401  (fixtures)
 from tests.notify.conftest import SMTP_PASSWORD, SMTP_USER, Inbox, free_port
 from tests.notify.helpers import configure_email
 
