@@ -52,7 +52,9 @@ def claim_next_run(*, engine: Engine, holder: str, now: datetime | None = None, 
                 run.lease_generation = lease.generation
                 lease.acquired_at, lease.expires_at = now, now + lease_ttl
                 session.add(lease)
-                run.status, run.claimed_by, run.started_at = RunStatus.RUNNING, holder, now
+                # Started when the claim got the lease (it may have waited for the lease row's lock), not when it
+                # began looking: otherwise a run could seem to start before the previous one of its connection ended.
+                run.status, run.claimed_by, run.started_at = RunStatus.RUNNING, holder, max(now, utcnow())
                 session.add(run)
                 session.flush()
                 return run
