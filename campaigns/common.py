@@ -75,19 +75,23 @@ def _database(backend: str, workdir: Path) -> Iterator[str]:
         admin.dispose()
 
 
-def seed_ledger(engine: Engine, *, invoices: int, payments: int, per_customer: int = 20) -> None:
-    """Ledger-origin invoices (one line each) spread over customers, and payments of half of the first ones."""
+def seed_ledger(engine: Engine, *, invoices: int, payments: int, per_customer: int = 20, start: int = 0) -> None:
+    """Ledger-origin invoices (one line each) spread over customers, and payments of half of the first ones;
+    numbered from `start` (so several batches can be added to one ledger)."""
     with Session(engine) as session:
-        customers = []
-        for n in range(-(-invoices // per_customer)):
-            customer = Customer(number=f"{PREFIX}-C{n:04}", name=f"Campaign customer {n}", email="ap@example.test")
-            session.add(customer)
-            customers.append(customer)
+        customers: dict[int, Customer] = {}
+        for n in range(start // per_customer, (start + invoices - 1) // per_customer + 1):
+            number = f"{PREFIX}-C{n:04}"
+            customer = session.exec(select(Customer).where(Customer.number == number)).first()
+            if customer is None:
+                customer = Customer(number=number, name=f"Campaign customer {n}", email="ap@example.test")
+                session.add(customer)
+            customers[n] = customer
         session.flush()
         made = []
         for n in range(invoices):
-            amount = Decimal(100 + n % 900) + Decimal("0.50")
-            invoice = Invoice(number=f"{PREFIX}-I{n:05}", customer_id=customers[n // per_customer].id,
+            amount = Decimal(100 + (start + n) % 900) + Decimal("0.50")
+            invoice = Invoice(number=f"{PREFIX}-I{start + n:05}", customer_id=customers[(start + n) // per_customer].id,
                               invoice_date=date(2026, 11, 2), due_date=date(2026, 12, 2), total=amount, balance=amount,
                               description="Campaign")
             session.add(invoice)

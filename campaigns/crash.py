@@ -1,6 +1,10 @@
 """Crash campaign: kill -9 a real scheduler at random moments while it writes invoices and payments to the
 sandbox, again and again, then let a clean run finish and compare the sandbox with the ledger.
 
+Each trial adds its share of the invoices and payments (with their customers) to the ledger, queues a sync,
+and kills the scheduler at a random moment once that sync has started writing them: every trial is a kill
+during an export, at a different point (customers, invoices, payments, between requests or inside one).
+
     python -m campaigns.crash [--trials 30] [--invoices 1000] [--payments 1000] [--backend sqlite|postgresql]
 
 Prints the figures; exits 1 when anything is duplicated, missing, unbalanced or left uncertain.
@@ -39,10 +43,12 @@ def campaign(*, trials: int, invoices: int, payments: int, backend: str = "sqlit
     kills = finished_first = 0
     ended: list[str] = []
     with bench(backend) as b:
-        seed_ledger(b.engine, invoices=invoices, payments=payments)
         # A little latency on every write widens the window in which a kill lands between send and answer.
-        b.sandbox.set_faults({"faults": [{"kind": "latency", "ms": 40, "jitter_ms": 40, "function": "create"}]})
+        b.sandbox.set_faults({"faults": [{"kind": "latency", "ms": 250, "jitter_ms": 250, "function": name}
+                                         for name in ("create", "create_invoice", "create_arpayment")]})
+        share_i, share_p = max(1, invoices // trials), max(1, payments // trials)
         for trial in range(trials):
+            seed_ledger(b.engine, invoices=share_i, payments=min(share_p, share_i), start=trial * share_i)
             with Session(b.engine) as session:
                 run = queue.enqueue_run(session=session, connection_id=b.connection_id, kind="accounting_sync",
                                         requested_by="campaign")
@@ -50,11 +56,9 @@ def campaign(*, trials: int, invoices: int, payments: int, backend: str = "sqlit
             scheduler = SchedulerProcess(b.url, b.workdir / f"scheduler-{trial}.log", "--id", f"crash-{trial}",
                                          "--lease-ttl", "2", executor=REAL_EXECUTOR)
             try:
-                # Kill after a random number of new journal rows (or when the run ends first).
-                target = before + rng.randint(1, 25)
-                wait_for(lambda: _writes_journaled(b.engine) >= target or _status(b.engine, run.id) not in (
-                    RunStatus.QUEUED, RunStatus.RUNNING), timeout=120, interval=0.01, what="writes to start")
-                time.sleep(rng.uniform(0, 0.2))
+                wait_for(lambda: _writes_journaled(b.engine) > before or _status(b.engine, run.id) not in (
+                    RunStatus.QUEUED, RunStatus.RUNNING), timeout=180, interval=0.01, what="writes to start")
+                time.sleep(rng.uniform(0, 1.2))  # customers, invoices and payments each take about 0.5 s
                 if _status(b.engine, run.id) in (RunStatus.QUEUED, RunStatus.RUNNING):
                     os.kill(scheduler.pid, signal.SIGKILL)
                     kills += 1
