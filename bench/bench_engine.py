@@ -137,12 +137,13 @@ def _incremental(engine: Any, handle: Any, connection_id: int) -> dict:
 
 
 def _add_ledger_writes(engine: Any, count: int) -> None:
-    """`count` ledger invoices (one line each) of imported customers and a payment paying each in full."""
+    """`count` ledger invoices (one line each) of active imported customers and a payment paying each in full."""
     from storage.models import Customer, Invoice, InvoiceLine, Origin, Payment, PaymentApplication
 
     today = date.today()
     with Session(engine) as session:
-        customers = list(session.exec(select(Customer).where(Customer.intacct_customer_id.is_not(None))
+        customers = list(session.exec(select(Customer).where(Customer.intacct_customer_id.is_not(None),
+                                                             Customer.active == True)  # noqa: E712
                                       .order_by(Customer.id).limit(count)))
         invoices = []
         for n in range(count):
@@ -188,17 +189,22 @@ def _pages(ledger_url: str, engine: Any, run_id: int) -> dict:
 
     from console import state
     from storage.db import read_session
+    from sync_engine.sessions import start_session
     from sync_engine.users import create_user
 
     os.environ["DATABASE_URL"] = ledger_url
     st.cache_resource.clear()
     with read_session(engine) as session:
-        create_user(session=session, username="bench-admin", password="bench-password-1", role="admin", actor="bench")
+        user = create_user(session=session, username="bench-admin", password="bench-password-1", role="admin",
+                           actor="bench")
+    with read_session(engine) as session:
+        _, console_session = start_session(session=session, user_id=user.id)  # as tests/console sign in
+        token_hash = console_session.token_hash
     out: dict[str, Any] = {}
     for label, page, query in (("Invoices", state.INVOICES, None), ("Customers", state.CUSTOMERS, None),
                                ("Run detail (invoice import)", state.RUN_DETAIL, {"run": str(run_id)})):
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
-        at.session_state["user"] = {"username": "bench-admin", "display_name": "Bench", "role": "admin"}
+        at.session_state["console_session"] = token_hash
         if query:
             at.query_params.update(query)
         at.run()
@@ -211,8 +217,11 @@ def _pages(ledger_url: str, engine: Any, run_id: int) -> dict:
             at.run()
             warm.append(time.perf_counter() - started)
         problem = str(at.exception[0].value)[:200] if at.exception else None
-        out[label] = {"cold": cold, "warm": statistics.median(warm), "exception": problem}
-        _log(f"page {label}: cold {cold:.2f} s, warm {statistics.median(warm):.2f} s"
+        title = at.title[0].value if at.title else None
+        tables = sum(len(df.value) for df in at.dataframe)
+        out[label] = {"cold": cold, "warm": statistics.median(warm), "exception": problem, "title": title,
+                      "rows_shown": tables}
+        _log(f"page {label} ({title!r}, {tables} table rows): cold {cold:.2f} s, warm {statistics.median(warm):.2f} s"
              + (f" (exception: {problem})" if problem else ""))
     return out
 

@@ -30,6 +30,8 @@ def git_label(root: Path) -> str:
 
 def import_line(r: dict) -> str:
     sandbox = f", sandbox CPU {r['sandbox_cpu_seconds']:.1f} s" if "sandbox_cpu_seconds" in r else ""
+    if "cpu_seconds" in r:
+        sandbox = f", importer CPU {r['cpu_seconds']:.1f} s" + sandbox
     return (f"{r['records']:,} records ({r['lines']:,} lines) in {r['seconds']:.1f} s = "
             f"{r['records'] / r['seconds']:,.0f} records/s, {r['requests']} requests, peak RSS {r['rss_mib']:.0f} MiB"
             f"{sandbox}")
@@ -67,6 +69,8 @@ def _import_fmt(key: str) -> Callable[[Any, dict], str]:
     def fmt(value: Any, res: dict) -> str:
         r = res[key]
         sandbox = f"; sandbox CPU {r['sandbox_cpu_seconds']:.1f} s" if "sandbox_cpu_seconds" in r else ""
+        if "cpu_seconds" in r:
+            sandbox = f"; importer CPU {r['cpu_seconds']:.1f} s" + sandbox
         return f"{value:,.0f} records/s ({r['seconds']:.1f} s; {r['requests']} requests{sandbox})"
     return fmt
 
@@ -151,8 +155,8 @@ def _machine_text(res: dict) -> str:
 
 def markdown(res: dict, before: dict | None) -> str:
     out = ["# Benchmark results (`make bench`)", "",
-           "Written by `bench/bench_engine.py`; do not edit the tables by hand (notes go in the last section of "
-           "ARCHITECTURE.md's performance part). Request counts are exact; times are from one run on a shared "
+           "Written by `bench/bench_engine.py`; do not edit the tables by hand (notes: `bench/NOTES.md`, appended "
+           "below). Request counts are exact; times are from one run on a shared "
            "machine, so read the ratios.", "",
            f"- **after**: {_machine_text(res)}"]
     if before:

@@ -20,6 +20,11 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_kind(engine: Any, connection_id: int, kind: str, options: dict | None = None) -> tuple[Any, float]:
     """Enqueue, claim and execute one run as the scheduler does; (final run row, seconds)."""
     from storage.models import SyncRun
@@ -63,6 +68,7 @@ def full_import(spec: dict) -> dict:
     connection_id = connect_ledger(engine, spec["sandbox"])
     out: dict[str, Any] = {"runs": {}}
     seconds = requests = 0.0
+    cpu_before = _cpu()
     for kind in ("customer_import", "invoice_import"):
         run, elapsed = run_kind(engine, connection_id, kind)
         out["runs"][kind] = {"id": run.id, "status": run.status, "seconds": elapsed, "requests": run.api_requests,
@@ -75,7 +81,7 @@ def full_import(spec: dict) -> dict:
         lines = session.exec(select(func.count()).select_from(InvoiceLine)).one()
     engine.dispose()
     out.update(records=customers + invoices, customers=customers, invoices=invoices, lines=lines, seconds=seconds,
-               requests=int(requests), rss_mib=_rss_mib())
+               requests=int(requests), rss_mib=_rss_mib(), cpu_seconds=_cpu() - cpu_before)
     return out
 
 

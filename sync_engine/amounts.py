@@ -16,6 +16,7 @@ from sqlmodel import Session, col, func, select
 
 from storage.models import Invoice, Origin, Payment, PaymentApplication
 from storage.types import utcnow
+from sync_engine.ledger import diff, record_version, snapshot
 
 ZERO = Decimal("0.00")
 
@@ -59,7 +60,10 @@ def derive(invoice: Invoice, adjustment: Decimal) -> dict[str, object]:
     else:
         paid_base, due_base = ZERO, invoice.total
     amount_paid, balance = paid_base + adjustment, due_base - adjustment
-    return {"amount_paid": amount_paid, "balance": balance, "status": derived_status(invoice, amount_paid, balance)}
+    status = derived_status(invoice, amount_paid, balance)
+    if status == "voided":
+        balance = ZERO  # nothing is due on a voided invoice, whatever Intacct still shows until it is reversed
+    return {"amount_paid": amount_paid, "balance": balance, "status": status}
 
 
 def refresh_invoices(session: Session, invoice_ids: Iterable[int]) -> list[Invoice]:
@@ -88,3 +92,20 @@ def invoices_with_pending_payments(session: Session) -> list[int]:
             select(PaymentApplication.invoice_id).join(Payment, col(Payment.id) == PaymentApplication.payment_id)
             .where(*conditions).distinct()))
     return sorted(ids)
+
+
+def refresh_with_versions(session: Session, invoice_ids: Iterable[int], *, run_id: int | None, source: str,
+                          changed_by: str | None = None) -> list[Invoice]:
+    """`refresh_invoices`, recording a RecordVersion of each invoice whose shown amounts changed."""
+    ids = sorted({i for i in invoice_ids if i is not None})
+    before = {inv.id: snapshot("invoice", inv.model_dump())
+              for start in range(0, len(ids), 500)
+              for inv in session.exec(select(Invoice).where(col(Invoice.id).in_(ids[start:start + 500])))}
+    changed = refresh_invoices(session, ids)
+    for invoice in changed:
+        after = snapshot("invoice", invoice.model_dump())
+        changes = diff(before[invoice.id], after)
+        if changes:
+            record_version(session=session, record_type="invoice", record_id=invoice.id, run_id=run_id,  # type: ignore[arg-type]
+                           source=source, changes=changes, snapshot_values=after, changed_by=changed_by)
+    return changed

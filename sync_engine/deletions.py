@@ -19,6 +19,7 @@ from storage.types import utcnow
 from sync_engine import amounts, windows
 from sync_engine.imports import _batches
 from sync_engine.intacct import filters
+from sync_engine.intacct.values import parse_decimal
 from sync_engine.ledger import diff, record_version, snapshot
 from sync_engine.objects import AR_INVOICE, AR_PAYMENT, IntacctObject
 from sync_engine.run_context import RunContext
@@ -89,6 +90,72 @@ def sweep_deleted(ctx: RunContext) -> None:
             invoice.intacct_total_paid, invoice.intacct_total_due = amounts.ZERO, amounts.ZERO
             touched.append(invoice.id)  # type: ignore[arg-type]
         session.flush()
-        amounts.refresh_invoices(session, touched)
+        amounts.refresh_with_versions(session, touched, run_id=ctx.run_id, source="import")
     ctx.advance(len(invoice_keys) + len(payment_keys))
     windows.advance(ctx, SWEEP, ctx.started_at)
+
+
+def _undo_voids_paid_in_intacct(ctx: RunContext, paid: list[Any], records: list[Any]) -> list[Any]:
+    """Intacct recorded a payment on invoices voided here before they were reversed: money received in Intacct
+    wins, so the void is undone (a paid invoice cannot be reversed), with an item saying what to do instead."""
+    if not paid:
+        return records
+    with ctx.ledger_session() as session:
+        for record in paid:
+            row = session.get(Invoice, record.id)
+            before = snapshot("invoice", row.model_dump())  # type: ignore[union-attr]
+            row.status, row.voided_at = "open", None  # type: ignore[union-attr]
+            session.add(row)
+            session.flush()
+            amounts.refresh_invoices(session, [row.id])  # type: ignore[union-attr,list-item]
+            after = snapshot("invoice", row.model_dump())  # type: ignore[union-attr]
+            record_version(session=session, record_type="invoice", record_id=row.id, run_id=ctx.run_id,  # type: ignore[union-attr,arg-type]
+                           source="import", changes=diff(before, after), snapshot_values=after)
+            ctx.item(session, record_type="invoice", label=f"Invoice {row.number} (void)",  # type: ignore[union-attr]
+                     action=ItemAction.FAILED, record_id=row.id, intacct_key=row.intacct_recordno,  # type: ignore[union-attr]
+                     category="validation",
+                     message="A payment was recorded on this invoice in Intacct after it was voided here, so it "
+                             "cannot be reversed: the void is undone. To void it, reverse that payment in Intacct "
+                             "first, then void the invoice again.")
+    return [r for r in records if r not in paid]
+
+
+def still_to_reverse(ctx: RunContext, obj: IntacctObject, records: list[Any]) -> list[Any]:
+    """Of ledger records voided here and waiting to be reversed in Intacct, those Intacct still holds unreversed.
+
+    One look (a keys-only query per 1,000) before the reversals go out: a record someone already reversed in
+    Intacct, or deleted there, needs no reversal (sending one would only be refused); it is marked done here,
+    with an item saying what Intacct already did. Nothing is marked in a preview.
+    """
+    if not records:
+        return []
+    state: dict[str, str] = {}
+    paid: set[str] = set()
+    fields = ["RECORDNO", "STATE", "TOTALPAID"] if obj is AR_INVOICE else ["RECORDNO", "STATE"]
+    for chunk in _batches([r.intacct_recordno for r in records], KEYS_PER_QUERY):
+        for found in ctx.client.iter_records(obj.name, fields, filter=filters.in_("RECORDNO", chunk)):
+            state[str(found["RECORDNO"])] = (found.get("STATE") or "").strip().lower()
+            if obj is AR_INVOICE and (parse_decimal(found.get("TOTALPAID")) or 0) > 0:
+                paid.add(str(found["RECORDNO"]))
+    records = _undo_voids_paid_in_intacct(ctx, [r for r in records if r.intacct_recordno in paid], records)
+    done = [r for r in records if state.get(r.intacct_recordno, "deleted") in ("deleted", "v", "reversed", "voided")]
+    if done:
+        record_type = "invoice" if obj is AR_INVOICE else "payment"
+        with ctx.ledger_session() as session:
+            for record in done:
+                row = session.get(type(record), record.id)
+                gone = record.intacct_recordno not in state
+                row.reversed_in_intacct, row.updated_at = True, utcnow()
+                if record_type == "invoice":
+                    row.intacct_state = "Deleted" if gone else "Reversed"
+                    row.intacct_total_paid, row.intacct_total_due = amounts.ZERO, amounts.ZERO
+                session.add(row)
+                name = f"Invoice {row.number}" if record_type == "invoice" else f"Payment {row.reference}"
+                ctx.item(session, record_type=record_type, label=f"{name} (void)", action=ItemAction.UPDATED, record_id=row.id, intacct_key=row.intacct_recordno,
+                         message=("Already deleted in Intacct" if gone else "Already reversed in Intacct")
+                         + ": nothing to reverse.")
+            session.flush()
+            invoice_ids = ([r.id for r in done] if record_type == "invoice" else list(session.exec(
+                select(PaymentApplication.invoice_id).where(col(PaymentApplication.payment_id).in_([r.id for r in done])))))
+            amounts.refresh_with_versions(session, invoice_ids, run_id=ctx.run_id, source="import")
+    return [r for r in records if r not in done]

@@ -8,13 +8,15 @@ Intacct is reversed there, never deleted; posted invoices are never edited.
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from storage.db import write_session
 from storage.models import Customer, Invoice, InvoiceLine, ItemAction, Origin, Payment, SyncState
 from storage.types import utcnow
+from sync_engine import deletions, objects
 from sync_engine.intacct import filters, functions
 from sync_engine.journal import WriteSpec, write_all
 from sync_engine.payments import PENDING_PAYMENT
@@ -138,7 +140,8 @@ def _invoice_spec(ctx: RunContext, invoice: Invoice, customer: Customer, lines: 
 
     return WriteSpec(operation="create_invoice", model=Invoice, record_type="invoice", record_id=invoice_id,  # type: ignore[arg-type]
                      label=f"Invoice {invoice.number}", payload=payload, build=build, lookup=lookup,
-                     confirmed_values=lambda key: {"intacct_recordno": key, "intacct_state": "Posted"})
+                     confirmed_values=lambda key: {"intacct_recordno": key, "intacct_state": "Posted",
+                                                   "intacct_total_paid": Decimal("0.00"), "intacct_total_due": invoice.total})
 
 
 def _first_problem(ctx: RunContext, lines: list[InvoiceLine], problems: dict[str, str]) -> str | None:
@@ -181,8 +184,12 @@ def write_invoices(ctx: RunContext) -> None:
         invoices = pending_invoices(session=session)
         if (chosen := ctx.only("invoice")) is not None:
             invoices = [inv for inv in invoices if inv.id in chosen]
-        lines_by_invoice = {inv.id: list(session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)
-                                                       .order_by(InvoiceLine.line_no))) for inv in invoices}
+        lines_by_invoice: dict[int | None, list[InvoiceLine]] = {inv.id: [] for inv in invoices}
+        ids = [inv.id for inv in invoices]
+        for start in range(0, len(ids), 900):  # one query per 900 invoices, not one per invoice
+            for line in session.exec(select(InvoiceLine).where(col(InvoiceLine.invoice_id).in_(ids[start:start + 900]))
+                                     .order_by(col(InvoiceLine.invoice_id), col(InvoiceLine.line_no))):
+                lines_by_invoice[line.invoice_id].append(line)
         customers = {c.id: c for c in session.exec(select(Customer).where(
             Customer.id.in_({inv.customer_id for inv in invoices})))}
         overrides = item_overrides(session=session, connection_id=ctx.connection_id)
@@ -263,6 +270,7 @@ def reverse_voided_invoices(ctx: RunContext) -> None:
         voided = list(session.exec(select(Invoice).where(
             Invoice.origin == Origin.LEDGER, Invoice.status == "voided", Invoice.intacct_recordno.is_not(None),
             Invoice.reversed_in_intacct.is_(False), Invoice.sync_state != SyncState.SKIPPED)))
+    voided = deletions.still_to_reverse(ctx, objects.AR_INVOICE, voided)
     if voided:
         write_all(ctx, [_reverse_spec(ctx, invoice) for invoice in voided])
 

@@ -8,7 +8,7 @@ shows as paid is derived in sync_engine.amounts, so ledger payments not yet in I
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,7 +26,7 @@ from sync_engine.intacct import filters
 from sync_engine.intacct.pipeline import Prefetcher, ordered_map
 from sync_engine.intacct.values import parse_date, parse_decimal, parse_timestamp
 from sync_engine.journal import adopt_in_flight
-from sync_engine.ledger import diff, record_version, snapshot
+from sync_engine.ledger import diff, prefetch_versions, record_version, snapshot
 from sync_engine.run_context import RunContext
 
 BATCH = 500
@@ -193,6 +193,7 @@ def store_customers(ctx: RunContext, records: list[dict[str, Any]], session: Ses
         Customer.connection_id == ctx.connection_id, col(Customer.intacct_recordno).in_(keys)))}
     by_number = {c.number: c for c in session.exec(select(Customer).where(
         col(Customer.number).in_([r.get("CUSTOMERID") for r in records])))}
+    prefetch_versions(session, "customer", [c.id for c in [*known.values(), *by_number.values()]])  # type: ignore[misc]
     created: list[tuple[Customer, dict[str, Any]]] = []
     for record in records:
         try:
@@ -335,6 +336,7 @@ def _fetch_lines(ctx: RunContext, invoice_keys: list[str], bad_lines: dict[str, 
 
 
 def _replace_lines(session: Session, invoice: Invoice, lines: list[dict[str, Any]]) -> None:
+    session.info.get(_PAGE_LINES, {}).pop(invoice.id, None)  # the page's copy of its old lines is stale now
     for old in session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)):
         session.delete(old)
     for line in lines:
@@ -364,6 +366,27 @@ def _apply_intacct(invoice: Invoice, values: dict[str, Any], adjustment: Decimal
         invoice.voided_at = invoice.voided_at or utcnow()
     for key, value in amounts.derive(invoice, adjustment).items():
         setattr(invoice, key, value)
+
+
+_PAGE_LINES = "invoice_lines_of_page"  # session.info key: invoice id -> its lines (as dicts), read once per page
+
+
+def _prefetch_lines(session: Session, invoice_ids: list[int]) -> None:
+    """The lines of a page's known invoices in one query, for the diffs `_upsert_invoice` makes."""
+    lines: dict[int, list[dict[str, Any]]] = {i: [] for i in invoice_ids}
+    for start in range(0, len(invoice_ids), 900):
+        for line in session.exec(select(InvoiceLine).where(col(InvoiceLine.invoice_id).in_(invoice_ids[start:start + 900]))
+                                 .order_by(col(InvoiceLine.invoice_id), col(InvoiceLine.line_no))):
+            lines[line.invoice_id].append(line.model_dump())
+    session.info[_PAGE_LINES] = lines
+
+
+def _current_lines(session: Session, invoice_id: int) -> list[dict[str, Any]]:
+    prefetched = session.info.get(_PAGE_LINES)
+    if prefetched is not None and invoice_id in prefetched:
+        return prefetched[invoice_id]
+    return [line.model_dump() for line in session.exec(
+        select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id).order_by(col(InvoiceLine.line_no)))]
 
 
 def _new_invoice_row(ctx: RunContext, values: dict[str, Any], modified: datetime | None) -> dict[str, Any]:
@@ -417,8 +440,7 @@ def _upsert_invoice(
         values = {k: values[k] for k in INVOICE_INTACCT_OWNED}
     elif lines is not None:
         values["lines"] = _lines_text(lines)
-    current_lines = [line.model_dump() for line in session.exec(
-        select(InvoiceLine).where(InvoiceLine.invoice_id == existing.id).order_by(col(InvoiceLine.line_no)))]
+    current_lines = _current_lines(session, existing.id)  # type: ignore[arg-type]
     before = snapshot("invoice", {**existing.model_dump(), "lines": _lines_text(current_lines)})
     _apply_intacct(existing, values, adjustments.get(existing.id, ZERO))  # type: ignore[arg-type]
     after = snapshot("invoice", {**existing.model_dump(), "lines": values.get("lines", before.get("lines"))})
@@ -518,6 +540,8 @@ def store_invoices(ctx: RunContext, records: list[dict[str, Any]], outstanding_o
             col(Invoice.number).in_([_invoice_number(r) for r in records])))}
         ids = [i.id for i in [*existing.values(), *by_number.values()] if i.id is not None]
         adjustments = amounts.pending_adjustment(session, ids) if ids else {}
+        prefetch_versions(session, "invoice", ids)
+        _prefetch_lines(session, sorted(set(ids)))
         created: list[tuple[Any, dict[str, Any], list[dict[str, Any]]]] = []
         for record in records:
             try:
@@ -551,9 +575,31 @@ def _insert_created_invoices(session: Session, ctx: RunContext,
 _store_invoices = store_invoices  # the name tests of unreadable records use
 
 
-def import_invoices(ctx: RunContext, *, incremental: bool) -> None:
+def _paid_changed(ctx: RunContext, records: list[dict[str, Any]]) -> list[str]:
+    """Keys of the page's invoices whose TOTALPAID differs from what the ledger holds (new ones: paid at all)."""
+    keys = [r["RECORDNO"] for r in records if r.get("RECORDNO")]
+    with read_session(ctx.engine) as session:
+        held = dict(session.exec(select(Invoice.intacct_recordno, Invoice.intacct_total_paid).where(
+            Invoice.connection_id == ctx.connection_id, col(Invoice.intacct_recordno).in_(keys))).all())
+    changed = []
+    for record in records:
+        try:
+            paid, due = _amount(record, "TOTALPAID"), _amount(record, "TOTALDUE")
+        except UnreadableRecord:
+            continue
+        key = record.get("RECORDNO")
+        # a new invoice counts when it will be imported (outstanding) and something was paid on it already
+        if key and ((held[key] or ZERO) != paid if key in held else (paid > ZERO and due > ZERO)):
+            changed.append(key)
+    return changed
+
+
+def import_invoices(ctx: RunContext, *, incremental: bool,
+                    after_page: Callable[[RunContext, list[str]], None] | None = None) -> None:
     """One-time: every outstanding invoice. Incremental: every invoice modified in the window, so payments
     and reversals made in Intacct reach invoices we already hold; new ones are imported while outstanding.
+    `after_page` gets, after each page is stored, the keys of its invoices whose TOTALPAID moved (so the
+    payments behind the move can be brought in with the page: sync_engine.payments_import).
 
     A first one-time import sets the watermark (of invoices, and of payments, whose effect it read as
     TOTALPAID), so the next sync reads only what changed after it. A later one-time import leaves an existing
@@ -568,7 +614,10 @@ def import_invoices(ctx: RunContext, *, incremental: bool) -> None:
     with pages, Prefetcher(reads, ahead=1) as ready:
         for batch, page_reads in ready:
             ctx.check_stop()
+            moved = _paid_changed(ctx, batch) if after_page else []
             store_invoices(ctx, batch, outstanding_only=True, reads=page_reads)
+            if moved:
+                after_page(ctx, moved)  # type: ignore[misc]
             ctx.flush()
     windows.advance(ctx, objects.AR_INVOICE, mark, only_if_unset=not incremental)
     if not incremental:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import bindparam, event, update
 from sqlmodel import Session, SQLModel, select
 
 from storage.db import read_session, write_session
@@ -54,9 +54,13 @@ class WriteSpec:
     failure_prefix: str = ""  # put before Intacct's message on the ledger record
     created_action: str = ItemAction.CREATED
 
+    def confirmed_row(self, key: str, *, connection_id: int) -> dict[str, Any]:
+        """The ledger fields to set once Intacct has the record under `key`."""
+        return {**self.confirmed_values(key), "connection_id": connection_id, "sync_state": SyncState.SYNCED,
+                "sync_error": None, "updated_at": utcnow()}
+
     def on_confirmed(self, session: Session, key: str, *, connection_id: int) -> None:
-        self._update(session, {**self.confirmed_values(key), "connection_id": connection_id,
-                               "sync_state": SyncState.SYNCED, "sync_error": None, "updated_at": utcnow()})
+        self._update(session, self.confirmed_row(key, connection_id=connection_id))
 
     def on_failed(self, session: Session, error: IntacctError) -> None:
         self._update(session, {"sync_state": SyncState.FAILED, "sync_error": self.failure_prefix + error.user_message})
@@ -86,7 +90,8 @@ def latest_entry(session: Session, *, connection_id: int, operation: str, record
     ).first()
 
 
-def _refresh_paid_invoices(session: Session, record_type: str, record_ids: Sequence[int]) -> None:
+def _refresh_paid_invoices(session: Session, record_type: str, record_ids: Sequence[int], *,
+                           run_id: int | None = None, source: str = "export") -> None:
     """A payment that becomes confirmed stops counting as 'not yet in Intacct' in its invoices' derived amounts
     (sync_engine.amounts): derive them again now, or an invoice read while the payment was uncertain would count
     it twice (once in Intacct's TOTALPAID, once as pending) until something else touches it."""
@@ -95,7 +100,7 @@ def _refresh_paid_invoices(session: Session, record_type: str, record_ids: Seque
     session.flush()
     invoice_ids = session.exec(select(PaymentApplication.invoice_id).where(
         PaymentApplication.payment_id.in_(list(record_ids)))).all()  # type: ignore[attr-defined]
-    amounts.refresh_invoices(session, invoice_ids)
+    amounts.refresh_with_versions(session, invoice_ids, run_id=run_id, source=source)
 
 
 def adopt_in_flight(session: Session, *, connection_id: int, record_type: str, record_id: int, key: str) -> bool:
@@ -121,7 +126,7 @@ def adopt_in_flight(session: Session, *, connection_id: int, record_type: str, r
 
 
 def _refresh_adopted(session: Session) -> None:
-    _refresh_paid_invoices(session, "payment", sorted(session.info.pop("adopted_payments", set())))
+    _refresh_paid_invoices(session, "payment", sorted(session.info.pop("adopted_payments", set())), source="import")
 
 
 def settle_linked(session: Session, *, connection_id: int) -> int:
@@ -174,7 +179,7 @@ def _confirm_in(session: Session, ctx: RunContext, spec: WriteSpec, entry_id: in
     entry.last_error = "found in Intacct after an uncertain outcome" if recovered else None
     session.add(entry)
     spec.on_confirmed(session, key, connection_id=ctx.connection_id)
-    _refresh_paid_invoices(session, spec.record_type, [spec.record_id])
+    _refresh_paid_invoices(session, spec.record_type, [spec.record_id], run_id=ctx.run_id)
     ctx.written.add((spec.record_type, spec.record_id))
     message = "Already in Intacct from an earlier interrupted attempt: linked, not sent again." if recovered else None
     ctx.item(session, record_type=spec.record_type, label=spec.label, action=spec.created_action,
@@ -283,7 +288,7 @@ def _after_refused_repeat(ctx: RunContext, spec: WriteSpec, entry_id: int, refus
         _fail(ctx, spec, entry_id, refused, JournalState.FAILED)
 
 
-Prepared = tuple[WriteSpec, int, str, bool]  # the spec, its journal row id, the controlid sent, sent before?
+Prepared = tuple[WriteSpec, int, str, bool]  # the spec, its journal row id, the controlid sent, a repeat?
 
 
 def _latest_entries(session: Session, ctx: RunContext, specs: Sequence[WriteSpec]) -> dict[tuple, WriteJournal]:
@@ -325,7 +330,7 @@ def _prepare_many(ctx: RunContext, specs: Sequence[WriteSpec]) -> list[Prepared]
             prepared[index] = (spec, *one)
     if fresh:
         with write_session(ctx.engine) as session:
-            # Fencing, as in _prepare: the lease is checked in the transaction that journals the batch.
+            # Fencing, as in _prepare: checked in the transaction that journals the sends.
             check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id)
             rows = []
             for spec in fresh:
@@ -344,6 +349,27 @@ def _prepare_many(ctx: RunContext, specs: Sequence[WriteSpec]) -> list[Prepared]
             if id(spec) in by_spec:
                 prepared[index] = by_spec[id(spec)]  # type: ignore[assignment]
     return [prepared[i] for i in sorted(prepared)]
+
+
+def _confirm_many(session: Session, ctx: RunContext, confirmed: list[tuple[WriteSpec, int, str]]) -> None:
+    """Settle a batch's successes with one UPDATE per table (executemany) and one insert of run items:
+    the same rows `_confirm_in` writes one by one."""
+    if not confirmed:
+        return
+    now = utcnow()
+    session.execute(update(WriteJournal.__table__).where(WriteJournal.__table__.c.id == bindparam("entry_id")),  # type: ignore[attr-defined]
+                    [{"entry_id": entry_id, "state": JournalState.CONFIRMED, "intacct_key": key, "updated_at": now,
+                      "last_error": None} for _, entry_id, key in confirmed])
+    groups: dict[tuple[type[SQLModel], tuple[str, ...]], list[dict[str, Any]]] = {}
+    for spec, _, key in confirmed:
+        row = spec.confirmed_row(key, connection_id=ctx.connection_id)
+        groups.setdefault((spec.model, tuple(sorted(row))), []).append({**row, "record_pk": spec.record_id})
+        ctx.written.add((spec.record_type, spec.record_id))
+    for (model, _), rows in groups.items():
+        table = model.__table__  # type: ignore[attr-defined]
+        session.execute(update(table).where(table.c.id == bindparam("record_pk")), rows)
+    ctx.add_items(session, [{"record_type": spec.record_type, "label": spec.label, "action": spec.created_action,
+                             "record_id": spec.record_id, "intacct_key": key} for spec, _, key in confirmed])
 
 
 def _settle(ctx: RunContext, outcome: Outcome[list[Prepared]]) -> None:
@@ -365,17 +391,19 @@ def _settle(ctx: RunContext, outcome: Outcome[list[Prepared]]) -> None:
         unsettled: list[tuple[Prepared, IntacctError]] = []
         refused_repeats: list[tuple[Prepared, IntacctError]] = []
         with write_session(ctx.engine) as session:
+            confirmed: list[tuple[WriteSpec, int, str]] = []
             for prepared, result in zip(batch, outcome.results or []):
                 spec, entry_id, _, _ = prepared
                 key = _key_of(result) if result.ok else None
                 if result.ok and key:
-                    _confirm_in(session, ctx, spec, entry_id, key, recovered=False)
+                    confirmed.append((spec, entry_id, key))
                 elif isinstance(result.error, DuplicateControlIdError):
                     refused_repeats.append((prepared, result.error))
                 elif result.error is not None:
                     _fail_in(session, ctx, spec, entry_id, result.error, JournalState.FAILED)
                 else:
                     unsettled.append((prepared, AmbiguousWriteError("Intacct answered without the new record's key.")))
+            _confirm_many(session, ctx, confirmed)
         for (spec, entry_id, _, _), refused in refused_repeats:
             _after_refused_repeat(ctx, spec, entry_id, refused)
         for (spec, entry_id, controlid, _), why in unsettled:
@@ -394,12 +422,11 @@ def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 
         return
     with write_session(ctx.engine) as session:
         settle_linked(session, connection_id=ctx.connection_id)
-    repeats: set[str] = set()  # controlids sent again after an attempt whose outcome was lost
 
-    def send(functions: Sequence[Function]) -> list:
-        # On the worker thread, right before the request goes out (after any wait for a free slot): a run frozen
-        # or held up since it journaled the batch finds out here, in a plain read that holds no lock.
+    def send(functions: Sequence[Function], *, repeats: set[str]) -> list:
         with read_session(ctx.engine) as session:
+            # Again just before the request, on the sending thread: a scheduler frozen since it journaled
+            # the batch stops here, in a plain read that holds no lock.
             check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id, lock=False)
         return ctx.client.execute(functions, repeats=repeats)
 
@@ -411,8 +438,8 @@ def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 
             batch = _prepare_many(ctx, chunk)
             ctx.advance(len(chunk) - len(batch))
             if batch:
-                repeats.update(controlid for _, _, controlid, repeat in batch if repeat)
-                pipeline.submit(batch, [spec.build(controlid) for spec, _, controlid, _ in batch])
+                pipeline.submit(batch, [spec.build(controlid) for spec, _, controlid, _ in batch],
+                                repeats={controlid for _, _, controlid, repeat in batch if repeat})
             for outcome in pipeline.completed():
                 _settle(ctx, outcome)
     except BaseException:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session, SQLModel, func, select
+from sqlmodel import Session, SQLModel, col, func, select
 
 from storage.models import Customer, Invoice, Payment, RecordVersion
 from storage.types import utcnow
@@ -50,16 +50,39 @@ def diff(old: Mapping[str, str | None], new: Mapping[str, str | None]) -> dict[s
     return {field: [old.get(field), value] for field, value in new.items() if old.get(field) != value}
 
 
+_LATEST = "latest_record_versions"  # session.info key: (record type, id) -> latest version, for this session
+
+
+def prefetch_versions(session: Session, record_type: str, record_ids: list[int]) -> None:
+    """Read the latest version of many records in one query, so record_version() in this session need not
+    ask once per record (a page of updates)."""
+    known = session.info.setdefault(_LATEST, {})
+    wanted = [rid for rid in record_ids if (record_type, rid) not in known]
+    for start in range(0, len(wanted), 900):
+        chunk = wanted[start:start + 900]
+        found = dict(session.exec(select(RecordVersion.record_id, func.max(RecordVersion.version)).where(
+            RecordVersion.record_type == record_type, col(RecordVersion.record_id).in_(chunk))
+            .group_by(RecordVersion.record_id)).all())
+        for rid in chunk:
+            known[(record_type, rid)] = found.get(rid, 0)
+
+
 def record_version(
     *, session: Session, record_type: str, record_id: int, changes: Mapping[str, list[str | None]],
     snapshot_values: Mapping[str, str | None], run_id: int | None, source: str, changed_by: str | None = None,
     new_record: bool = False,
 ) -> RecordVersion:
     """Append the next version of a record (version 1 for a record created just now)."""
-    current = 0 if new_record else session.exec(
-        select(func.max(RecordVersion.version)).where(
-            RecordVersion.record_type == record_type, RecordVersion.record_id == record_id)
-    ).one()
+    known = session.info.get(_LATEST)
+    if new_record:
+        current = 0
+    elif known is not None and (record_type, record_id) in known:
+        current = known[(record_type, record_id)]
+    else:
+        current = session.exec(select(func.max(RecordVersion.version)).where(
+            RecordVersion.record_type == record_type, RecordVersion.record_id == record_id)).one()
+    if known is not None:
+        known[(record_type, record_id)] = (current or 0) + 1
     version = RecordVersion(
         record_type=record_type, record_id=record_id, version=(current or 0) + 1, run_id=run_id, source=source,
         changed_at=utcnow(), changed_by=changed_by, changes=dict(changes), snapshot=dict(snapshot_values),

@@ -17,14 +17,16 @@ from sqlmodel import Session, col, select
 
 from storage.models import Customer, Invoice, ItemAction, Origin, Payment, PaymentApplication, SyncState
 from storage.types import utcnow
-from sync_engine import objects, windows
+from sync_engine import amounts, objects, windows
 from sync_engine.imports import (BATCH, UnreadableRecord, _amount, _batches, _date_of, _required, _unreadable,
                                  customers_by_intacct_id, ensure_customers, modified_at, seen_before,
-                                 store_customers)
+                                 store_customers, store_invoices)
+from sync_engine.intacct import filters
 from sync_engine.journal import adopt_in_flight
 from sync_engine.ledger import diff, record_version, snapshot
 from sync_engine.run_context import RunContext
 
+KEYS_PER_QUERY = 1000
 REVERSED_STATES = {"v", "reversed", "voided"}
 DRAFT_STATES = {"d", "draft"}
 
@@ -118,7 +120,7 @@ def _upsert_intacct_payment(session: Session, ctx: RunContext, record: dict[str,
     values["voided"] = _is_reversed(record)
     numbers = {key: inv.number for key, inv in invoices.items()}
     applied_here = {key: amount for key, amount in applications.items() if key in invoices}
-    text = _applied_text(applications, numbers)
+    text = _applied_text(applied_here, numbers)  # what the ledger shows: applications to invoices it holds
     payment = existing or Payment(connection_id=ctx.connection_id, origin=Origin.INTACCT,
                                   sync_state=SyncState.SYNCED, **values)
     before = ({} if existing is None else
@@ -161,8 +163,11 @@ def _current_applied_text(session: Session, payment: Payment) -> str | None:
     return _applied_text(applied, {str(key or number): number for key, number, _ in rows}) or None
 
 
-def store_payments(ctx: RunContext, records: list[dict[str, Any]]) -> None:
-    """Upsert a page of Intacct payments (top-level ones; remainders belong to their payment)."""
+def store_payments(ctx: RunContext, records: list[dict[str, Any]], *, refresh: bool = False) -> None:
+    """Upsert a page of Intacct payments (top-level ones; remainders belong to their payment).
+
+    `refresh` reads the applications of every Intacct payment in the page again, even one whose header did not
+    change (an invoice it pays has just arrived in the ledger)."""
     records = [r for r in records if not r.get("PARENTPAYMENTKEY")
                and (r.get("STATE") or "").strip().lower() not in DRAFT_STATES]
     if not records:
@@ -172,8 +177,8 @@ def store_payments(ctx: RunContext, records: list[dict[str, Any]]) -> None:
         known = {p.intacct_recordno: p for p in session.exec(select(Payment).where(
             Payment.connection_id == ctx.connection_id, col(Payment.intacct_recordno).in_(keys)))}
         ours = {key for key, p in known.items() if p.origin == Origin.LEDGER}
-        fresh = [r for r in records if r.get("RECORDNO") and r["RECORDNO"] not in ours and not (
-            r["RECORDNO"] in known and _header_unchanged(ctx, known[r["RECORDNO"]], r))]
+        fresh = [r for r in records if r.get("RECORDNO") and r["RECORDNO"] not in ours and (refresh or not (
+            r["RECORDNO"] in known and _header_unchanged(ctx, known[r["RECORDNO"]], r)))]
     detailed = {str(r.get("RECORDNO")): r for r in ctx.client.read(
         objects.AR_PAYMENT.name, [r["RECORDNO"] for r in fresh], ["*"])} if fresh else {}
     customer_ids = {r["CUSTOMERID"] for r in fresh if r.get("CUSTOMERID")}
@@ -197,7 +202,7 @@ def store_payments(ctx: RunContext, records: list[dict[str, Any]]) -> None:
                 if existing is not None and existing.origin == Origin.LEDGER:
                     _update_ours(session, ctx, existing, record, label)
                     continue
-                if existing is not None and _header_unchanged(ctx, existing, record):
+                if existing is not None and not refresh and _header_unchanged(ctx, existing, record):
                     ctx.item(session, record_type="payment", label=label, action=ItemAction.UNCHANGED)
                     continue
                 customer = customers.get(record["CUSTOMERID"])
@@ -209,6 +214,13 @@ def store_payments(ctx: RunContext, records: list[dict[str, Any]]) -> None:
                 _upsert_intacct_payment(session, ctx, record, existing, customer, _applications(full), invoices, label)
             except UnreadableRecord as exc:
                 _unreadable(session, ctx, "payment", record, exc)
+        # A payment voided, reversed or newly applied changes what its invoices show: derive them again now.
+        session.flush()
+        payment_ids = [p.id for p in session.exec(select(Payment).where(
+            Payment.connection_id == ctx.connection_id, col(Payment.intacct_recordno).in_(keys)))]
+        if payment_ids:
+            amounts.refresh_with_versions(session, session.exec(select(PaymentApplication.invoice_id).where(
+                col(PaymentApplication.payment_id).in_(payment_ids))).all(), run_id=ctx.run_id, source="import")
     ctx.advance(len(records))
 
 
@@ -220,6 +232,41 @@ def _header_unchanged(ctx: RunContext, payment: Payment, record: dict[str, Any])
         return False
     return same_amount and _is_reversed(record) == payment.voided and seen_before(
         ctx, payment, modified_at(ctx, record), record.get("RECORDNO") or "")
+
+
+DETAIL_FIELDS = ["RECORDNO", "PAYMENTKEY", "RECORDKEY", "STATE"]
+
+
+def attach_payments(ctx: RunContext, invoice_keys: list[str]) -> None:
+    """Bring in, with their invoices, the payments behind a TOTALPAID that moved (new, applied or reversed).
+
+    The invoice page was stored just before; reading the payment lines (ARPYMTDETAIL) of those invoices and the
+    payments they name keeps every invoice's paid amount equal to the payments the ledger shows applied to it,
+    also for a one-time import, an invoice that arrives after its payments, or a sync stopped before its payment
+    read. Costs nothing when no paid amount moved."""
+    payment_keys: set[str] = set()
+    for chunk in _batches(invoice_keys, KEYS_PER_QUERY):
+        for detail in ctx.client.iter_records("ARPYMTDETAIL", DETAIL_FIELDS, filter=filters.in_("RECORDKEY", chunk)):
+            if detail.get("PAYMENTKEY"):
+                payment_keys.add(str(detail["PAYMENTKEY"]))
+    headers: list[dict[str, Any]] = []
+    for chunk in _batches(sorted(payment_keys), KEYS_PER_QUERY):
+        headers += ctx.client.iter_records(objects.AR_PAYMENT.name, list(objects.AR_PAYMENT.fields),
+                                           filter=filters.in_("RECORDNO", chunk))
+    for batch in _batches(headers, BATCH):
+        store_payments(ctx, batch, refresh=True)
+        ctx.advance(-len(batch))  # this step's progress counts invoices
+
+
+def _reread_invoices(ctx: RunContext, invoice_keys: list[str]) -> None:
+    """Intacct's current figures of invoices that payments read just now apply to (a payment made while the
+    sync ran, after its invoice read), so what they show agrees with the payments applied to them."""
+    for chunk in _batches(invoice_keys, KEYS_PER_QUERY):
+        records = list(ctx.client.iter_records(objects.AR_INVOICE.name, list(objects.AR_INVOICE.fields),
+                                               filter=filters.in_("RECORDNO", chunk)))
+        with ctx.quiet():
+            store_invoices(ctx, records, outstanding_only=True)
+        ctx.advance(-len(records))
 
 
 def _safe_applications(record: dict[str, Any]) -> dict[str, Decimal]:
@@ -234,6 +281,30 @@ def import_payments(ctx: RunContext, *, incremental: bool) -> None:
     records, mark = windows.read_since(ctx, objects.AR_PAYMENT, incremental=incremental, step="payments")
     for batch in _batches(records, BATCH):
         ctx.check_stop()
+        stale = _invoices_out_of_step(ctx, batch)
         store_payments(ctx, batch)
+        if stale:
+            _reread_invoices(ctx, stale)
         ctx.flush()
     windows.advance(ctx, objects.AR_PAYMENT, mark)
+
+
+def _invoices_out_of_step(ctx: RunContext, records: list[dict[str, Any]]) -> list[str]:
+    """Keys of invoices a new or changed Intacct payment of this page applies to: known only after the payment's
+    lines are read, so this returns the invoices of payments the ledger does not hold in this version yet."""
+    keys = [r["RECORDNO"] for r in records if r.get("RECORDNO") and not r.get("PARENTPAYMENTKEY")]
+    with Session(ctx.engine) as session:
+        held = {p.intacct_recordno: p for p in session.exec(select(Payment).where(
+            Payment.connection_id == ctx.connection_id, col(Payment.intacct_recordno).in_(keys)))}
+    changed = [r for r in records if r.get("RECORDNO") in keys and (
+        r["RECORDNO"] not in held or not _header_unchanged(ctx, held[r["RECORDNO"]], r)) and (
+        held.get(r["RECORDNO"]) is None or held[r["RECORDNO"]].origin == Origin.INTACCT
+        or (_is_reversed(r) and not held[r["RECORDNO"]].reversed_in_intacct))]
+    if not changed:
+        return []
+    invoice_keys: set[str] = set()
+    for chunk in _batches([r["RECORDNO"] for r in changed], KEYS_PER_QUERY):
+        for detail in ctx.client.iter_records("ARPYMTDETAIL", DETAIL_FIELDS, filter=filters.in_("PAYMENTKEY", chunk)):
+            if detail.get("RECORDKEY"):
+                invoice_keys.add(str(detail["RECORDKEY"]))
+    return sorted(invoice_keys)

@@ -59,4 +59,5 @@ def settle_amounts(ctx: RunContext) -> None:
     if ctx.preview:
         return
     with ctx.ledger_session() as session:
-        amounts.refresh_invoices(session, amounts.invoices_with_pending_payments(session))
+        amounts.refresh_with_versions(session, amounts.invoices_with_pending_payments(session), run_id=ctx.run_id,
+                                      source="import")

@@ -40,7 +40,8 @@ def _steps(kind: str, mapping: AccountMapping, options: dict) -> list[tuple[str,
         return [("customers", lambda ctx: imports.import_customers(
             ctx, incremental=False, active_only=bool(options.get("active_only", mapping.active_customers_only))))]
     if kind == RunKind.INVOICE_IMPORT:
-        return [("invoices", lambda ctx: imports.import_invoices(ctx, incremental=False))]
+        return [("invoices", lambda ctx: imports.import_invoices(
+            ctx, incremental=False, after_page=payments_import.attach_payments))]
     steps: list[tuple[str, Callable[[RunContext], None]]] = []
     if options.get("only") is not None:  # "Retry this record": write the chosen records, then read back just those
         return [("invoice_writes", exports.write_invoices), ("payment_writes", payments.write_payments),
@@ -49,7 +50,8 @@ def _steps(kind: str, mapping: AccountMapping, options: dict) -> list[tuple[str,
         steps.append(("customers", lambda ctx: imports.import_customers(
             ctx, incremental=True, active_only=mapping.active_customers_only)))
     if mapping.read_invoices:
-        steps.append(("invoices", lambda ctx: imports.import_invoices(ctx, incremental=True)))
+        steps.append(("invoices", lambda ctx: imports.import_invoices(
+            ctx, incremental=True, after_page=payments_import.attach_payments)))
         steps.append(("payments", lambda ctx: payments_import.import_payments(ctx, incremental=True)))
         steps.append(("deletion_sweep", deletions.sweep_deleted))
     if mapping.write_invoices:

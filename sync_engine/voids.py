@@ -57,6 +57,8 @@ def void_invoice(*, session: Session, invoice_id: int, reason: str, actor: str, 
     before = snapshot("invoice", invoice.model_dump())
     invoice.status, invoice.voided_at, invoice.updated_at = "voided", utcnow(), utcnow()
     session.add(invoice)
+    session.flush()
+    amounts.refresh_invoices(session, [invoice.id])  # type: ignore[list-item]
     _record(session, "invoice", invoice, before, reason, actor)
     session.commit()
     if invoice.intacct_recordno:

@@ -47,7 +47,7 @@ class Outcome(Generic[T]):
 class RequestPipeline(Generic[T]):
     """Up to ``depth`` requests in flight; outcomes returned in the order the batches were submitted."""
 
-    def __init__(self, execute: Callable[[Sequence[Function]], list[FunctionResult]], *, depth: int = 2) -> None:
+    def __init__(self, execute: Callable[..., list[FunctionResult]], *, depth: int = 2) -> None:
         if depth < 1:
             raise ValueError("depth must be >= 1")
         self._execute = execute
@@ -65,13 +65,14 @@ class RequestPipeline(Generic[T]):
     def in_flight(self) -> int:
         return len(self._pending)
 
-    def submit(self, tag: T, functions: Sequence[Function]) -> None:
-        """Send ``functions`` as one request (at most MAX_FUNCTIONS_PER_REQUEST of them)."""
+    def submit(self, tag: T, functions: Sequence[Function], **options: object) -> None:
+        """Send ``functions`` as one request (at most MAX_FUNCTIONS_PER_REQUEST of them); ``options`` go to
+        ``execute`` with them (e.g. ``repeats``)."""
         if not functions:
             raise ValueError("a batch needs at least one function")
         if len(functions) > MAX_FUNCTIONS_PER_REQUEST:
             raise ValueError(f"at most {MAX_FUNCTIONS_PER_REQUEST} functions per request, got {len(functions)}")
-        self._pending.append((tag, self._pool.submit(self._execute, list(functions))))
+        self._pending.append((tag, self._pool.submit(self._execute, list(functions), **options)))
 
     def completed(self) -> Iterator[Outcome[T]]:
         """Outcomes that must be taken now so that another batch may be submitted (oldest first)."""

@@ -61,11 +61,14 @@ def flat_record(record: etree._Element, fields: Sequence[str]) -> dict[str, Valu
     return {name: _lookup(record, index, name) for name in fields}
 
 
-def _is_collection(el: etree._Element, kids: list[etree._Element]) -> bool:
-    names = {_tag(k).lower() for k in kids}
-    if len(names) != 1:
+def _is_collection(el: etree._Element, kids: list[etree._Element], names: list[str] | None = None) -> bool:
+    names = names if names is not None else [_tag(k) for k in kids]
+    if len(names) > 1 and names[0] != names[1] and names[0].lower() != names[1].lower():
+        return False  # two different names: a structure (the common case, decided without building a set)
+    lowered = {n.lower() for n in names}
+    if len(lowered) != 1:
         return False
-    only = names.pop()
+    only = lowered.pop()
     # ARINVOICEITEMS/arinvoiceitem, ARPYMTDETAILS/arpymtdetail: a plural container, even with one item.
     return len(kids) > 1 or _tag(el).lower() in (only + "s", only + "es")
 
@@ -75,13 +78,14 @@ def nested_value(el: etree._Element) -> object:
     kids = [k for k in el if isinstance(k.tag, str)]
     if not kids:
         return _leaf_text(el)
-    if _is_collection(el, kids):
-        return [nested_value(k) if len(k) else {_tag(k).upper(): _leaf_text(k)} for k in kids]
+    names = [_tag(k) for k in kids]  # each child's local name, worked out once (records have many fields)
+    if _is_collection(el, kids, names):
+        return [nested_value(k) if len(k) else {name.upper(): _leaf_text(k)} for k, name in zip(kids, names)]
     out: Nested = {}
     repeated: set[str] = set()
-    for k in kids:
-        key = _tag(k).upper()
-        value = nested_value(k)
+    for k, name in zip(kids, names):
+        key = name.upper()
+        value = nested_value(k) if len(k) else _leaf_text(k)  # a leaf without the recursive call
         if key in repeated:
             out[key].append(value)  # type: ignore[union-attr]
         elif key in out:

@@ -28,7 +28,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlmodel import Session, select
 
 from storage.db import make_engine
-from storage.models import Invoice, Payment
+from storage.models import Invoice, Payment, PaymentApplication
 from tests.engine.model.databases import fresh_database
 from tests.engine.model.invariants import ledger_consistent
 from tests.engine.model.steps import preview_and_check, sync_and_check
@@ -193,15 +193,25 @@ def test_an_invoice_deleted_in_intacct_shows_voided_in_the_ledger(engine, sandbo
 
 
 @GAP_BOTH_VOID
-def test_a_payment_voided_on_both_sides_leaves_the_invoice_as_intacct_shows_it(engine, sandbox) -> None:
-    """A ledger payment voided here and reversed in Intacct by someone else before the next sync."""
+@pytest.mark.parametrize("order", ["voided_here_first", "reversed_there_first"])
+def test_a_payment_voided_on_both_sides_leaves_the_invoice_as_intacct_shows_it(engine, sandbox, order) -> None:
+    """A ledger payment voided here and reversed in Intacct by someone else, in either order, before the next sync."""
     world = _world(engine, sandbox)
     reference = world.ledger_payment(pick=0, share=100, two_invoices=False)
     _fail_on(sync_and_check(world))
-    assert world.ledger_void_payment(pick=0) == reference
     with Session(engine) as session:
-        key = session.exec(select(Payment.intacct_recordno).where(Payment.reference == reference)).one()
-    world.intacct.reverse_payment(key, date(2026, 11, 30))  # type: ignore[arg-type]
+        payment = session.exec(select(Payment).where(Payment.reference == reference)).one()
+        invoices = list(session.exec(select(Invoice).join(PaymentApplication, PaymentApplication.invoice_id == Invoice.id)
+                                     .where(PaymentApplication.payment_id == payment.id)))
+    if order == "reversed_there_first":
+        world.intacct.reverse_payment(payment.intacct_recordno, date(2026, 11, 30))  # type: ignore[arg-type]
+    world.ledger.void("payment", payment.id)  # type: ignore[arg-type]
+    if order == "voided_here_first":
+        world.intacct.reverse_payment(payment.intacct_recordno, date(2026, 11, 30))  # type: ignore[arg-type]
+    assert invoices
+    world.touched |= {("payment", reference), *(("invoice", i.number) for i in invoices)}
+    world.touched |= {("customer", r["CUSTOMERID"]) for r in world.intacct.invoices()
+                      if r["RECORDID"] in {i.number for i in invoices}}
     _fail_on(sync_and_check(world))
 
 
