@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from storage.models import JournalState, RunStatus, SchedulerHeartbeat, SyncLease, SyncRun, WriteJournal
+from storage.models import RunStatus, SchedulerHeartbeat, SyncLease, SyncRun
 from storage.types import utcnow
 from sync_engine import leases, queue, runs
 from sync_engine.intacct.pipeline import MAX_FUNCTIONS_PER_REQUEST
