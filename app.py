@@ -42,7 +42,9 @@ sections: dict[str, list] = {
                st.Page(state.PAYMENTS, title="Payments", icon=":material/payments:")],
 }
 if user.can(Role.ACCOUNTANT):
-    sections["Ledger"].append(st.Page(state.UPLOAD, title="Upload CSV", icon=":material/upload_file:"))
+    sections["Ledger"] += [st.Page(state.NEW_INVOICE, title="New invoice", icon=":material/note_add:"),
+                           st.Page(state.NEW_PAYMENT, title="Record payment", icon=":material/price_check:"),
+                           st.Page(state.UPLOAD, title="Upload CSV", icon=":material/upload_file:")]
 if user.can(Role.ADMIN):
     sections["Admin"] = [st.Page(state.SETTINGS, title="Settings & users", icon=":material/settings:")]
 sections["Ledger"] += [

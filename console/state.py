@@ -38,8 +38,10 @@ SETTINGS = "screens/settings.py"
 RUN_DETAIL = "screens/run_detail.py"
 RECORD_DETAIL = "screens/record_detail.py"
 UPLOAD = "screens/ledger_upload.py"
+NEW_INVOICE = "screens/new_invoice.py"
+NEW_PAYMENT = "screens/new_payment.py"
 ROUTED_PAGES = (ACCOUNTING_SYNC, IMPORTS, CONNECTION, MAPPING, CUSTOMERS, INVOICES, PAYMENTS, SETTINGS, RUN_DETAIL,
-                RECORD_DETAIL, UPLOAD)
+                RECORD_DETAIL, UPLOAD, NEW_INVOICE, NEW_PAYMENT)
 
 _RANK = {Role.VIEWER: 0, Role.ACCOUNTANT: 1, Role.ADMIN: 2}
 

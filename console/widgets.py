@@ -377,8 +377,12 @@ def runs_frame(runs: Sequence[SyncRun]) -> pd.DataFrame:
         rows.append({"Run": f"#{run.id}", "What": what, "When": local(run.queued_at),
                      "When (exact)": local(run.queued_at), "Status": run_status_label(run),
                      "Failed": run.failed_count, "Created": run.created_count, "Updated": run.updated_count,
-                     "Started by": who, "Duration": span(run_duration(run)), "Problem": run.error_message or ""})
-    return pd.DataFrame(rows)
+                     "Unchanged": run.unchanged_count, "Started by": who, "Duration": span(run_duration(run)),
+                     "Problem": run.error_message or ""})
+    frame = pd.DataFrame(rows)
+    if not frame.empty and not frame["Problem"].astype(bool).any():
+        frame = frame.drop(columns=["Problem"])  # an always-empty column only costs width
+    return frame
 
 
 def runs_table(runs: Sequence[SyncRun], *, key: str) -> None:
@@ -388,6 +392,8 @@ def runs_table(runs: Sequence[SyncRun], *, key: str) -> None:
                          column_config={**time_columns(), "Problem": st.column_config.TextColumn(width="large"),
                                         "Created": st.column_config.NumberColumn(format="localized"),
                                         "Updated": st.column_config.NumberColumn(format="localized"),
+                                        "Unchanged": st.column_config.NumberColumn(
+                                            format="localized", help="Records read that were already as in Intacct"),
                                         "Failed": st.column_config.NumberColumn(
                                             format="localized", help="Records that failed (in a preview: would fail)")})
     st.caption("Select a row to see every record the run touched.")
@@ -519,8 +525,10 @@ def ledger_table(frame: pd.DataFrame, ids: Sequence[int], *, record_type: str, k
 
 FIELD_LABELS = {"intacct_recordno": "Intacct key", "intacct_customer_id": "Intacct customer ID",
                 "intacct_modified_at": "Modified in Intacct", "intacct_state": "Intacct state",
-                "customer_id": "Customer (ledger id)", "po_number": "PO number", "postal_code": "Postal code",
+                "customer_id": "Customer", "reversed_in_intacct": "Reversed in Intacct", "po_number": "PO number", "postal_code": "Postal code",
                 "address1": "Address", "amount_paid": "Paid", "sync_state": "Sync"}
+INVOICE_STATUS = {"draft": "Draft", "open": "Open", "partially_paid": "Partly paid", "paid": "Paid",
+                  "voided": "Voided"}
 MONEY_FIELDS = {"total", "amount_paid", "balance", "amount"}
 CATEGORY = {"transient": "Will retry on the next sync", "ambiguous": "Will be checked with Intacct on the next sync",
             "authentication": "Sign-in refused", "record": "Needs attention", "validation": "Needs attention",
@@ -536,6 +544,10 @@ def _diff_value(name: str, value: str | None) -> str:
         return "—"
     if name == "sync_state":
         return SYNC_STATE.get(value, value)
+    if name == "status":
+        return INVOICE_STATUS.get(value, value)
+    if value in ("true", "false", "True", "False"):
+        return "yes" if value.lower() == "true" else "no"
     if name in MONEY_FIELDS:
         try:
             return money(Decimal(value))

@@ -6,16 +6,20 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from console.import_button import import_button
 from console.state import CONNECTION, IMPORTS, get_engine, require_user
 from console.widgets import (ORIGIN, PAGE_ROWS, SYNC_STATE, choice, empty_state, ledger_table, local, money,
                              money_column, page_offset, summary_metrics, time_columns)
 from storage.db import read_session
-from storage.models import Role
+from storage.models import Role, RunKind
 from sync_engine.history import balance_drift, customer_totals, ledger_counts, list_customers
 from sync_engine.settings import get_connection
 
 user = require_user()
-st.title("Customers")
+title_col, action_col = st.columns([5, 1], vertical_alignment="bottom")
+title_col.title("Customers")
+with action_col:
+    import_button(RunKind.CUSTOMER_IMPORT, user)
 
 with read_session(get_engine()) as session:
     total = ledger_counts(session=session)["customer"]

@@ -1,28 +1,84 @@
-"""Imports page (accountant+): one-time customer and outstanding-invoice imports from Intacct. Start only
-queues the import for the scheduler, so people can leave the page; the result is emailed when email is on."""
+"""Imports page (accountant+): one-time customer and outstanding-invoice imports from Intacct. Preview lists
+what an import would create, update (field by field) and leave out, and Apply runs it; Start runs it at once.
+Both only queue work for the scheduler, so people can leave the page; the result is emailed when email is on."""
 from __future__ import annotations
 
 import streamlit as st
 
-from console.state import SETTINGS, get_engine, guarded, require_user
-from console.widgets import connection_warning, credentials_blocked, empty_state, needs_connection, run_progress, runs_table
+from console.state import SETTINGS, flash, get_engine, guarded, require_user, show_flash
+from console.widgets import (connection_warning, credentials_blocked, diff_frame, empty_state, needs_connection, plural,
+                             run_link, run_progress, runs_table)
 from storage.db import read_session, write_session
 from storage.models import ACTIVE_RUN_STATUSES, Role, RunKind
-from sync_engine.queue import enqueue_run, recent_runs
+from sync_engine.import_preview import apply_preview, latest_preview, preview_import
+from sync_engine.queue import QueueError, enqueue_run, recent_runs
 from sync_engine.settings import get_connection, get_mapping, get_notification_settings
 
 user = require_user(Role.ACCOUNTANT)
 IMPORT_KINDS = (RunKind.CUSTOMER_IMPORT, RunKind.INVOICE_IMPORT)
 
 
+def _options(kind: str) -> dict:
+    return ({"active_only": st.session_state.get("customer_scope") == "Active customers only"}
+            if kind == RunKind.CUSTOMER_IMPORT else {"outstanding_only": True})
+
+
 @guarded(Role.ACCOUNTANT)
 def _start(connection_id: int, kind: str) -> None:
-    options = ({"active_only": st.session_state.get("customer_scope") == "Active customers only"}
-               if kind == RunKind.CUSTOMER_IMPORT else {"outstanding_only": True})
     with write_session(get_engine()) as session:
         run = enqueue_run(session=session, connection_id=connection_id, kind=kind, requested_by=user.username,
-                          options=options)
+                          options=_options(kind))
     st.toast(f"Import #{run.id} is queued.", icon=":material/schedule:")
+
+
+@guarded(Role.ACCOUNTANT)
+def _preview(connection_id: int, kind: str) -> None:
+    with write_session(get_engine()) as session:
+        run = preview_import(session=session, connection_id=connection_id, kind=kind, options=_options(kind),
+                             requested_by=user.username)
+    st.toast(f"Preview #{run.id} is queued: nothing is changed until you apply it.", icon=":material/visibility:")
+
+
+@guarded(Role.ACCOUNTANT)
+def _apply(run_id: int) -> None:
+    try:
+        with write_session(get_engine()) as session:
+            run = apply_preview(session=session, run_id=run_id, requested_by=user.username)
+    except QueueError as exc:
+        flash("error", str(exc))
+        return
+    flash("success", f"Import #{run.id} is queued: it applies preview #{run_id}.")
+
+
+def _preview_panel(kind: str, noun: str) -> None:
+    """What the latest preview of this import found, with Apply."""
+    with read_session(get_engine()) as session:
+        found = latest_preview(session=session, kind=kind)
+    if found is None:
+        return
+    if not found.ready:
+        if found.run.status in ACTIVE_RUN_STATUSES:
+            st.caption(f"Preview #{found.run.id} is running…")
+        else:
+            st.caption(f"Preview #{found.run.id} did not finish ({found.run.error_message or found.run.status}).")
+        return
+    st.markdown(f"**Preview #{found.run.id}**: would create {plural(len(found.created), noun)}, update "
+                f"{len(found.updated):,}, leave out {len(found.left_out):,}; {found.unchanged:,} already as in Intacct.")
+    if found.created:
+        with st.expander(f"Would create ({len(found.created):,})"):
+            st.caption(", ".join(found.created[:200]) + (" …" if len(found.created) > 200 else ""))
+    if found.updated:
+        with st.expander(f"Would update ({len(found.updated):,})", expanded=True):
+            for label, changes in found.updated[:50]:
+                st.markdown(f"**{label}**")
+                st.dataframe(diff_frame(changes), hide_index=True)
+    if found.left_out:
+        with st.expander(f"Would leave out ({len(found.left_out):,})"):
+            for label, why in found.left_out[:100]:
+                st.caption(f"{label}: {why}")
+    run_link(found.run.id, "Open the preview")
+    st.button(f"Apply preview #{found.run.id}", key=f"apply_{kind}", type="primary", icon=":material/done_all:",
+              on_click=_apply, args=(found.run.id,), disabled=failing or kind in active)
 
 
 st.title("Imports")
@@ -38,6 +94,7 @@ if needs_connection(connection, user):
     st.stop()
 blocked = credentials_blocked(connection, user)
 connection_warning(connection, user)
+show_flash()
 
 if email.enabled and email.recipients:
     st.info(f"You can leave this page once an import starts: we'll email the result to {email.recipients}.",
@@ -57,16 +114,26 @@ with customers.container(border=True):
     st.caption("Imports your A/R customer list from Intacct: new customers are added, changed ones updated.")
     st.radio("Which customers", ["All customers", "Active customers only"], key="customer_scope", horizontal=True,
              index=1 if mapping and mapping.active_customers_only else 0)
-    st.button("Start customer import", key="start_customers", type="primary", icon=":material/play_arrow:",
-              on_click=_start, args=(connection.id, RunKind.CUSTOMER_IMPORT),
-              disabled=failing or RunKind.CUSTOMER_IMPORT in active)
+    preview_col, start_col = st.columns(2)
+    preview_col.button("Preview customer import", key="preview_customers", icon=":material/visibility:",
+                       on_click=_preview, args=(connection.id, RunKind.CUSTOMER_IMPORT),
+                       disabled=failing or RunKind.CUSTOMER_IMPORT in active, width="stretch")
+    start_col.button("Start customer import", key="start_customers", type="primary", icon=":material/play_arrow:",
+                     on_click=_start, args=(connection.id, RunKind.CUSTOMER_IMPORT),
+                     disabled=failing or RunKind.CUSTOMER_IMPORT in active, width="stretch")
+    _preview_panel(RunKind.CUSTOMER_IMPORT, "customer")
 with invoices.container(border=True):
     st.markdown("#### :material/request_quote: Outstanding invoices")
     st.caption("Imports invoices with an open balance in Intacct (and any customer they need). Paid and voided "
                "invoices are not imported.")
-    st.button("Start invoice import", key="start_invoices", type="primary", icon=":material/play_arrow:",
-              on_click=_start, args=(connection.id, RunKind.INVOICE_IMPORT),
-              disabled=failing or RunKind.INVOICE_IMPORT in active)
+    preview_col, start_col = st.columns(2)
+    preview_col.button("Preview invoice import", key="preview_invoices", icon=":material/visibility:",
+                       on_click=_preview, args=(connection.id, RunKind.INVOICE_IMPORT),
+                       disabled=failing or RunKind.INVOICE_IMPORT in active, width="stretch")
+    start_col.button("Start invoice import", key="start_invoices", type="primary", icon=":material/play_arrow:",
+                     on_click=_start, args=(connection.id, RunKind.INVOICE_IMPORT),
+                     disabled=failing or RunKind.INVOICE_IMPORT in active, width="stretch")
+    _preview_panel(RunKind.INVOICE_IMPORT, "invoice")
 if failing:
     st.caption("Imports are disabled until the Intacct connection works again.")
 

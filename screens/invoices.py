@@ -5,17 +5,23 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from console.state import CONNECTION, IMPORTS, get_engine, require_user
+from console.import_button import import_button
+from console.state import CONNECTION, IMPORTS, NEW_INVOICE, get_engine, require_user
 from console.widgets import (ORIGIN, PAGE_ROWS, SYNC_STATE, aging_chart, choice, empty_state, ledger_table, money,
                              money_column, page_offset, summary_metrics)
 from storage.db import read_session
-from storage.models import Role
+from storage.models import Role, RunKind
 from sync_engine.history import invoice_aging, invoice_totals, ledger_counts, list_invoices
 from sync_engine.settings import get_connection
 
 user = require_user()
 STATUS = {"draft": "Draft", "open": "Open", "partially_paid": "Partly paid", "paid": "Paid", "voided": "Voided"}
-st.title("Invoices")
+title_col, action_col = st.columns([5, 1], vertical_alignment="bottom")
+title_col.title("Invoices")
+with action_col:
+    import_button(RunKind.INVOICE_IMPORT, user)
+if user.can(Role.ACCOUNTANT):
+    st.page_link(NEW_INVOICE, label="New invoice", icon=":material/note_add:")
 
 with read_session(get_engine()) as session:
     total = ledger_counts(session=session)["invoice"]

@@ -5,14 +5,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from console.state import ACCOUNTING_SYNC, get_engine, require_user
+from console.state import ACCOUNTING_SYNC, NEW_PAYMENT, get_engine, require_user
 from console.widgets import (ORIGIN, SYNC_STATE, choice, empty_state, ledger_table, money, money_column,
                              summary_metrics)
 from storage.db import read_session
+from storage.models import Role
 from sync_engine.history import ledger_counts, list_payments
 
 user = require_user()
 st.title("Payments")
+if user.can(Role.ACCOUNTANT):
+    st.page_link(NEW_PAYMENT, label="Record payment", icon=":material/price_check:")
 st.caption("Payments received here are written to Intacct as A/R payments applied to the same invoices. "
            "Intacct cannot edit a posted payment, only reverse it.")
 

@@ -12,11 +12,18 @@ from console.state import (CUSTOMERS, INVOICES, PAYMENTS, RUN_DETAIL, flash, get
 from console.widgets import (ORIGIN, PREVIEW_RESULT, SYNC_STATE, ago, diff_frame, empty_state, fields_grid, local, money,
                              money_column, plain, run_link, time_columns, when)
 from storage.db import read_session, write_session
-from storage.models import Origin, Role, SyncState
+from storage.models import Customer, Origin, Role, SyncState
 from sync_engine.history import (RECORD_MODELS, invoice_lines, invoice_payments, load_record, payment_invoices,
                                  preview_run_ids, record_activity, record_history)
+from sync_engine.intacct_lists import choices
+from sync_engine.ledger_entry import customers_for_picker, open_invoices
+from sync_engine.queue import QueueError, retry_records
 from sync_engine.record_actions import RecordActionError, resume_record, skip_record, sync_actions
+from sync_engine.record_fixes import (FixError, can_fix, set_invoice_customer, set_line_account_label,
+                                      set_payment_invoice, set_payment_method)
+from sync_engine.settings import get_connection
 from sync_engine.voids import void_invoice, void_payment
+from sync_engine.write_rules import METHODS
 
 user = require_user()
 LIST_PAGE = {"customer": CUSTOMERS, "invoice": INVOICES, "payment": PAYMENTS}
@@ -50,6 +57,32 @@ def _void(record_type: str, record_id: int) -> None:
     flash("success", message)
 
 
+@guarded(Role.ACCOUNTANT)
+def _fix(action, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    """Run one correction from the "Fix and retry" panel; its message (or refusal) shows on the next render."""
+    try:
+        with write_session(get_engine()) as session:
+            flash("success", action(session=session, actor=user.username, **kwargs), key="flash_fix")
+    except FixError as exc:
+        flash("error", str(exc), key="flash_fix")
+
+
+@guarded(Role.ACCOUNTANT)
+def _retry(record_type: str, record_id: int, label: str) -> None:
+    with write_session(get_engine()) as session:
+        connection = get_connection(session=session)
+        if connection is None:
+            flash("error", "Intacct is not connected.", key="flash_fix")
+            return
+        try:
+            run = retry_records(session=session, connection_id=connection.id, records=[(record_type, record_id)],  # type: ignore[arg-type]
+                                requested_by=user.username)
+        except QueueError as exc:
+            flash("error", str(exc), key="flash_fix")
+            return
+    flash("success", f"{label} is queued to be written to Intacct on its own (run #{run.id}).", key="flash_fix")
+
+
 kind, raw = st.query_params.get("type", ""), st.query_params.get("id", "")
 with read_session(get_engine()) as session:
     record = load_record(session=session, record_type=kind, record_id=int(raw)) if raw.isdigit() else None
@@ -61,6 +94,13 @@ with read_session(get_engine()) as session:
         pays = payment_invoices(session=session, payment_id=record.id) if kind == "payment" else []
         previews = preview_run_ids(session=session)
         actions = sync_actions(session=session, record_type=kind, record_id=record.id)
+        fix_refusal = can_fix(session=session, record_type=kind, record=record) if kind != "customer" else "customer"
+        connection = get_connection(session=session)
+        owner = session.get(Customer, record.customer_id) if kind in ("invoice", "payment") else None
+        fix_customers = list(customers_for_picker(session=session)) if not fix_refusal else []
+        fix_labels = ([c.value for c in choices(session=session, connection_id=connection.id, list_name="account_labels")]
+                      if connection and not fix_refusal else [])
+        fix_invoices = open_invoices(session=session, customer_id=record.customer_id) if kind == "payment" and not fix_refusal else []
 if record is None:
     st.title("Record not found")
     what = kind if kind in RECORD_MODELS else "record"
@@ -76,7 +116,8 @@ if kind == "customer":
               "Intacct customer ID": record.intacct_customer_id, "Intacct record no.": record.intacct_recordno}
 elif kind == "invoice":
     title = f"Invoice {record.number}"
-    fields = {"Date": record.invoice_date, "Due": record.due_date,
+    fields = {"Customer": f"{owner.name} ({owner.number})" if owner else None,
+              "Date": record.invoice_date, "Due": record.due_date,
               "Status": record.status.replace("_", " ").capitalize(),
               "Total": money(record.total, record.currency), "Paid": money(record.amount_paid, record.currency),
               "Balance": money(record.balance, record.currency), "PO number": record.po_number,
@@ -84,7 +125,8 @@ elif kind == "invoice":
               "Intacct state": record.intacct_state}
 else:
     title = f"Payment {record.reference}"
-    fields = {"Received": record.received_on, "Amount": money(record.amount, record.currency),
+    fields = {"Customer": f"{owner.name} ({owner.number})" if owner else None,
+              "Received": record.received_on, "Amount": money(record.amount, record.currency),
               "Method": record.method, "Voided": "yes" if record.voided else "no", "Intacct key": record.intacct_recordno}
 
 st.title(title)
@@ -102,6 +144,62 @@ if record.sync_state == SyncState.SKIPPED and actions:
     st.info(f"**Marked don't sync** by {actions[0].actor} {ago(actions[0].at)} ({when(actions[0].at)}): "
             f"{plain(actions[0].note or '')}", icon=":material/block:")
 fields_grid(fields)
+
+FIXABLE_STATES = (SyncState.FAILED, SyncState.NOT_SYNCED)
+if (user.can(Role.ACCOUNTANT) and kind in ("invoice", "payment") and not fix_refusal
+        and record.sync_state in FIXABLE_STATES):
+    with st.container(border=True):
+        st.markdown("**Fix and retry**")
+        st.caption("Correct what the error is about, then retry this record alone (or wait for the next sync).")
+        show_flash("flash_fix")
+        by_customer = {c.id: c for c in fix_customers}
+        if kind == "invoice":
+            if lines:
+                line_col, label_col, button_col = st.columns([1, 3, 1.4], vertical_alignment="bottom")
+                line_no = line_col.selectbox("Line", [ln.line_no for ln in lines], key="fix_line")
+                line = next(ln for ln in lines if ln.line_no == line_no)
+                label_options = ["", *fix_labels] + ([line.account_label] if line.account_label and
+                                                     line.account_label not in fix_labels else [])
+                if fix_labels:
+                    label_col.selectbox("Account label", label_options, key=f"fix_label_{line.id}",
+                                        index=label_options.index(line.account_label or ""),
+                                        format_func=lambda v: v or "— the item's or the mapped label",
+                                        help="Active labels as last read from Intacct.")
+                else:
+                    label_col.text_input("Account label", key=f"fix_label_{line.id}", value=line.account_label or "")
+                button_col.button("Save label", icon=":material/save:", width="stretch", on_click=lambda lid=line.id: _fix(
+                    set_line_account_label, line_id=lid, account_label=st.session_state.get(f"fix_label_{lid}")))
+            cust_col, cust_button = st.columns([4, 1.4], vertical_alignment="bottom")
+            cust_col.selectbox("Customer", list(by_customer), key="fix_customer",
+                               index=list(by_customer).index(record.customer_id) if record.customer_id in by_customer
+                               else None, format_func=lambda i: f"{by_customer[i].name} ({by_customer[i].number})")
+            cust_button.button("Change customer", icon=":material/person:", width="stretch",
+                               on_click=lambda rid=record.id: _fix(set_invoice_customer, invoice_id=rid,
+                                                     customer_id=st.session_state.get("fix_customer")))
+        else:
+            choices_by_id = {inv.id: inv for inv in fix_invoices}
+            for inv, amount in pays:
+                if inv is None:
+                    continue
+                options = [i for i in choices_by_id if i != inv.id]
+                if not options:
+                    continue
+                move_col, move_button = st.columns([4, 1.4], vertical_alignment="bottom")
+                move_col.selectbox(f"Apply the {money(amount, record.currency)} on {inv.number} to", options,
+                                   key=f"fix_apply_{inv.id}", format_func=lambda i, c=choices_by_id: (
+                                       f"{c[i].number} (open {money(c[i].balance, c[i].currency)})"))
+                move_button.button("Move", key=f"fix_move_{inv.id}", icon=":material/swap_horiz:", width="stretch",
+                                   on_click=lambda old=inv.id, rid=record.id: _fix(set_payment_invoice, payment_id=rid,
+                                                                    old_invoice_id=old, new_invoice_id=st.session_state.get(
+                                                                        f"fix_apply_{old}")))
+            method_col, method_button = st.columns([4, 1.4], vertical_alignment="bottom")
+            method_col.selectbox("Method", METHODS, key="fix_method",
+                                 index=METHODS.index(record.method) if record.method in METHODS else None)
+            method_button.button("Save method", icon=":material/save:", width="stretch",
+                                 on_click=lambda rid=record.id: _fix(set_payment_method, payment_id=rid,
+                                                       method=st.session_state.get("fix_method")))
+        st.button("Retry this record", type="primary", icon=":material/replay:", on_click=_retry,
+                  args=(kind, record.id, title), help="Queues a sync that writes only this record to Intacct.")
 
 # Only a ledger record that has not reached Intacct can be held back; anything else is voided or reversed instead.
 if user.can(Role.ACCOUNTANT) and record.origin == Origin.LEDGER and not record.intacct_recordno:

@@ -85,8 +85,8 @@ else:
 fields_grid({"Requested": f"{run.requested_by or 'auto-sync'}, {ago(run.queued_at)} ({when(run.queued_at)})",
              "Trigger": RUN_TRIGGER.get(run.trigger, run.trigger),
              "Duration": span(run_duration(run)) if run.started_at else "not started",
-             "Intacct changes read (WHENMODIFIED)": window,
-             "API requests to Intacct": f"{run.api_requests:,}" if run.started_at else None}, columns=3)
+             "Changes read from Intacct": window,
+             "Requests sent to Intacct": f"{run.api_requests:,}" if run.started_at else None}, columns=3)
 if run.options.get("retry_of"):
     run_link(int(run.options["retry_of"]), f"Retries the failures of run #{run.options['retry_of']}")
 show_flash()

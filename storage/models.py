@@ -466,6 +466,8 @@ class SyncRunItem(SQLModel, table=True):
     message: Optional[str] = Field(default=None, sa_type=Text)
     correction: Optional[str] = Field(default=None, sa_type=Text)
     cause: Optional[str] = Field(default=None, index=True)  # key in sync_engine.error_catalogue: groups failures
+    # A preview's field diffs {field: [old, new]} (its RecordVersions are rolled back with the ledger session).
+    changes: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
     at: datetime = _ts(default_factory=utcnow)
 
 

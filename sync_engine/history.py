@@ -459,6 +459,11 @@ class RecordChange:
     changes: list[FieldChange] = field(default_factory=list)
 
 
+def field_changes(raw: dict | None) -> list[FieldChange]:
+    """{field: [old, new]} as FieldChange rows, sorted by field."""
+    return _field_changes(raw)
+
+
 def _field_changes(raw: dict | None) -> list[FieldChange]:
     changes = []
     for name, pair in sorted((raw or {}).items()):

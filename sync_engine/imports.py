@@ -177,7 +177,7 @@ def _upsert_customer(session: Session, ctx: RunContext, record: dict[str, Any], 
     record_version(session=session, record_type="customer", record_id=existing.id, run_id=ctx.run_id,  # type: ignore[arg-type]
                    source="import", changes=changes, snapshot_values=after)
     ctx.item(session, record_type="customer", label=label, action=ItemAction.UPDATED, record_id=existing.id,
-             intacct_key=existing.intacct_recordno,
+             intacct_key=existing.intacct_recordno, changes=changes,
              message="Linked to the Intacct customer of the same number." if linking else None)
     return existing
 
@@ -459,7 +459,7 @@ def _upsert_invoice(
     record_version(session=session, record_type="invoice", record_id=existing.id, run_id=ctx.run_id,  # type: ignore[arg-type]
                    source="import", changes=changes, snapshot_values=after)
     ctx.item(session, record_type="invoice", label=label, action=ItemAction.UPDATED, record_id=existing.id,
-             intacct_key=key)
+             intacct_key=key, changes=changes)
 
 
 def _header_unchanged(ctx: RunContext, invoice: Invoice, record: dict[str, Any]) -> bool:

@@ -235,7 +235,7 @@ def add_payment(*, session: Session, entry: PaymentEntry, actor: str, checked: b
         invoice = session.get(Invoice, invoice_id)
         assert invoice is not None
         session.add(PaymentApplication(payment_id=payment.id, invoice_id=invoice.id, amount=applied))  # type: ignore[arg-type]
-        refresh_amounts(session, invoice, actor)
+    refresh_invoice_amounts(session, [invoice_id for invoice_id, _ in entry.applications], actor)
     snap = snapshot("payment", payment.model_dump())
     record_version(session=session, record_type="payment", record_id=payment.id, run_id=None, source="edit",  # type: ignore[arg-type]
                    changed_by=actor, changes={k: [None, v] for k, v in snap.items() if v is not None},
@@ -243,15 +243,21 @@ def add_payment(*, session: Session, entry: PaymentEntry, actor: str, checked: b
     return payment
 
 
-def refresh_amounts(session: Session, invoice: Invoice, actor: str) -> None:
-    """Derive the invoice's paid amount, balance and status again (sync_engine.amounts), with a version."""
-    before = snapshot("invoice", invoice.model_dump())
+def refresh_invoice_amounts(session: Session, invoice_ids: Sequence[int], actor: str) -> None:
+    """After payment applications changed: re-derive these invoices' paid amount, balance and status (see
+    `amounts`), with a version of each change."""
+    invoices = [session.get(Invoice, i) for i in invoice_ids]
+    before = {inv.id: snapshot("invoice", inv.model_dump()) for inv in invoices if inv is not None}
     session.flush()
-    amounts.refresh_invoices(session, [invoice.id])  # type: ignore[list-item]
-    after = snapshot("invoice", invoice.model_dump())
-    if after != before:
-        record_version(session=session, record_type="invoice", record_id=invoice.id, run_id=None,  # type: ignore[arg-type]
-                       source="edit", changed_by=actor, changes=diff(before, after), snapshot_values=after)
+    amounts.refresh_invoices(session, list(before))  # type: ignore[arg-type]
+    for invoice in invoices:
+        if invoice is None:
+            continue
+        after = snapshot("invoice", invoice.model_dump())
+        changes = diff(before[invoice.id], after)
+        if changes:
+            record_version(session=session, record_type="invoice", record_id=invoice.id, run_id=None,  # type: ignore[arg-type]
+                           source="edit", changed_by=actor, changes=changes, snapshot_values=after)
 
 
 def customers_for_picker(*, session: Session) -> Sequence[Customer]:

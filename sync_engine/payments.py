@@ -140,7 +140,8 @@ def write_payments(ctx: RunContext) -> None:
             continue
         ctx.advance()
     write_all(ctx, specs)
-    reverse_voided_payments(ctx)
+    if ctx.only("payment") is None:  # a retry of chosen records reverses nothing else
+        reverse_voided_payments(ctx)
 
 
 def _reverse_spec(ctx: RunContext, payment: Payment, customer: Customer) -> WriteSpec:

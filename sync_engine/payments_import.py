@@ -18,9 +18,21 @@ from sqlmodel import Session, col, select
 from storage.models import Customer, Invoice, ItemAction, Origin, Payment, PaymentApplication, SyncState
 from storage.types import utcnow
 from sync_engine import amounts, objects, windows
-from sync_engine.imports import (BATCH, UnreadableRecord, _amount, _batches, _date_of, _required, _unreadable,
-                                 customers_by_intacct_id, ensure_customers, modified_at, seen_before,
-                                 store_customers, store_invoices)
+from sync_engine.imports import (
+    BATCH,
+    UnreadableRecord,
+    _amount,
+    _batches,
+    _date_of,
+    _required,
+    _unreadable,
+    customers_by_intacct_id,
+    ensure_customers,
+    modified_at,
+    seen_before,
+    store_customers,
+    store_invoices,
+)
 from sync_engine.intacct import filters
 from sync_engine.journal import adopt_in_flight
 from sync_engine.ledger import diff, record_version, snapshot

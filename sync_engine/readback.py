@@ -42,9 +42,8 @@ def read_back(ctx: RunContext) -> None:
     for chunk in _batches(numbers, 500):
         records = list(ctx.client.iter_records(objects.CUSTOMER.name, list(objects.CUSTOMER.fields),
                                                filter=filters.in_("CUSTOMERID", chunk)))
-        with ctx.ledger_session() as session:
-            with ctx.quiet():
-                store_customers(ctx, records, session)
+        with ctx.ledger_session() as session, ctx.quiet():
+            store_customers(ctx, records, session)
     for chunk in _batches(keys, 500):
         records = list(ctx.client.iter_records(objects.AR_INVOICE.name, list(objects.AR_INVOICE.fields),
                                                filter=filters.in_("RECORDNO", chunk)))

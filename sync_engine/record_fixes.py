@@ -18,7 +18,7 @@ from storage.models import (Customer, Invoice, InvoiceLine, JournalState, Origin
 from storage.types import utcnow
 from sync_engine import intacct_lists
 from sync_engine.ledger import TRACKED_FIELDS, as_text, record_version
-from sync_engine.ledger_entry import refresh_amounts
+from sync_engine.ledger_entry import refresh_invoice_amounts
 from sync_engine.settings import get_connection
 from sync_engine.write_rules import METHODS
 
@@ -123,8 +123,7 @@ def set_payment_invoice(*, session: Session, payment_id: int, old_invoice_id: in
     assert old is not None
     application.invoice_id = new.id  # type: ignore[assignment]
     session.add(application)
-    refresh_amounts(session, old, actor)
-    refresh_amounts(session, new, actor)
+    refresh_invoice_amounts(session, [old.id, new.id], actor)  # type: ignore[list-item]
     _version(session, "payment", payment, {"applied to": [old.number, new.number]}, actor)
     session.commit()
     return f"{application.amount:,.2f} of payment {payment.reference} now applies to invoice {new.number}."

@@ -101,9 +101,12 @@ class RunContext:
     def item(
         self, session: Session, *, record_type: str, label: str, action: str, record_id: int | None = None,
         intacct_key: str | None = None, error: IntacctError | None = None, message: str | None = None,
-        category: str | None = None,
+        category: str | None = None, changes: dict | None = None,
     ) -> None:
-        """Record what happened to one record; unchanged records are counted but not itemised."""
+        """Record what happened to one record; unchanged records are counted but not itemised.
+
+        `changes` ({field: [old, new]}) is kept on a preview's items only: a real run has its RecordVersions.
+        """
         if self._quiet and action != ItemAction.FAILED:
             return
         if self.preview:
@@ -126,7 +129,7 @@ class RunContext:
         row = SyncRunItem(
             run_id=self.run_id, step=self.step, record_type=record_type, record_id=record_id,
             intacct_key=intacct_key, label=label, action=action, error_category=category, errorno=errorno,
-            message=message, correction=correction, cause=cause,
+            message=message, correction=correction, cause=cause, changes=dict(changes) if changes and self.preview else None,
         )
         if self.preview:
             self._preview_items.append(row)  # the ledger session will be rolled back

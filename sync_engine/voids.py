@@ -25,7 +25,7 @@ VOID_ROLES = (Role.ADMIN, Role.ACCOUNTANT)
 def _check(record_type: str, record: object, role: str) -> None:
     if role not in VOID_ROLES:
         raise RecordActionError("Only an accountant or an administrator can void records.")
-    if getattr(record, "origin") != Origin.LEDGER:
+    if record.origin != Origin.LEDGER:
         raise RecordActionError(f"This {record_type} came from Intacct: reverse it in Intacct; the next sync then "
                                 "shows it voided here.")
 

@@ -74,7 +74,7 @@ def test_mapping_changes_are_audited_old_to_new(app_as, db) -> None:
     _button(at, "Save").click().run()
     assert "Mapping saved" in texts(at)
     history = at.dataframe[-1].value
-    row = history[history["Setting"] == "item account label"].iloc[0]
+    row = history[history["Setting"] == "Item account label"].iloc[0]
     assert (row["Old"], row["New"], row["Who"]) == ("Sales", "Services", "admin-user")
 
 

@@ -69,3 +69,36 @@ def test_a_failing_group_is_marked_dont_sync_from_accounting_sync(app_as, db) ->
     assert "Records still failing" not in texts(at) and "No record is failing" in texts(at)
     with read_session(db) as session:
         assert session.get(Invoice, ids["inv3"]).sync_state == "skipped"
+
+
+def test_a_failed_invoice_is_fixed_on_its_page_and_retried_alone(app_as, db) -> None:
+    from decimal import Decimal
+
+    from storage.models import IntacctListItem, InvoiceLine, SyncRun
+
+    ids = seed_ledger(db)
+    with read_session(db) as session:
+        connection_id = session.get(Invoice, ids["inv3"]).connection_id
+        session.add(InvoiceLine(invoice_id=ids["inv3"], line_no=1, amount=Decimal("800.50"),
+                                unit_price=Decimal("800.50"), account_label="Legacy Revenue"))
+        for value, active in (("Sales", True), ("Legacy Revenue", False)):
+            session.add(IntacctListItem(connection_id=connection_id, list_name="account_labels", value=value,
+                                        active=active))
+        session.commit()
+    assert "Retry this record" not in _buttons(_open(app_as, "viewer", "invoice", ids["inv3"]))
+    at = _open(app_as, "accountant", "invoice", ids["inv3"])
+    assert "Fix and retry" in texts(at)
+    picker = next(s for s in at.selectbox if str(s.key).startswith("fix_label_"))
+    assert "Legacy Revenue" in picker.options and picker.value == "Legacy Revenue"
+    picker.set_value("Sales").run()
+    next(b for b in at.button if b.label == "Save label").click().run()
+    assert "Line 1 of invoice INV-2001 now posts to Sales" in texts(at)
+    next(b for b in at.button if b.label == "Retry this record").click().run()
+    assert "queued to be written to Intacct on its own" in texts(at)
+    with read_session(db) as session:
+        invoice = session.get(Invoice, ids["inv3"])
+        assert invoice.sync_state == "not_synced"
+        line = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == ids["inv3"])).one()
+        assert line.account_label == "Sales"
+        run = session.exec(select(SyncRun).order_by(SyncRun.id.desc())).first()
+        assert run.options == {"only": [["invoice", ids["inv3"]]]} and run.status == "queued"

@@ -109,7 +109,7 @@ def test_run_detail_groups_failures_and_shows_that_runs_diffs(app_as, db) -> Non
     diff = next(df.value for df in at.dataframe if list(df.value.columns) == ["Field", "Before", "After"])
     assert diff.set_index("Field").loc["Name", "Before"] == "Acme Corporation"
     assert diff.set_index("Field").loc["Name", "After"] == "Acme Corp"
-    assert "API requests to Intacct" in page
+    assert "Requests sent to Intacct" in page and "WHENMODIFIED" not in page
 
 
 def test_failing_connection_explains_the_disabled_sync_and_links_the_fix(app_as, db) -> None:
@@ -160,3 +160,32 @@ def test_getting_started_lists_the_first_steps_until_the_first_sync(app_as, db) 
     seed_connection(db)
     at = app_as("accountant")
     assert "Getting started" in texts(at) and "Preview the first sync (writes nothing)" in texts(at)
+
+
+def test_a_customer_import_is_previewed_with_its_diffs_then_applied(app_as, db) -> None:
+    ids = seed_ledger(db)
+    at = app_as("accountant", page=state.IMPORTS)
+    _button(at, "Preview customer import").click().run()
+    with write_session(db) as session:
+        preview = session.exec(select(SyncRun).where(SyncRun.preview == True,  # noqa: E712
+                                                     SyncRun.kind == "customer_import")).one()
+        assert preview.options["preview"] is True
+        preview.status, preview.finished_at, preview.unchanged_count = "succeeded", utcnow(), 48
+        session.add(SyncRunItem(run_id=preview.id, step="customers", record_type="customer", record_id=ids["acme"],
+                                label="Customer C-100", action="updated",
+                                changes={"name": ["Acme Corp", "Acme Corporation"]}))
+        session.add(SyncRunItem(run_id=preview.id, step="customers", record_type="customer", label="Customer C-900",
+                                action="created"))
+        session.add(preview)
+    at.run()
+    shown = texts(at)
+    assert "would create 1 customer, update 1, leave out 0; 48 already as in Intacct" in shown
+    diff = next(df.value for df in at.dataframe if list(df.value.columns) == ["Field", "Before", "After"])
+    assert (diff.iloc[0]["Field"], diff.iloc[0]["Before"], diff.iloc[0]["After"]) == (
+        "Name", "Acme Corp", "Acme Corporation")
+    _button(at, f"Apply preview #{preview.id}").click().run()
+    assert f"it applies preview #{preview.id}" in texts(at)
+    with read_session(db) as session:
+        applied = session.exec(select(SyncRun).where(SyncRun.preview == False,  # noqa: E712
+                                                     SyncRun.kind == "customer_import").order_by(SyncRun.id.desc())).first()
+        assert applied.options.get("applies_preview") == preview.id and "preview" not in applied.options

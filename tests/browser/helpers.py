@@ -1,0 +1,112 @@
+"""Driving Streamlit widgets from Playwright the way a person does: wait for a rerun to end, pick from a select
+box, type a row into a data editor (a canvas grid: click its cell, type, Tab to the next column)."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+ROW_HEIGHT, HEADER_HEIGHT = 35, 36  # Streamlit's data grid
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def settle(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the script run triggered by the last action has finished (the 'Running…' widget is gone)."""
+    from playwright.sync_api import expect
+
+    page.wait_for_timeout(500)  # let the rerun start
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
+    # Elements of the previous run stay on screen, marked stale, until the new run has replaced them.
+    expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=60_000)
+
+
+def open_page(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=name, exact=True).click()
+    settle(page)
+
+
+def pick(page, label: str, option: str, *, search: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Choose `option` in the select box labelled `label` (typing `search` first, as in a long list)."""
+    box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True)).first
+    box.click()
+    if search:
+        page.keyboard.type(search)
+    page.get_by_role("option", name=option).first.click()
+    settle(page)
+
+
+def fill_row(page, editor, row: int, values: list) -> None:  # type: ignore[no-untyped-def]
+    """Type one data-editor row left to right: a string is typed, ("select", text) is picked from a select
+    column, None skips the column."""
+    settle(page)
+    box = _still_box(page, editor.locator("canvas").first)  # the grid itself (header row on top), not its toolbar
+    first_cell = (box["x"] + 50, box["y"] + HEADER_HEIGHT + ROW_HEIGHT * row + ROW_HEIGHT // 2)
+    page.mouse.click(*first_cell)  # the first click may only give the grid the focus
+    page.wait_for_timeout(300)
+    if not page.locator("#portal").get_by_role("combobox").count():
+        page.mouse.click(*first_cell)
+        page.wait_for_timeout(300)
+    for value in values:
+        if isinstance(value, tuple):
+            combo = page.locator("#portal").get_by_role("combobox")
+            for _ in range(5):  # a click on it may have opened it already; a rerun may swallow a key press
+                if combo.count():
+                    break
+                settle(page)  # the previous cell's edit reruns the script
+                page.keyboard.press("Enter")
+                page.wait_for_timeout(500)
+            page.wait_for_timeout(300)
+            combo.press_sequentially(value[1])
+            page.wait_for_timeout(300)
+            page.keyboard.press("Enter")  # picks the option, commits and moves down a row…
+            page.wait_for_timeout(300)
+            page.keyboard.press("ArrowUp")  # …so go back up, then on to the next column
+            page.keyboard.press("ArrowRight")
+        elif value is not None:
+            page.keyboard.type(value)
+            page.wait_for_timeout(200)
+            page.keyboard.press("Tab")
+            settle(page)  # each committed cell reruns the script; keys typed meanwhile can be lost
+        else:
+            page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(250)
+    settle(page)
+
+
+def _still_box(page, editor) -> dict:  # type: ignore[no-untyped-def]
+    """The editor's box once scrolling into view has stopped moving it."""
+    editor.scroll_into_view_if_needed()
+    box = editor.bounding_box()
+    for _ in range(20):
+        page.wait_for_timeout(100)
+        again = editor.bounding_box()
+        if again == box:
+            break
+        box = again
+    return box
+
+
+def add_row(page, editor) -> None:  # type: ignore[no-untyped-def]
+    settle(page)
+    editor.scroll_into_view_if_needed()
+    editor.hover()  # the toolbar shows on hover
+    editor.get_by_role("button", name="Add row").click(force=True)
+    settle(page)
+
+
+def shot(page, tmp_path: Path, name: str) -> None:  # type: ignore[no-untyped-def]
+    """A full-page screenshot, also copied to $SCREENSHOT_DIR when set (the README's pictures)."""
+    settle(page)
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if os.environ.get("SCREENSHOT_DIR"):
+        shutil.copy(path, Path(os.environ["SCREENSHOT_DIR"]) / path.name)
