@@ -5,6 +5,7 @@ with the next sync, and rejected rows come back as a CSV with the reason on each
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -13,15 +14,9 @@ import streamlit as st
 from console.state import ACCOUNTING_SYNC, get_engine, guarded, require_user
 from storage.db import write_session
 from storage.models import Role
-from sync_engine.services.ledger_csv import (
-    INVOICE_COLUMNS,
-    INVOICE_REQUIRED,
-    PAYMENT_COLUMNS,
-    PAYMENT_REQUIRED,
-    CsvFormatError,
-    import_invoices_csv,
-    import_payments_csv,
-)
+from sync_engine.services.ledger_csv import (INVOICE_COLUMNS, INVOICE_REQUIRED, PAYMENT_COLUMNS, PAYMENT_REQUIRED,
+                                    CsvFormatError, import_invoices_csv, import_payments_csv,
+                                    max_upload_bytes)
 
 user = require_user(Role.ACCOUNTANT)
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -44,9 +39,14 @@ def _upload(kind: str) -> None:
         return
     try:
         with write_session(get_engine()) as session:
-            result = importer(session=session, data=upload.getvalue(), actor=user.username)
+            result = importer(session=session, data=upload, actor=user.username)  # read as a stream
     except CsvFormatError as exc:
         st.session_state[f"result_{kind}"] = ("error", str(exc))
+        return
+    except Exception:  # noqa: BLE001 - a person uploaded a file: a message, never a traceback; nothing was saved
+        logging.getLogger(__name__).exception("CSV upload failed")
+        st.session_state[f"result_{kind}"] = ("error", "The file could not be processed and nothing was added. "
+                                                       "Check that it is a CSV file in the format described above.")
         return
     st.session_state[f"result_{kind}"] = ("done", result)
 
@@ -87,10 +87,12 @@ for kind, tab in zip(KINDS, st.tabs([v[0] for v in KINDS.values()]), strict=Fals
     with tab:
         st.caption(help_text)
         st.markdown("Columns: " + ", ".join(f"**{c}**" if c in required else c for c in columns)
-                    + " (bold = required). Dates as YYYY-MM-DD, amounts like 1250.00.")
+                    + " (bold = required). Dates as YYYY-MM-DD; amounts like 1250.00 or 1,250.00 (a dot before the "
+                    f"cents, at most two decimals); files up to {max_upload_bytes() // 1048576} MB.")
         st.download_button(f"Download a sample {title.lower()} file", (SAMPLES / sample).read_bytes(), file_name=sample,
                            mime="text/csv", icon=":material/description:", key=f"sample_{kind}")
-        st.file_uploader(f"{title} CSV", type=["csv", "txt"], key=f"file_{kind}")
+        st.file_uploader(f"{title} CSV", type=["csv", "txt"], key=f"file_{kind}",
+                         max_upload_size=max(1, -(-max_upload_bytes() // 1048576)))
         st.button(f"Check and add {title.lower()}", type="primary", icon=":material/upload:", key=f"add_{kind}",
                   on_click=_upload, args=(kind,))
         _show_result(kind)

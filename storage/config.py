@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     console_admin_password: str = ""
     console_session_idle_minutes: float | None = None
     console_session_max_hours: float | None = None
+    console_upload_max_mb: float | None = None
     intacct_demo_url: str = ""
     intacct_demo_sender_id: str = ""
     intacct_demo_sender_password: str = ""
@@ -59,10 +60,11 @@ class Settings(BaseSettings):
     def _strip(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
 
-    @field_validator("console_session_idle_minutes", "console_session_max_hours", mode="before")
+    @field_validator("console_session_idle_minutes", "console_session_max_hours", "console_upload_max_mb",
+                     mode="before")
     @classmethod
     def _positive_or_default(cls, value: Any) -> float | None:
-        # A session length that is not a positive number falls back to the default rather than stopping sign-in.
+        # A length or limit that is not a positive number falls back to the default rather than stopping the console.
         try:
             number = float(value) if value is not None and str(value).strip() else 0.0
         except ValueError:

@@ -17,6 +17,7 @@ from storage.secrets import SecretBox
 from storage.types import utcnow
 from sync_engine.schedule.pause import clear_pause
 from sync_engine.sync.audit import record_changes
+from sync_engine.sync.cleaning import visible
 
 # Read here by the console, beside the forms that save them.
 from sync_engine.sync.stored_connection import get_connection as get_connection
@@ -53,8 +54,9 @@ class MappingForm:
 
 
 def _clean(value: str | None) -> str:
-    # A trailing space in the company ID is a classic cause of "Sign-in information is incorrect".
-    return (value or "").strip()
+    # A trailing space or a pasted zero-width space in the company ID is a classic cause of "Sign-in
+    # information is incorrect".
+    return visible(value)
 
 
 def save_connection(*, session: Session, form: ConnectionForm, actor: str,
