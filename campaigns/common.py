@@ -20,8 +20,17 @@ from sqlmodel import Session, func, select
 
 from storage.db import make_engine
 from storage.migrate import upgrade_database
-from storage.models import (Customer, Invoice, InvoiceLine, JournalState, Payment, PaymentApplication, RunStatus,
-                            SyncRun, WriteJournal)
+from storage.models import (
+    Customer,
+    Invoice,
+    InvoiceLine,
+    JournalState,
+    Payment,
+    PaymentApplication,
+    RunStatus,
+    SyncRun,
+    WriteJournal,
+)
 from sync_engine.schedule import queue
 from sync_engine.sync import leases, runs
 from tests.engine.helpers import connect, sandbox_query

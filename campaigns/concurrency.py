@@ -76,7 +76,7 @@ def _click_storm(engine, connection_id: int, clicks: int) -> int:  # type: ignor
 
 def _overlaps(runs: list[SyncRun]) -> int:
     spans = sorted((r.started_at, r.finished_at) for r in runs if r.started_at and r.finished_at)
-    return sum(1 for (_, end), (start, _) in zip(spans, spans[1:]) if start < end)
+    return sum(1 for (_, end), (start, _) in zip(spans, spans[1:], strict=False) if start < end)
 
 
 def campaign(*, attempts: int = 30, clicks: int = 20, rounds: int = 10, backend: str = "postgresql",

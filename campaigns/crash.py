@@ -57,8 +57,9 @@ def campaign(*, trials: int, invoices: int, payments: int, backend: str = "sqlit
             scheduler = SchedulerProcess(b.url, b.workdir / f"scheduler-{trial}.log", "--id", f"crash-{trial}",
                                          "--lease-ttl", "2", executor=REAL_EXECUTOR)
             try:
-                wait_for(lambda: _writes_journaled(b.engine) > before or _status(b.engine, run.id) not in (
-                    RunStatus.QUEUED, RunStatus.RUNNING), timeout=180, interval=0.01, what="writes to start")
+                wait_for(lambda before=before, run=run: _writes_journaled(b.engine) > before
+                         or _status(b.engine, run.id) not in (RunStatus.QUEUED, RunStatus.RUNNING),
+                         timeout=180, interval=0.01, what="writes to start")
                 time.sleep(rng.uniform(0, 1.2))  # customers, invoices and payments each take about 0.5 s
                 if _status(b.engine, run.id) in (RunStatus.QUEUED, RunStatus.RUNNING):
                     os.kill(scheduler.pid, signal.SIGKILL)
@@ -74,7 +75,8 @@ def campaign(*, trials: int, invoices: int, payments: int, backend: str = "sqlit
         statuses = settle(b.engine, b.connection_id)
         result = compare(b.engine, b.sandbox)
     out(f"crash campaign: {trials} trials, {kills} kill -9 during writes, {finished_first} run(s) ended before "
-        f"their kill ({', '.join(sorted(set(ended))) or '-'}); then {len(statuses)} clean run(s): {', '.join(statuses)}")
+        f"their kill ({', '.join(sorted(set(ended))) or '-'}); then {len(statuses)} clean run(s): "
+        f"{', '.join(statuses)}")
     for line in result.lines():
         out("  " + line)
     out(f"  {'CLEAN' if result.clean else 'NOT CLEAN'} in {time.monotonic() - started:.0f} s")

@@ -37,7 +37,8 @@ def campaign(*, invoices: int, payments: int, p524: float = 0.1, pdrop: float = 
         left = pending(b.engine)
     out(f"lost-response campaign: 524-after-commit {p524:.0%}, dropped connections {pdrop:.0%}, 429/503 {pbusy:.0%}; "
         f"{len(statuses)} run(s): {', '.join(statuses)}")
-    out("  gateway injected: " + (", ".join(f"{kind} {count:,}" for kind, count in sorted(injected.items())) or "nothing"))
+    injected_text = ", ".join(f"{kind} {count:,}" for kind, count in sorted(injected.items()))
+    out("  gateway injected: " + (injected_text or "nothing"))
     for line in result.lines():
         out("  " + line)
     out(f"  {left} record(s) still waiting; {'CLEAN' if result.clean and not left else 'NOT CLEAN'} "

@@ -14,9 +14,16 @@ import streamlit as st
 from console.state import ACCOUNTING_SYNC, get_engine, guarded, require_user
 from storage.db import write_session
 from storage.models import Role
-from sync_engine.services.ledger_csv import (INVOICE_COLUMNS, INVOICE_REQUIRED, PAYMENT_COLUMNS, PAYMENT_REQUIRED,
-                                    CsvFormatError, import_invoices_csv, import_payments_csv,
-                                    max_upload_bytes)
+from sync_engine.services.ledger_csv import (
+    INVOICE_COLUMNS,
+    INVOICE_REQUIRED,
+    PAYMENT_COLUMNS,
+    PAYMENT_REQUIRED,
+    CsvFormatError,
+    import_invoices_csv,
+    import_payments_csv,
+    max_upload_bytes,
+)
 
 user = require_user(Role.ACCOUNTANT)
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

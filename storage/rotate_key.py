@@ -18,7 +18,6 @@ Prints what it did; never prints a key or a secret.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import dataclass
 
@@ -102,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         tail = f"now remove the old key(s) from {KEY_ENV}, leaving only the first, and restart the processes."
     else:
         report = rotate_key_file(engine=engine, keep_old=args.keep_old)
-        tail = (f"the key file {default_key_file()} holds only the new key." if not args.keep_old and not report.unreadable
+        tail = (f"the key file {default_key_file()} holds only the new key."
+                if not args.keep_old and not report.unreadable
                 else f"the key file {default_key_file()} still holds the old key after the new one.")
     print(f"Re-encrypted {report.reencrypted} stored credential(s) under the new key; {tail}")
     if report.unreadable:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import os
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -33,13 +32,13 @@ from datetime import date
 from decimal import Decimal
 from typing import IO, Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from storage import bulk
 from storage.config import settings
 from storage.models import Customer, Invoice, Origin, Payment, SyncState
-from sync_engine.sync.cleaning import visible
 from sync_engine.services.ledger_entry import InvoiceEntry, LineEntry, PaymentEntry, add_invoices, add_payment
+from sync_engine.sync.cleaning import visible
 from sync_engine.sync.payments import METHODS
 
 MAX_ROWS = 50_000
@@ -280,7 +279,8 @@ def import_invoices_csv(*, session: Session, data: str | bytes | IO[bytes], acto
     """
     header, rows, unreadable = _read(data, INVOICE_COLUMNS, INVOICE_REQUIRED)
     result = CsvImportResult(problems=list(unreadable))
-    rejected: list[tuple[str, list[dict[str, str]]]] = [("an unreadable row", [{"_row": str(p.row)}]) for p in unreadable]
+    rejected: list[tuple[str, list[dict[str, str]]]] = [("an unreadable row",
+                                                         [{"_row": str(p.row)}]) for p in unreadable]
     existing = set(bulk.ids_by(session, Invoice.number, (r.get("invoice_number", "") for r in rows), Invoice.id))
     customer_ids = bulk.ids_by(session, Customer.number, (r.get("customer_number", "") for r in rows), Customer.id)
     new_customers: dict[str, tuple[str, str | None]] = {}
@@ -352,7 +352,8 @@ def _save_invoices(session: Session, planned: list[tuple[str, InvoiceEntry]],
     if not planned:
         return
     bulk.insert_rows(session, Customer, [{"number": n, "name": name or n, "email": email, "origin": Origin.LEDGER,
-                                          "sync_state": SyncState.NOT_SYNCED} for n, (name, email) in new_customers.items()])
+                                          "sync_state": SyncState.NOT_SYNCED} for n, (name,
+                                                                                      email) in new_customers.items()])
     customer_ids.update(bulk.ids_by(session, Customer.number, new_customers, Customer.id))
     for customer_number, entry in planned:
         entry.customer_id = customer_ids[customer_number]
@@ -370,13 +371,15 @@ def import_payments_csv(*, session: Session, data: str | bytes | IO[bytes], acto
     """
     header, rows, unreadable = _read(data, PAYMENT_COLUMNS, PAYMENT_REQUIRED)
     result = CsvImportResult(problems=list(unreadable))
-    rejected: list[tuple[str, list[dict[str, str]]]] = [("an unreadable row", [{"_row": str(p.row)}]) for p in unreadable]
+    rejected: list[tuple[str, list[dict[str, str]]]] = [("an unreadable row",
+                                                         [{"_row": str(p.row)}]) for p in unreadable]
     customers = {c.number: c for c in _in_chunks(session, Customer.number, (r.get("customer_number", "") for r in rows),
                                                  Customer)}
     invoices = {i.number: i for i in _in_chunks(session, Invoice.number, (r.get("invoice_number", "") for r in rows),
                                                 Invoice)}
     checks = (*PAYMENT_ROW_CHECKS, *row_checks)
-    for (customer_number, reference), group in _group(rows, lambda r: (r.get("customer_number", ""), r.get("reference", ""))).items():
+    for (customer_number,
+         reference), group in _group(rows, lambda r: (r.get("customer_number", ""), r.get("reference", ""))).items():
         problems: list[RowProblem] = []
         _run_row_checks(problems, group, checks)
         first = group[0]

@@ -15,8 +15,7 @@ from decimal import Decimal
 from sqlmodel import Session, col, select
 
 from storage import bulk
-from storage.models import (Customer, Invoice, InvoiceLine, Origin, Payment, PaymentApplication, RecordVersion,
-                            SyncState)
+from storage.models import Customer, Invoice, InvoiceLine, Origin, Payment, PaymentApplication, RecordVersion, SyncState
 from storage.types import utcnow
 from sync_engine.sync import amounts, intacct_lists
 from sync_engine.sync.ledger import diff, record_version, snapshot
@@ -158,8 +157,8 @@ def add_invoices(*, session: Session, entries: Sequence[InvoiceEntry], actor: st
     lines, versions = [], []
     now = utcnow()
     template = bulk.defaults(Invoice)
-    for entry, values, amounts, invoice_id in zip(entries, invoices, totals, ids):
-        for position, (line, amount) in enumerate(zip(entry.lines, amounts), start=1):
+    for entry, values, amounts, invoice_id in zip(entries, invoices, totals, ids, strict=False):
+        for position, (line, amount) in enumerate(zip(entry.lines, amounts, strict=False), start=1):
             unit_price = line.unit_price if line.unit_price is not None else (amount / line.quantity).quantize(CENT)
             lines.append({"invoice_id": invoice_id, "line_no": position, "description": line.description or None,
                           "quantity": line.quantity, "unit_price": unit_price, "amount": amount,

@@ -16,16 +16,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, event, update
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from storage.db import read_session, write_session
 from storage.models import ItemAction, JournalState, PaymentApplication, SyncState, WriteJournal
 from storage.types import utcnow
-from sync_engine.sync import amounts
-from sync_engine.intacct.errors import (AmbiguousWriteError, DuplicateControlIdError, IntacctError, RecordError,
-                                        RequestError, TransientError)
+from sync_engine.intacct.errors import (
+    AmbiguousWriteError,
+    DuplicateControlIdError,
+    IntacctError,
+    RecordError,
+    RequestError,
+    TransientError,
+)
 from sync_engine.intacct.functions import Function
 from sync_engine.intacct.pipeline import MAX_FUNCTIONS_PER_REQUEST, Outcome, RequestPipeline
+from sync_engine.sync import amounts
 from sync_engine.sync.leases import check_fence
 from sync_engine.sync.ledger import RECORD_MODELS
 from sync_engine.sync.run_context import RunContext
@@ -140,12 +146,12 @@ def settle_linked(session: Session, *, connection_id: int) -> int:
     settled = 0
     for record_type, model in RECORD_MODELS.items():
         rows = session.exec(
-            select(WriteJournal, model.intacct_recordno)  # type: ignore[attr-defined]
-            .join(model, model.id == WriteJournal.record_id)  # type: ignore[attr-defined]
-            .where(WriteJournal.connection_id == connection_id, WriteJournal.record_type == record_type,
-                   WriteJournal.operation.startswith("create"),  # type: ignore[attr-defined]
-                   WriteJournal.state.in_(IN_FLIGHT),  # type: ignore[attr-defined]
-                   model.intacct_recordno.is_not(None))).all()  # type: ignore[attr-defined]
+            select(WriteJournal, col(model.intacct_recordno))
+            .join(model, col(model.id) == col(WriteJournal.record_id))
+            .where(col(WriteJournal.connection_id) == connection_id, col(WriteJournal.record_type) == record_type,
+                   col(WriteJournal.operation).startswith("create"),
+                   col(WriteJournal.state).in_(IN_FLIGHT),
+                   col(model.intacct_recordno).is_not(None))).all()
         for entry, key in rows:
             entry.state, entry.intacct_key, entry.updated_at = JournalState.CONFIRMED, key, utcnow()
             entry.last_error = "settled: the record was linked to this Intacct record after an uncertain outcome"

@@ -13,9 +13,9 @@ from sqlmodel import Session, select
 
 from storage.models import RunStatus, SchedulerHeartbeat, SyncLease, SyncRun
 from storage.types import utcnow
+from sync_engine.intacct.pipeline import MAX_FUNCTIONS_PER_REQUEST
 from sync_engine.schedule import queue
 from sync_engine.sync import leases, runs
-from sync_engine.intacct.pipeline import MAX_FUNCTIONS_PER_REQUEST
 from tests.engine.helpers import connect, ledger_invoice, sandbox_query
 from tests.scheduler.helpers import get_run, queue_runs, wait_for
 
@@ -126,7 +126,8 @@ def test_a_frozen_scheduler_writes_nothing_after_another_took_over(db_url, engin
     wait_for(frozen_scheduler_idle, timeout=60, what="the woken scheduler to give its run up")
     after = sandbox.stats()["functions"]
     assert _writes_sent(sandbox) == sent_before_waking, (
-        {name: after[name] - functions_before.get(name, 0) for name in after if after[name] != functions_before.get(name)},
+        {name: after[name] - functions_before.get(name,
+                                                  0) for name in after if after[name] != functions_before.get(name)},
         frozen.output()[-3000:])
     # It says so: its heartbeat found the lease gone, the fence stopped it, or (when the taker had written all the
     # rest) its run ended as the abandoned run it had become.

@@ -17,7 +17,8 @@ def _lost_customer_write(session: Session, sandbox, connection_id: int, number: 
     sandbox.call(f'<function controlid="lost"><create><CUSTOMER><CUSTOMERID>{number}</CUSTOMERID>'
                  f"<NAME>{customer.name}</NAME></CUSTOMER></create></function>")
     session.add(WriteJournal(connection_id=connection_id, operation="create_customer", record_type="customer",
-                             record_id=customer.id, controlid=controlid_for("create_customer", "customer", customer.id, 1),
+                             record_id=customer.id,
+                             controlid=controlid_for("create_customer", "customer", customer.id, 1),
                              payload_hash="lost", state=JournalState.UNCERTAIN, last_error="the scheduler was killed"))
     session.commit()
     return customer.id  # type: ignore[return-value]
