@@ -91,15 +91,16 @@ def test_a_frozen_scheduler_writes_nothing_after_another_took_over(db_url, engin
     frozen = spawn_scheduler(db_url, "--id", "frozen", "--lease-ttl", "3", "--heartbeat-seconds", "1",
                              executor=REAL_EXECUTOR)
 
-    # Frozen while its first invoice request is at the gateway (held there by the latency): it wakes with the
-    # answer in hand and more batches to send. (Frozen between its last check and the send itself, a scheduler
+    # Frozen while both requests the pipeline keeps in flight are at the gateway (held there by the latency), so
+    # neither is between its last fence check and its send: it wakes with their answers and more batches to send.
+    # (Frozen between its last check and the send itself, a scheduler
     # would still send that one request after waking: the new holder looked those writes up first, and Intacct
     # refuses their repeated control ids. Frozen inside a transaction, it would hold its locks until it wakes;
     # on a SQLite file that stops every other writer.)
     def invoice_writes_in_flight() -> bool:
-        return sandbox.stats()["functions"].get("create_invoice", 0) >= MAX_FUNCTIONS_PER_REQUEST
+        return sandbox.stats()["functions"].get("create_invoice", 0) >= 2 * MAX_FUNCTIONS_PER_REQUEST
 
-    wait_for(invoice_writes_in_flight, timeout=60, what="the first invoice request in flight")
+    wait_for(invoice_writes_in_flight, timeout=60, what="two invoice requests in flight")
     os.kill(frozen.pid, signal.SIGSTOP)
     try:
         frozen_at = time.monotonic()
