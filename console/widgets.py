@@ -23,7 +23,8 @@ from storage.types import utcnow
 from sync_engine.heartbeat import scheduler_status
 from sync_engine.history import (AgingBucket, DayActivity, FailureGroup, FieldChange, RecordChange, RunFailureGroup,
                                  run_duration)
-from sync_engine.settings import get_connection, get_schedule
+from sync_engine.queue import time_left
+from sync_engine.settings import get_connection, get_schedule, next_sync_due
 
 RUN_STATUS = {  # label, badge colour, icon
     "queued": ("Queued", "blue", ":material/schedule:"),
@@ -88,6 +89,21 @@ def ago(moment: datetime | None) -> str:
     if seconds < 60:
         return f"{seconds} s ago"
     return span(timedelta(seconds=seconds)) + " ago"
+
+
+def due_words(due: datetime | None) -> str:
+    """'due now' or 'in 59 min 58 s' for `next_sync_due`'s answer; the main panel and the sidebar both use it."""
+    if due is None:
+        return "not scheduled"
+    return "due now" if due <= utcnow() else f"due {ago(due)}"
+
+
+@st.fragment(run_every=15)
+def next_sync_caption(connection_id: int) -> None:
+    """The main panel's "Next sync due …", refreshed like the sidebar so the two agree after an auto-run."""
+    with read_session(get_engine()) as session:
+        due = next_sync_due(session=session, connection_id=connection_id)
+    st.caption(f"Next sync {due_words(due)}" + (f" ({when(due)})." if due is not None else "."))
 
 
 def span(delta: timedelta | None) -> str:
@@ -278,6 +294,7 @@ def _health() -> None:
         connection = get_connection(session=session)
         scheduler = scheduler_status(session=session)
         schedule = get_schedule(session=session, connection_id=connection.id) if connection else None
+        next_due = next_sync_due(session=session, connection_id=connection.id) if connection else None
     user = current_user()
     admin = user is not None and user.can(Role.ADMIN)
     st.caption("Intacct connection")
@@ -300,7 +317,7 @@ def _health() -> None:
                        "Fix the connection and test it to resume.")
         elif schedule is not None and schedule.enabled:
             st.badge("On", color="green", icon=":material/autorenew:")
-            st.caption(f"Next sync {ago(schedule.next_due_at)}", help=when(schedule.next_due_at, with_zone=True))
+            st.caption(f"Next sync {due_words(next_due)}", help=when(next_due, with_zone=True))
         else:
             st.badge("Off", color="gray", icon=":material/sync_disabled:")
     st.caption("Scheduler")
@@ -341,10 +358,12 @@ def run_progress(run_id: int) -> None:
             return
         step = STEP.get(run.step or "", run.step or "Starting")
         done, total = run.progress_done, run.progress_total
+        left = time_left(run)
+        remaining = f"about {span(left)} left" if left is not None else "time left: counting…"
         if total:
-            st.progress(min(done / total, 1.0), text=f"{step} · {done:,} of {total:,}")
+            st.progress(min(done / total, 1.0), text=f"{step} · {done:,} of {total:,} records · {remaining}")
         else:
-            st.progress(0, text=f"{step} · {done:,} so far")
+            st.progress(0, text=f"{step} · {done:,} records so far · {remaining}")
         if not scheduler.alive:
             st.warning(f"{scheduler.message} This run stops advancing; it will be marked abandoned and its "
                        "in-flight writes checked against Intacct before anything is sent again.",

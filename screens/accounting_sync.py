@@ -6,9 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 from console.state import flash, get_engine, guarded, require_user, show_flash
-from console.widgets import (activity_chart, ago, connection_warning, credentials_blocked, empty_state,
-                             failure_groups_table, is_preview, last_run_summary, needs_connection, run_link,
-                             run_progress, runs_table, setup_checklist, sync_blocker, when)
+from console.widgets import (activity_chart, connection_warning, credentials_blocked, empty_state,
+                             failure_groups_table, is_preview, last_run_summary, needs_connection, next_sync_caption,
+                             run_link, run_progress, runs_table, setup_checklist, sync_blocker)
 from storage.db import read_session, write_session
 from storage.models import Role, RunKind
 from sync_engine.heartbeat import scheduler_status
@@ -98,7 +98,7 @@ with st.container(border=True):
                        "password could lock the user out. It resumes once the connection is fixed and tests "
                        "successfully.", icon=":material/pause_circle:")
         elif enabled:
-            st.caption(f"Next sync due {ago(schedule.next_due_at)} ({when(schedule.next_due_at)}).")
+            next_sync_caption(connection.id)
         else:
             st.caption("Auto-sync is off: syncs only run when someone presses Sync Now.")
     with right:
