@@ -9,7 +9,7 @@ import streamlit as st
 from console.import_button import import_button
 from console.state import CONNECTION, IMPORTS, get_engine, require_user
 from console.widgets import (ORIGIN, PAGE_ROWS, SYNC_STATE, choice, empty_state, ledger_table, local, money,
-                             money_column, page_offset, summary_metrics, time_columns)
+                             money_column, page_offset, plural, summary_metrics, time_columns)
 from storage.db import read_session
 from storage.models import Role, RunKind
 from sync_engine.history import balance_drift, customer_totals, ledger_counts, list_customers
@@ -52,6 +52,9 @@ if not totals.count:
 else:
     summary_metrics("Customers shown", totals.count, total, "Open balance", list(totals.amounts.items()),
                     ("Failing to sync", totals.failing))
+    st.caption(f"Open balance of {plural(totals.count, 'customer')} as Intacct last reported it (their total due): "
+               "draft invoices and ledger invoices not yet written to Intacct are not in it. Invoices adds up the "
+               "open invoices in our ledger.")
     offset = page_offset(totals.count, key="cust_page")
     with read_session(get_engine()) as session:
         customers = list_customers(session=session, **filters, limit=PAGE_ROWS, offset=offset)
