@@ -19,8 +19,10 @@ from typing import Any
 from sqlmodel import Session, select
 
 from storage.models import Customer, Invoice, Origin, Payment, SyncState
+from sync_engine import intacct_lists
 from sync_engine.ledger_entry import InvoiceEntry, LineEntry, PaymentEntry, add_invoice, add_payment
 from sync_engine.payments import METHODS
+from sync_engine.settings import get_connection
 
 MAX_ROWS = 50_000
 INVOICE_COLUMNS = ("invoice_number", "customer_number", "customer_name", "customer_email", "invoice_date",
@@ -53,6 +55,9 @@ class CsvImportResult:
     skipped: list[str] = field(default_factory=list)  # already in the ledger
     problems: list[RowProblem] = field(default_factory=list)
     rejected_csv: str = ""  # the rejected rows with a `problem` column, ready to fix and upload again
+    warnings: list[str] = field(default_factory=list)  # accepted, but worth knowing (nothing checked against X)
+    rows: list[dict[str, str]] = field(default_factory=list)  # the rows of what is (or, in a preview, would be) added
+    preview: bool = False  # checked only: nothing was saved
 
     @property
     def ok(self) -> bool:
@@ -174,10 +179,34 @@ def _customer(session: Session, number: str, name: str, email: str | None) -> Cu
     return customer
 
 
-def import_invoices_csv(*, session: Session, data: str | bytes, actor: str) -> CsvImportResult:
-    """Add ledger invoices from CSV (one row per line; rows sharing an invoice_number form one invoice)."""
+def _account_labels(session: Session, result: CsvImportResult, rows: list[dict[str, str]]) -> int | None:
+    """The connection whose cached account label list the rows are checked against (None: nothing to check)."""
+    connection = get_connection(session=session)
+    if connection is None or not any(row.get("account_label") for row in rows):
+        return None
+    if intacct_lists.last_refreshed(session=session, connection_id=connection.id) is None:
+        result.warnings.append("Intacct's account labels have never been read, so the account_label column was not "
+                               "checked: a label Intacct does not have fails at the sync. Refresh the lists from "
+                               "Intacct on Account mapping to have them checked here.")
+        return None
+    return connection.id
+
+
+def _finish(session: Session, result: CsvImportResult, *, preview: bool) -> None:
+    if preview:
+        session.rollback()  # every check ran against the real tables; a preview keeps none of it
+        result.preview = True
+    else:
+        session.commit()
+
+
+def import_invoices_csv(*, session: Session, data: str | bytes, actor: str, preview: bool = False) -> CsvImportResult:
+    """Add ledger invoices from CSV (one row per line; rows sharing an invoice_number form one invoice).
+
+    With `preview`, every check runs and the result lists what would be added, but nothing is saved."""
     header, rows = _read(data, INVOICE_COLUMNS, INVOICE_REQUIRED)
     result = CsvImportResult()
+    labels_of = _account_labels(session, result, rows)
     rejected: list[tuple[str, list[dict[str, str]]]] = []
     existing = set(session.exec(select(Invoice.number).where(
         Invoice.number.in_({r["invoice_number"] for r in rows if r.get("invoice_number")}))))
@@ -208,6 +237,12 @@ def import_invoices_csv(*, session: Session, data: str | bytes, actor: str) -> C
             quantity = _check(problems, row, "quantity", _quantity, required=False) or Decimal("1")
             if amount is not None and amount == 0:
                 problems.append(RowProblem(int(row["_row"]), "amount", row["amount"], "a line amount cannot be zero"))
+            if labels_of is not None:
+                issue = intacct_lists.problem(session=session, connection_id=labels_of, list_name="account_labels",
+                                              value=row.get("account_label") or None)
+                if issue:
+                    problems.append(RowProblem(int(row["_row"]), "account_label", row["account_label"],
+                                               issue + " Pick one from the list on Account mapping."))
             lines.append((position, row, amount, quantity))
         customer = session.exec(select(Customer).where(Customer.number == customer_number)).first() if customer_number else None
         if customer_number and customer is None and not first.get("customer_name"):
@@ -225,14 +260,16 @@ def import_invoices_csv(*, session: Session, data: str | bytes, actor: str) -> C
                              account_label=row.get("account_label") or None) for _, row, amount, quantity in lines]))
         existing.add(number)
         result.created.append(number)
-    session.commit()
+        result.rows += group
+    _finish(session, result, preview=preview)
     result.rejected_csv = _rejected(header, rejected, result.problems) if rejected else ""
     return result
 
 
-def import_payments_csv(*, session: Session, data: str | bytes, actor: str) -> CsvImportResult:
+def import_payments_csv(*, session: Session, data: str | bytes, actor: str, preview: bool = False) -> CsvImportResult:
     """Add received payments from CSV; rows sharing customer_number + reference are one payment applied to
-    several invoices. Applied amounts reduce the invoices' balances in the ledger."""
+    several invoices. Applied amounts reduce the invoices' balances in the ledger. With `preview`, nothing is
+    saved."""
     header, rows = _read(data, PAYMENT_COLUMNS, PAYMENT_REQUIRED)
     result = CsvImportResult()
     rejected: list[tuple[str, list[dict[str, str]]]] = []
@@ -288,6 +325,7 @@ def import_payments_csv(*, session: Session, data: str | bytes, actor: str) -> C
             method=method, currency=(first.get("currency") or "USD").upper(),
             applications=[(invoice.id, applied) for invoice, applied in applications.values()]))  # type: ignore[misc]
         result.created.append(label)
-    session.commit()
+        result.rows += group
+    _finish(session, result, preview=preview)
     result.rejected_csv = _rejected(header, rejected, result.problems) if rejected else ""
     return result
