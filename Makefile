@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 
-.PHONY: run test venv clean bench soak
+.PHONY: run test venv clean bench soak campaigns campaign-crash campaign-lost-response campaign-concurrency
 
 venv: $(STAMP)
 
@@ -26,6 +26,18 @@ compat/js-sdk/node_modules: compat/js-sdk/package-lock.json
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# Campaigns: the real processes under kill -9, lost answers and concurrency, at full size; each prints its figures.
+campaigns: campaign-crash campaign-lost-response campaign-concurrency
+
+campaign-crash: $(STAMP)
+	$(PY) -m campaigns.crash $(CAMPAIGN_ARGS)
+
+campaign-lost-response: $(STAMP)
+	$(PY) -m campaigns.lost_response $(CAMPAIGN_ARGS)
+
+campaign-concurrency: $(STAMP)
+	$(PY) -m campaigns.concurrency $(CAMPAIGN_ARGS)
 
 # The sync model for SOAK_STEPS random steps on SQLite and on PostgreSQL; prints its figures (SOAK_SEED to replay).
 SOAK_STEPS ?= 2000

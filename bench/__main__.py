@@ -1,6 +1,7 @@
 """`make bench`: the engine benchmark of issue 10 (bench/bench_engine.py), which rewrites bench/RESULTS.md.
 
-`python -m bench.bench_sandbox` measures the sandbox on its own (page times, request rates).
+`python -m bench.bench_sandbox` measures the sandbox on its own (page times, request rates);
+`python -m bench.bench_uploads` a 50,000-row CSV upload on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 

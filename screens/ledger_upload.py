@@ -6,6 +6,7 @@ sync, and rejected rows come back as a CSV with the reason on each row.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,8 @@ from console.state import ACCOUNTING_SYNC, get_engine, guarded, require_user
 from storage.db import write_session
 from storage.models import Role
 from sync_engine.ledger_csv import (INVOICE_COLUMNS, INVOICE_REQUIRED, PAYMENT_COLUMNS, PAYMENT_REQUIRED,
-                                    CsvFormatError, import_invoices_csv, import_payments_csv)
+                                    CsvFormatError, import_invoices_csv, import_payments_csv,
+                                    max_upload_bytes)
 
 user = require_user(Role.ACCOUNTANT)
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -46,6 +48,11 @@ def _check(kind: str) -> None:
     except CsvFormatError as exc:
         st.session_state[f"result_{kind}"] = ("error", str(exc))
         return
+    except Exception:  # noqa: BLE001 - a person uploaded a file: a message, never a traceback; nothing was saved
+        logging.getLogger(__name__).exception("CSV check failed")
+        st.session_state[f"result_{kind}"] = ("error", "The file could not be processed and nothing was added. "
+                                                       "Check that it is a CSV file in the format described above.")
+        return
     st.session_state[f"preview_{kind}"] = (data, result)
 
 
@@ -61,6 +68,11 @@ def _upload(kind: str) -> None:
             result = importer(session=session, data=checked[0], actor=user.username)
     except CsvFormatError as exc:
         st.session_state[f"result_{kind}"] = ("error", str(exc))
+        return
+    except Exception:  # noqa: BLE001 - a person uploaded a file: a message, never a traceback; nothing was saved
+        logging.getLogger(__name__).exception("CSV upload failed")
+        st.session_state[f"result_{kind}"] = ("error", "The file could not be processed and nothing was added. "
+                                                       "Check that it is a CSV file in the format described above.")
         return
     st.session_state[f"result_{kind}"] = ("done", result)
 
@@ -127,10 +139,12 @@ for kind, tab in zip(KINDS, st.tabs([v[0] for v in KINDS.values()])):
     with tab:
         st.caption(help_text)
         st.markdown("Columns: " + ", ".join(f"**{c}**" if c in required else c for c in columns)
-                    + " (bold = required). Dates as YYYY-MM-DD, amounts like 1250.00.")
+                    + " (bold = required). Dates as YYYY-MM-DD; amounts like 1250.00 or 1,250.00 (a dot before the "
+                    f"cents, at most two decimals); files up to {max_upload_bytes() // 1048576} MB.")
         st.download_button(f"Download a sample {title.lower()} file", (SAMPLES / sample).read_bytes(), file_name=sample,
                            mime="text/csv", icon=":material/description:", key=f"sample_{kind}")
-        st.file_uploader(f"{title} CSV", type=["csv", "txt"], key=f"file_{kind}")
+        st.file_uploader(f"{title} CSV", type=["csv", "txt"], key=f"file_{kind}",
+                         max_upload_size=max(1, -(-max_upload_bytes() // 1048576)))
         st.button(f"Check {title.lower()}", icon=":material/fact_check:", key=f"check_{kind}",
                   on_click=_check, args=(kind,), help="Reads and checks every row; nothing is added yet.")
         _show_preview(kind)

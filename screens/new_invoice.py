@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from console.forms import blank, editor_rows, parse_amount, show_problems
-from console.state import INVOICES, MAPPING, RECORD_DETAIL, flash, get_engine, require_user, show_flash
+from console.state import INVOICES, MAPPING, RECORD_DETAIL, flash, get_engine, guarded, require_user, show_flash
 from console.widgets import money
 from storage.db import read_session, write_session
 from storage.models import Role
@@ -50,6 +50,7 @@ def _entry() -> tuple[InvoiceEntry, dict[str, str]]:
     return entry, problems
 
 
+@guarded(Role.ACCOUNTANT)
 def _save(connection_id: int) -> None:
     entry, problems = _entry()
     if problems:

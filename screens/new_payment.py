@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from console.forms import blank, editor_rows, parse_amount, show_problems
-from console.state import PAYMENTS, RECORD_DETAIL, flash, get_engine, require_user, show_flash
+from console.state import PAYMENTS, RECORD_DETAIL, flash, get_engine, guarded, require_user, show_flash
 from console.widgets import money
 from storage.db import read_session, write_session
 from storage.models import Role
@@ -55,6 +55,7 @@ def _entry() -> tuple[PaymentEntry, dict[str, str]]:
     return entry, problems
 
 
+@guarded(Role.ACCOUNTANT)
 def _save() -> None:
     entry, problems = _entry()
     if problems:

@@ -57,6 +57,7 @@ def _void(record_type: str, record_id: int) -> None:
     flash("success", message)
 
 
+@guarded(Role.ACCOUNTANT)
 def _fix(action, **kwargs) -> None:  # type: ignore[no-untyped-def]
     """Run one correction from the "Fix and retry" panel; its message (or refusal) shows on the next render."""
     try:

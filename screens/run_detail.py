@@ -40,6 +40,7 @@ def _act(what: str, run_id: int) -> None:
         flash("error", str(exc))
 
 
+@guarded(Role.ACCOUNTANT)
 def _retry(records: list[tuple[str, int]], connection_id: int) -> None:
     with write_session(get_engine()) as session:
         try:

@@ -15,17 +15,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, event, update
 from sqlmodel import Session, SQLModel, select
 
 from storage.db import read_session, write_session
-from storage.models import ItemAction, JournalState, SyncState, WriteJournal
+from storage.models import ItemAction, JournalState, PaymentApplication, SyncState, WriteJournal
 from storage.types import utcnow
+from sync_engine import amounts
 from sync_engine.intacct.errors import (AmbiguousWriteError, DuplicateControlIdError, IntacctError, RecordError,
                                         RequestError, TransientError)
 from sync_engine.intacct.functions import Function
 from sync_engine.intacct.pipeline import MAX_FUNCTIONS_PER_REQUEST, Outcome, RequestPipeline
 from sync_engine.leases import check_fence
+from sync_engine.ledger import RECORD_MODELS
 from sync_engine.run_context import RunContext
 
 IN_FLIGHT = (JournalState.PENDING, JournalState.SENT, JournalState.UNCERTAIN)
@@ -88,6 +90,19 @@ def latest_entry(session: Session, *, connection_id: int, operation: str, record
     ).first()
 
 
+def _refresh_paid_invoices(session: Session, record_type: str, record_ids: Sequence[int], *,
+                           run_id: int | None = None, source: str = "export") -> None:
+    """A payment that becomes confirmed stops counting as 'not yet in Intacct' in its invoices' derived amounts
+    (sync_engine.amounts): derive them again now, or an invoice read while the payment was uncertain would count
+    it twice (once in Intacct's TOTALPAID, once as pending) until something else touches it."""
+    if record_type != "payment" or not record_ids:
+        return
+    session.flush()
+    invoice_ids = session.exec(select(PaymentApplication.invoice_id).where(
+        PaymentApplication.payment_id.in_(list(record_ids)))).all()  # type: ignore[attr-defined]
+    amounts.refresh_with_versions(session, invoice_ids, run_id=run_id, source=source)
+
+
 def adopt_in_flight(session: Session, *, connection_id: int, record_type: str, record_id: int, key: str) -> bool:
     """An import found in Intacct a record whose create is still unconfirmed here: settle the journal with its key.
 
@@ -101,7 +116,44 @@ def adopt_in_flight(session: Session, *, connection_id: int, record_type: str, r
         entry.state, entry.intacct_key, entry.updated_at = JournalState.CONFIRMED, key, utcnow()
         entry.last_error = "found in Intacct by an import after an uncertain outcome"
         session.add(entry)
+    if entries and record_type == "payment":
+        # The caller links the payment (sets its key) after this returns: derive its invoices when it commits.
+        pending = session.info.setdefault("adopted_payments", set())
+        if not pending:
+            event.listen(session, "before_commit", _refresh_adopted, once=True)
+        pending.add(record_id)
     return bool(entries)
+
+
+def _refresh_adopted(session: Session) -> None:
+    _refresh_paid_invoices(session, "payment", sorted(session.info.pop("adopted_payments", set())), source="import")
+
+
+def settle_linked(session: Session, *, connection_id: int) -> int:
+    """Confirm every unconfirmed create whose ledger record now carries an Intacct key; return how many.
+
+    Whatever linked the record (an import that read it back, the look-up of customers Intacct already has, a
+    person) settled the question the uncertain row was keeping open: the record is in Intacct under that key,
+    and no write of it will be sent again. Without this, such rows would stay `uncertain` for ever.
+    """
+    settled = 0
+    for record_type, model in RECORD_MODELS.items():
+        rows = session.exec(
+            select(WriteJournal, model.intacct_recordno)  # type: ignore[attr-defined]
+            .join(model, model.id == WriteJournal.record_id)  # type: ignore[attr-defined]
+            .where(WriteJournal.connection_id == connection_id, WriteJournal.record_type == record_type,
+                   WriteJournal.operation.startswith("create"),  # type: ignore[attr-defined]
+                   WriteJournal.state.in_(IN_FLIGHT),  # type: ignore[attr-defined]
+                   model.intacct_recordno.is_not(None))).all()  # type: ignore[attr-defined]
+        for entry, key in rows:
+            entry.state, entry.intacct_key, entry.updated_at = JournalState.CONFIRMED, key, utcnow()
+            entry.last_error = "settled: the record was linked to this Intacct record after an uncertain outcome"
+            session.add(entry)
+            settled += 1
+        _refresh_paid_invoices(session, record_type, [entry.record_id for entry, _ in rows])
+    return settled
+
+
 
 
 def _key_of(result: Any) -> str | None:
@@ -127,6 +179,7 @@ def _confirm_in(session: Session, ctx: RunContext, spec: WriteSpec, entry_id: in
     entry.last_error = "found in Intacct after an uncertain outcome" if recovered else None
     session.add(entry)
     spec.on_confirmed(session, key, connection_id=ctx.connection_id)
+    _refresh_paid_invoices(session, spec.record_type, [spec.record_id], run_id=ctx.run_id)
     ctx.written.add((spec.record_type, spec.record_id))
     message = "Already in Intacct from an earlier interrupted attempt: linked, not sent again." if recovered else None
     ctx.item(session, record_type=spec.record_type, label=spec.label, action=spec.created_action,
@@ -367,9 +420,13 @@ def write_all(ctx: RunContext, specs: Sequence[WriteSpec], *, batch_size: int = 
     if ctx.preview:
         _preview(ctx, specs)
         return
+    with write_session(ctx.engine) as session:
+        settle_linked(session, connection_id=ctx.connection_id)
+
     def send(functions: Sequence[Function], *, repeats: set[str]) -> list:
         with read_session(ctx.engine) as session:
-            # Again just before the request: a scheduler frozen while it journaled the batch stops here.
+            # Again just before the request, on the sending thread: a scheduler frozen since it journaled
+            # the batch stops here, in a plain read that holds no lock.
             check_fence(session, run_id=ctx.run_id, connection_id=ctx.connection_id, lock=False)
         return ctx.client.execute(functions, repeats=repeats)
 

@@ -13,6 +13,7 @@ that was frozen or cut off past its lease cannot send another write once someone
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
@@ -25,6 +26,7 @@ from storage.types import utcnow
 from sync_engine.run_context import RunStopped
 
 LEASE_TTL = timedelta(seconds=60)
+log = logging.getLogger(__name__)
 
 
 def claim_next_run(*, engine: Engine, holder: str, now: datetime | None = None, lease_ttl: timedelta = LEASE_TTL) -> SyncRun | None:
@@ -50,7 +52,9 @@ def claim_next_run(*, engine: Engine, holder: str, now: datetime | None = None, 
                 run.lease_generation = lease.generation
                 lease.acquired_at, lease.expires_at = now, now + lease_ttl
                 session.add(lease)
-                run.status, run.claimed_by, run.started_at = RunStatus.RUNNING, holder, now
+                # Started when the claim got the lease (it may have waited for the lease row's lock), not when it
+                # began looking: otherwise a run could seem to start before the previous one of its connection ended.
+                run.status, run.claimed_by, run.started_at = RunStatus.RUNNING, holder, max(now, utcnow())
                 session.add(run)
                 session.flush()
                 return run
@@ -70,20 +74,24 @@ class LeaseLost(RunStopped):
     """Another scheduler holds this run's connection now: the run must stop before it sends anything."""
 
 
-def check_fence(session: Session, *, run_id: int, connection_id: int, lock: bool = True) -> None:
+def check_fence(session: Session, *, run_id: int, connection_id: int, lock: bool = False) -> None:
     """Raise LeaseLost unless `run_id` still holds its connection's lease under the generation it was claimed with.
 
-    Call it inside the transaction that records a write as about to be sent: the lease row is locked (FOR UPDATE
-    on PostgreSQL, the write lock on SQLite), so no claim can slip in between this check and that commit.
-    `lock=False` is the last look just before a request goes out, in a plain read that holds no lock (a process
-    frozen there must not keep another scheduler from taking over).
+    The journal calls it in the transaction that records a batch as about to be sent, and again on the sending
+    thread right before the request goes out. By default it takes no lock: a scheduler frozen inside that
+    transaction (SIGSTOP, a paused VM) must not keep the others from taking over, which a FOR UPDATE on the lease
+    row did until it woke (seen in the frozen-scheduler test). `lock=True` locks the lease row until the
+    transaction ends. A claim slipping in between the last look and the send is the one window left: the new
+    holder looks every in-flight write up before sending it, and Intacct refuses a repeated control id.
     """
     query = select(SyncLease).where(SyncLease.connection_id == connection_id)
     lease = session.exec(query.with_for_update() if lock else query).first()
     generation = session.exec(select(SyncRun.lease_generation).where(SyncRun.id == run_id)).one_or_none()
     if lease is None or lease.run_id != run_id or generation is None or lease.generation != generation:
-        raise LeaseLost(f"run {run_id} no longer holds the lease of connection {connection_id}: stopping before "
-                        "sending anything")
+        message = (f"run {run_id} no longer holds the lease of connection {connection_id} (another scheduler took "
+                   "over): stopping before sending anything")
+        log.error(message)
+        raise LeaseLost(message)
 
 
 def renew_lease(*, engine: Engine, holder: str, run_id: int, lease_ttl: timedelta = LEASE_TTL) -> bool:

@@ -15,6 +15,7 @@ from storage.models import AccountMapping, IntacctConnection, NotificationSettin
 from storage.secrets import SecretBox
 from storage.types import utcnow
 from sync_engine.audit import record_changes
+from sync_engine.cleaning import visible
 
 
 class SettingsError(ValueError):
@@ -52,8 +53,9 @@ def get_connection(*, session: Session) -> IntacctConnection | None:
 
 
 def _clean(value: str | None) -> str:
-    # A trailing space in the company ID is a classic cause of "Sign-in information is incorrect".
-    return (value or "").strip()
+    # A trailing space or a pasted zero-width space in the company ID is a classic cause of "Sign-in
+    # information is incorrect".
+    return visible(value)
 
 
 def save_connection(*, session: Session, form: ConnectionForm, actor: str, box: SecretBox | None = None) -> IntacctConnection:

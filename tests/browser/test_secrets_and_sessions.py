@@ -165,3 +165,10 @@ def test_no_password_or_session_token_reaches_the_page_and_a_reload_keeps_the_se
     expect(other.get_by_role("heading", name="Accounting sync")).to_have_count(0)
     replay.close()
     context.close()
+
+
+def test_the_cookie_routes_refuse_other_sites_and_unknown_nonces(console_url: str) -> None:
+    assert requests.post(f"{console_url}/_console/session", data="made-up", timeout=5).status_code == 404
+    foreign = requests.post(f"{console_url}/_console/session", data="made-up", timeout=5,
+                            headers={"Origin": "https://evil.example"})
+    assert foreign.status_code == 403 and "set-cookie" not in {k.lower() for k in foreign.headers}
