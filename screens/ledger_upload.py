@@ -16,7 +16,7 @@ from console.state import ACCOUNTING_SYNC, get_engine, guarded, require_user
 from storage.db import write_session
 from storage.models import Role
 from sync_engine.ledger_csv import (INVOICE_COLUMNS, INVOICE_REQUIRED, PAYMENT_COLUMNS, PAYMENT_REQUIRED,
-                                    CsvFormatError, import_invoices_csv, import_payments_csv,
+                                    CsvFormatError, CsvImportResult, import_invoices_csv, import_payments_csv,
                                     max_upload_bytes)
 
 user = require_user(Role.ACCOUNTANT)
@@ -77,7 +77,7 @@ def _upload(kind: str) -> None:
     st.session_state[f"result_{kind}"] = ("done", result)
 
 
-def _problems(kind: str, value, *, added: bool) -> None:
+def _problems(kind: str, value: CsvImportResult, *, added: bool) -> None:
     label = KINDS[kind][0].lower()
     for warning in value.warnings:
         st.warning(warning, icon=":material/info:")
