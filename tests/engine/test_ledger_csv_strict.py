@@ -2,10 +2,12 @@
 a never-read list is a warning; a preview checks everything and saves nothing."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlmodel import Session, func, select
 
-from storage.models import Customer, Invoice, IntacctListItem
-from sync_engine.ledger_csv import import_invoices_csv
+from storage.models import Customer, IntacctListItem, Invoice, Payment
+from sync_engine.ledger_csv import import_invoices_csv, import_payments_csv
 from tests.console.seed import seed_connection
 
 HEADER = "invoice_number,customer_number,customer_name,invoice_date,amount,account_label\n"
@@ -59,3 +61,18 @@ def test_a_preview_lists_the_rows_and_saves_nothing(engine) -> None:
         assert session.exec(select(Customer).where(Customer.number == "N-1")).first() is None
         added = import_invoices_csv(session=session, data=HEADER + ROWS, actor="ann")
     assert added.created == preview.created and _invoices(engine) == 2
+
+
+def test_a_payment_preview_leaves_balances_and_payments_as_they_were(engine) -> None:
+    seed_connection(engine)
+    with Session(engine) as session:
+        assert import_invoices_csv(session=session, data=HEADER + "I-1,N-1,New Co,2026-11-01,100.00,\n", actor="a").ok
+    payments = ("reference,customer_number,received_on,amount,invoice_number\n"
+                "CHK-1,N-1,2026-11-05,60.00,I-1\nCHK-2,N-1,2026-11-06,60.00,I-1\n")
+    with Session(engine) as session:
+        preview = import_payments_csv(session=session, data=payments, actor="a", preview=True)
+    # the second payment is checked against the balance the first would leave
+    assert preview.preview and preview.created == ["N-1/CHK-1"] and len(preview.problems) == 1
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(Payment)).one() == 0
+        assert session.exec(select(Invoice.balance)).one() == Decimal("100.00")
