@@ -71,6 +71,13 @@ def ago(moment: datetime | None) -> str:
     return span(timedelta(seconds=seconds)) + " ago"
 
 
+def due_words(due: datetime | None) -> str:
+    """'due now' or 'due in 59 min 58 s' for `next_sync_due`'s answer; the main panel and the sidebar both use it."""
+    if due is None:
+        return "not scheduled"
+    return "due now" if due <= utcnow() else f"due {ago(due)}"
+
+
 def span(delta: timedelta | None) -> str:
     """'45 s', '3 min 05 s', '2 h 10 min'."""
     if delta is None:

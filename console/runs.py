@@ -33,6 +33,7 @@ from console.state import (
 from storage.db import read_session
 from storage.models import ACTIVE_RUN_STATUSES, Role, SyncRun
 from storage.types import utcnow
+from sync_engine.schedule.queue import time_left
 from sync_engine.services.heartbeat import scheduler_status
 from sync_engine.services.history import (
     DayActivity,
@@ -78,10 +79,12 @@ def run_progress(run_id: int) -> None:
             return
         step = STEP.get(run.step or "", run.step or "Starting")
         done, total = run.progress_done, run.progress_total
+        left = time_left(run)
+        remaining = f"about {span(left)} left" if left is not None else "time left: counting…"
         if total:
-            st.progress(min(done / total, 1.0), text=f"{step} · {done:,} of {total:,}")
+            st.progress(min(done / total, 1.0), text=f"{step} · {done:,} of {total:,} records · {remaining}")
         else:
-            st.progress(0, text=f"{step} · {done:,} so far")
+            st.progress(0, text=f"{step} · {done:,} records so far · {remaining}")
         if not scheduler.alive:
             st.warning(f"{scheduler.message} This run stops advancing; it will be marked abandoned and its "
                        "in-flight writes checked against Intacct before anything is sent again.",

@@ -5,6 +5,7 @@ import streamlit as st
 
 from console.formatting import (
     ago,
+    due_words,
     plain,
 )
 from console.notices import connection_badge
@@ -19,7 +20,7 @@ from console.state import (
 from storage.db import read_session
 from storage.models import Role
 from sync_engine.services.heartbeat import scheduler_status
-from sync_engine.services.settings import get_connection, get_schedule
+from sync_engine.services.settings import get_connection, get_schedule, next_sync_due
 
 
 def sidebar_status(user: CurrentUser) -> None:
@@ -38,6 +39,7 @@ def _health() -> None:
         connection = get_connection(session=session)
         scheduler = scheduler_status(session=session)
         schedule = get_schedule(session=session, connection_id=connection.id) if connection and connection.id else None
+        next_due = next_sync_due(session=session, connection_id=connection.id) if connection and connection.id else None
     user = current_user()
     admin = user is not None and user.can(Role.ADMIN)
     st.caption("Intacct connection")
@@ -60,7 +62,7 @@ def _health() -> None:
                        "Fix the connection and test it to resume.")
         elif schedule is not None and schedule.enabled:
             st.badge("On", color="green", icon=":material/autorenew:")
-            st.caption(f"Next sync {ago(schedule.next_due_at)}", help=when(schedule.next_due_at, with_zone=True))
+            st.caption(f"Next sync {due_words(next_due)}", help=when(next_due, with_zone=True))
         else:
             st.badge("Off", color="gray", icon=":material/sync_disabled:")
     st.caption("Scheduler")
@@ -75,3 +77,11 @@ def _health() -> None:
                    icon=":material/warning:")
         st.caption(f"Last heartbeat {ago(scheduler.last_beat)}" if scheduler.last_beat else "It has never run.",
                    help=scheduler.message)
+
+
+@st.fragment(run_every=15)
+def next_sync_caption(connection_id: int) -> None:
+    """The main panel's "Next sync due …", refreshed like the sidebar so the two agree after an auto-run."""
+    with read_session(get_engine()) as session:
+        due = next_sync_due(session=session, connection_id=connection_id)
+    st.caption(f"Next sync {due_words(due)}" + (f" ({when(due)})." if due is not None else "."))

@@ -24,6 +24,7 @@ from console.formatting import (
     ago,
     clock_text,
     diff_value,
+    due_words,
     field_label,
     is_preview,
     money,
@@ -70,14 +71,15 @@ from console.runs import (
     runs_frame,
     runs_table,
 )
-from console.sidebar import sidebar_status
+from console.sidebar import next_sync_caption, sidebar_status
 
 __all__ = [
     "INVOICE_STATUS",
     "RUN_STATUS", "PREVIEW_STATUS", "PREVIEW_RESULT", "PREVIEW_BANNER", "RUN_KIND", "RUN_TRIGGER", "SYNC_STATE",
     "ORIGIN", "CONNECTION_STATUS", "STEP", "money", "clock_text", "ago", "span", "plain", "plural", "is_preview",
     "run_title", "run_status_label", "totals_by_currency", "FIELD_LABELS", "MONEY_FIELDS", "CATEGORY", "field_label",
-    "diff_value", "reader_zone", "when", "local", "time_columns", "record_link", "run_link", "connection_badge",
+    "diff_value", "due_words", "next_sync_caption", "reader_zone", "when",
+    "local", "time_columns", "record_link", "run_link", "connection_badge",
     "empty_state", "needs_connection", "credentials_blocked", "sync_blocker", "setup_checklist", "connection_warning",
     "sidebar_status", "run_status_badge", "run_badges", "run_progress", "runs_frame", "runs_table",
     "last_run_summary", "OUTCOME_COLORS", "activity_chart", "failure_groups_table", "FIX_SCREEN", "RETRIABLE",

@@ -8,7 +8,6 @@ import streamlit as st
 from console.state import flash, get_engine, guarded, require_user, show_flash
 from console.widgets import (
     activity_chart,
-    ago,
     connection_warning,
     credentials_blocked,
     empty_state,
@@ -16,12 +15,12 @@ from console.widgets import (
     is_preview,
     last_run_summary,
     needs_connection,
+    next_sync_caption,
     run_link,
     run_progress,
     runs_table,
     setup_checklist,
     sync_blocker,
-    when,
 )
 from storage.db import read_session, write_session
 from storage.models import Role, RunKind
@@ -112,7 +111,7 @@ with st.container(border=True):
                        "password could lock the user out. It resumes once the connection is fixed and tests "
                        "successfully.", icon=":material/pause_circle:")
         elif enabled:
-            st.caption(f"Next sync due {ago(schedule.next_due_at)} ({when(schedule.next_due_at)}).")
+            next_sync_caption(connection.id)
         else:
             st.caption("Auto-sync is off: syncs only run when someone presses Sync Now.")
     with right:

@@ -19,6 +19,7 @@ from console.widgets import (
     money,
     money_column,
     page_offset,
+    plural,
     summary_metrics,
     time_columns,
 )
@@ -64,6 +65,9 @@ if not totals.count:
 else:
     summary_metrics("Customers shown", totals.count, total, "Open balance", list(totals.amounts.items()),
                     ("Failing to sync", totals.failing))
+    st.caption(f"Open balance of {plural(totals.count, 'customer')} as Intacct last reported it (their total due): "
+               "draft invoices and ledger invoices not yet written to Intacct are not in it. Invoices adds up the "
+               "open invoices in our ledger.")
     offset = page_offset(totals.count, key="cust_page")
     with read_session(get_engine()) as session:
         customers = list_customers(session=session, **filters, limit=PAGE_ROWS, offset=offset)

@@ -18,6 +18,7 @@ from console.widgets import (
     money,
     money_column,
     page_offset,
+    plural,
     summary_metrics,
 )
 from storage.db import read_session
@@ -37,7 +38,6 @@ if user.can(Role.ACCOUNTANT):
 with read_session(get_engine()) as session:
     total = ledger_counts(session=session)["invoice"]
     connected = get_connection(session=session) is not None
-    aging = invoice_aging(session=session)
 if total == 0:
     links = []
     if user.can(Role.ACCOUNTANT) and connected:
@@ -48,9 +48,7 @@ if total == 0:
                                    "or wait for the next accounting sync.", links)
     st.stop()
 
-if any(b.invoices for b in aging):
-    st.markdown("**Open balance by age** (days past due)")
-    aging_chart(aging)
+chart_area = st.container()  # above the filters, drawn once they are known: the chart honours them
 
 search_col, status_col, origin_col, state_col = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
 search = search_col.text_input("Search", placeholder="Invoice number, customer, PO or Intacct key",
@@ -65,12 +63,23 @@ with state_col:
 filters = {"search": search, "status": status, "origin": origin, "sync_state": sync_state}
 with read_session(get_engine()) as session:
     totals = invoice_totals(session=session, **filters)
+    aging = invoice_aging(session=session, **filters)
+if any(b.invoices for b in aging):
+    with chart_area:
+        st.markdown("**Open balance by age** (days past due)"
+                    + (" · of the invoices matching the filters" if any(filters.values()) else ""))
+        aging_chart(aging)
 if not totals.count:
     empty_state("No invoice matches these filters", "Clear the search or pick 'All' in the filters.")
     st.stop()
 
 summary_metrics("Invoices shown", totals.count, total, "Open balance", list(totals.amounts.items()),
                 ("Failing to sync", totals.failing))
+left_out = [plural(n, "draft") if state == "draft" else f"{n:,} {STATUS.get(state, state).lower()}"
+            for state, n in sorted(totals.left_out.items())]
+st.caption(f"Open balance of {plural(totals.counted or 0, 'open or partly paid invoice')}"
+           + (f" ({', '.join(left_out)} excluded: nothing is owed on them)." if left_out else ".")
+           + " Customers shows the balance Intacct last reported for each customer.")
 offset = page_offset(totals.count, key="inv_page")
 with read_session(get_engine()) as session:
     rows = list_invoices(session=session, **filters, limit=PAGE_ROWS, offset=offset)

@@ -1,7 +1,8 @@
 """Upload page (accountant+): add invoices and received payments to our ledger from CSV files.
 
-Rows are checked in sync_engine.services.ledger_csv; good invoices and payments are saved at once and go to Intacct
-with the next sync, and rejected rows come back as a CSV with the reason on each row.
+Rows are checked in sync_engine.services.ledger_csv (account labels against Intacct's cached list) and shown before
+anything is added; "Add these N rows" saves the good invoices and payments, which go to Intacct with the next
+sync, and rejected rows come back as a CSV with the reason on each row.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from sync_engine.services.ledger_csv import (
     PAYMENT_COLUMNS,
     PAYMENT_REQUIRED,
     CsvFormatError,
+    CsvImportResult,
     import_invoices_csv,
     import_payments_csv,
     max_upload_bytes,
@@ -38,15 +40,40 @@ KINDS = {
 
 
 @guarded(Role.ACCOUNTANT)
-def _upload(kind: str) -> None:
+def _check(kind: str) -> None:
+    """Check the chosen file and keep what would be added, for the person to look at before adding it."""
     _, importer, *_ = KINDS[kind]
+    st.session_state.pop(f"result_{kind}", None)
+    st.session_state.pop(f"preview_{kind}", None)
     upload = st.session_state.get(f"file_{kind}")
     if upload is None:
         st.session_state[f"result_{kind}"] = ("error", "Choose a CSV file first.")
         return
+    data = upload.getvalue()
     try:
         with write_session(get_engine()) as session:
-            result = importer(session=session, data=upload, actor=user.username)  # read as a stream
+            result = importer(session=session, data=data, actor=user.username, preview=True)
+    except CsvFormatError as exc:
+        st.session_state[f"result_{kind}"] = ("error", str(exc))
+        return
+    except Exception:  # noqa: BLE001 - a person uploaded a file: a message, never a traceback; nothing was saved
+        logging.getLogger(__name__).exception("CSV check failed")
+        st.session_state[f"result_{kind}"] = ("error", "The file could not be processed and nothing was added. "
+                                                       "Check that it is a CSV file in the format described above.")
+        return
+    st.session_state[f"preview_{kind}"] = (data, result)
+
+
+@guarded(Role.ACCOUNTANT)
+def _upload(kind: str) -> None:
+    _, importer, *_ = KINDS[kind]
+    checked = st.session_state.pop(f"preview_{kind}", None)
+    if checked is None:
+        st.session_state[f"result_{kind}"] = ("error", "Check the file first.")
+        return
+    try:
+        with write_session(get_engine()) as session:
+            result = importer(session=session, data=checked[0], actor=user.username)
     except CsvFormatError as exc:
         st.session_state[f"result_{kind}"] = ("error", str(exc))
         return
@@ -56,6 +83,41 @@ def _upload(kind: str) -> None:
                                                        "Check that it is a CSV file in the format described above.")
         return
     st.session_state[f"result_{kind}"] = ("done", result)
+
+
+def _problems(kind: str, value: CsvImportResult, *, added: bool) -> None:
+    label = KINDS[kind][0].lower()
+    for warning in value.warnings:
+        st.warning(warning, icon=":material/info:")
+    if value.skipped:
+        st.info(f"Already in the ledger, {'left' if added else 'will be left'} as they are: "
+                f"{', '.join(value.skipped[:10])}" + (" …" if len(value.skipped) > 10 else ""), icon=":material/info:")
+    if value.problems:
+        st.warning(f"{len(value.problems)} problem(s): the {label} below {'were' if added else 'will'} not "
+                   f"{'added' if added else 'be added'}. Fix the rows and upload the corrected file; nothing else "
+                   "needs to be uploaded again.", icon=":material/warning:")
+        st.dataframe(pd.DataFrame([{"Row": p.row, "Column": p.column, "Value": p.value, "Problem": p.message}
+                                   for p in value.problems]), hide_index=True, width="stretch")
+        st.download_button("Download the rejected rows (CSV)", value.rejected_csv, file_name=f"rejected_{kind}.csv",
+                           mime="text/csv", icon=":material/download:", key=f"rejected_{kind}")
+
+
+def _show_preview(kind: str) -> None:
+    checked = st.session_state.get(f"preview_{kind}")
+    if checked is None:
+        return
+    value = checked[1]
+    label = KINDS[kind][0].lower()
+    _problems(kind, value, added=False)
+    if value.rows:
+        what = label[:-1] if len(value.created) == 1 else label
+        st.markdown(f"**{len(value.created):,} {what} to add** ({len(value.rows):,} rows), as read from the file:")
+        st.dataframe(pd.DataFrame([{"Row": int(row["_row"]), **{k: v for k, v in row.items() if k != "_row"}}
+                                   for row in value.rows]), hide_index=True, width="stretch")
+        st.button(f"Add these {len(value.rows):,} rows", type="primary", icon=":material/playlist_add:",
+                  key=f"add_{kind}", on_click=_upload, args=(kind,))
+    elif not (value.skipped or value.problems):
+        st.info("The file held nothing to add.")
 
 
 def _show_result(kind: str) -> None:
@@ -72,16 +134,7 @@ def _show_result(kind: str) -> None:
                    + (" …" if len(value.created) > 10 else "") + ". They go to Intacct with the next sync.",
                    icon=":material/check_circle:")
         st.page_link(ACCOUNTING_SYNC, label="Go to Accounting sync", icon=":material/sync:")
-    if value.skipped:
-        st.info(f"Already in the ledger, left as they are: {', '.join(value.skipped[:10])}"
-                + (" …" if len(value.skipped) > 10 else ""), icon=":material/info:")
-    if value.problems:
-        st.warning(f"{len(value.problems)} problem(s): the {label} below were not added. Fix the rows and upload "
-                   "the corrected file; nothing else needs to be uploaded again.", icon=":material/warning:")
-        st.dataframe(pd.DataFrame([{"Row": p.row, "Column": p.column, "Value": p.value, "Problem": p.message}
-                                   for p in value.problems]), hide_index=True, width="stretch")
-        st.download_button("Download the rejected rows (CSV)", value.rejected_csv, file_name=f"rejected_{kind}.csv",
-                           mime="text/csv", icon=":material/download:", key=f"rejected_{kind}")
+    _problems(kind, value, added=True)
     if not (value.created or value.skipped or value.problems):
         st.info("The file held nothing to add.")
 
@@ -100,6 +153,7 @@ for kind, tab in zip(KINDS, st.tabs([v[0] for v in KINDS.values()]), strict=Fals
                            mime="text/csv", icon=":material/description:", key=f"sample_{kind}")
         st.file_uploader(f"{title} CSV", type=["csv", "txt"], key=f"file_{kind}",
                          max_upload_size=max(1, -(-max_upload_bytes() // 1048576)))
-        st.button(f"Check and add {title.lower()}", type="primary", icon=":material/upload:", key=f"add_{kind}",
-                  on_click=_upload, args=(kind,))
+        st.button(f"Check {title.lower()}", icon=":material/fact_check:", key=f"check_{kind}",
+                  on_click=_check, args=(kind,), help="Reads and checks every row; nothing is added yet.")
+        _show_preview(kind)
         _show_result(kind)

@@ -5,6 +5,8 @@ process claims it (sync_engine.sync.leases) and runs it (sync_engine.sync.runs).
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -143,3 +145,14 @@ def run_items(*, session: Session, run_id: int, action: str | None = None, limit
     if action:
         query = query.where(SyncRunItem.action == action)
     return list(session.exec(query).all())
+
+
+def time_left(run: SyncRun, *, now: datetime | None = None) -> timedelta | None:
+    """How long a running run still needs at its pace so far: elapsed / done × (total − done).
+
+    None while it cannot be told yet (not started, nothing done, or the total not known): "counting…"."""
+    if run.started_at is None or not run.progress_total or run.progress_done <= 0:
+        return None
+    elapsed = (now or utcnow()) - run.started_at
+    remaining = max(run.progress_total - run.progress_done, 0)
+    return elapsed / run.progress_done * remaining

@@ -64,6 +64,8 @@ class ListTotals:
     count: int
     amounts: dict[str, Decimal]  # per currency, never summed across currencies
     failing: int
+    counted: int | None = None  # how many of `count` the amounts cover (None: all of them)
+    left_out: dict[str, int] = field(default_factory=dict)  # status → matching rows the amounts leave out
 
 
 def _customer_filters(search: str, origin: str | None, sync_state: str | None, active_only: bool) -> list[Any]:
@@ -139,16 +141,26 @@ def invoice_totals(*, session: Session, search: str = "", status: str | None = N
                    sync_state: str | None = None, open_only: bool = False) -> ListTotals:
     """How many invoices match, their open balance per currency and how many fail to sync: SQL aggregates."""
     conditions = _invoice_filters(search, status, origin, sync_state, open_only)
-    query = select(Invoice.currency, func.count(), func.sum(cents(Invoice.balance)),
+    # The open balance counts open and partly paid invoices only: a draft's balance is not owed yet, a voided one
+    # is not owed at all. What it leaves out is counted per status so the screen can say so.
+    # sqlmodel's select() is typed for up to four columns; this one has five.
+    query = select(Invoice.currency, Invoice.status, func.count(), func.sum(cents(Invoice.balance)),  # type: ignore[call-overload]
                    func.sum(case((col(Invoice.sync_state) == SyncState.FAILED, 1), else_=0)))
     if search.strip():
         query = query.join(Customer, col(Customer.id) == col(Invoice.customer_id))
     amounts: dict[str, Decimal] = {}
-    count = failing = 0
-    for currency, n, total, failed in session.exec(query.where(*conditions).group_by(Invoice.currency)):
-        amounts[currency] = _money(total)
+    left_out: dict[str, int] = {}
+    count = failing = counted = 0
+    for currency, state, n, total, failed in session.exec(
+            query.where(*conditions).group_by(Invoice.currency, Invoice.status)):
         count, failing = count + int(n), failing + int(failed or 0)
-    return ListTotals(count, amounts, failing)
+        if state in OPEN_INVOICE_STATUSES:
+            amounts[currency] = amounts.get(currency, Decimal("0.00")) + _money(total)
+            counted += int(n)
+        else:
+            amounts.setdefault(currency, Decimal("0.00"))
+            left_out[state] = left_out.get(state, 0) + int(n)
+    return ListTotals(count, amounts, failing, counted, left_out)
 
 
 def list_payments(*, session: Session, search: str = "", origin: str | None = None, sync_state: str | None = None,
@@ -216,17 +228,23 @@ def _money(total_cents: Any) -> Decimal:
     return (Decimal(int(total_cents or 0)) / 100).quantize(Decimal("0.01"))
 
 
-def invoice_aging(*, session: Session, today: date | None = None) -> list[AgingBucket]:
-    """Open balance per currency by days past due (the usual A/R aging buckets): one SQL aggregate, exact cents."""
+def invoice_aging(*, session: Session, today: date | None = None, search: str = "", status: str | None = None,
+                  origin: str | None = None, sync_state: str | None = None) -> list[AgingBucket]:
+    """Open balance per currency by days past due (the usual A/R aging buckets): one SQL aggregate, exact cents.
+
+    Takes the invoice list's filters, so the chart shows the invoices the list does."""
     today = today or utcnow().date()
     due = func.coalesce(Invoice.due_date, Invoice.invoice_date)
     # Days late as date comparisons (portable across SQLite and PostgreSQL): 0 not due, then 1-30, 31-60, 61-90, 90+.
     bucket = case((due >= today, 0), (due >= today - timedelta(days=30), 1), (due >= today - timedelta(days=60), 2),
                   (due >= today - timedelta(days=90), 3), else_=4)
     totals: dict[tuple[str, str], tuple[Decimal, int]] = {}
+    query = select(Invoice.currency, bucket, func.sum(cents(Invoice.balance)), func.count())
+    if search.strip():
+        query = query.join(Customer, col(Customer.id) == col(Invoice.customer_id))
     for currency, index, amount, count in session.exec(
-            select(Invoice.currency, bucket, func.sum(cents(Invoice.balance)), func.count())
-            .where(col(Invoice.status).in_(OPEN_INVOICE_STATUSES), col(Invoice.balance) != 0)
+            query.where(col(Invoice.status).in_(OPEN_INVOICE_STATUSES), col(Invoice.balance) != 0,
+                        *_invoice_filters(search, status, origin, sync_state, False))
             .group_by(Invoice.currency, bucket)):
         totals[(currency, AGING_BUCKETS[int(index)])] = (_money(amount), int(count))
     return [AgingBucket(currency, bucket_name, *totals.get((currency, bucket_name), (Decimal("0.00"), 0)))

@@ -38,6 +38,8 @@ from storage import bulk
 from storage.config import settings
 from storage.models import Customer, Invoice, Origin, Payment, SyncState
 from sync_engine.services.ledger_entry import InvoiceEntry, LineEntry, PaymentEntry, add_invoices, add_payment
+from sync_engine.services.settings import get_connection
+from sync_engine.sync import intacct_lists
 from sync_engine.sync.cleaning import visible
 from sync_engine.sync.payments import METHODS
 
@@ -82,6 +84,9 @@ class CsvImportResult:
     skipped: list[str] = field(default_factory=list)  # already in the ledger
     problems: list[RowProblem] = field(default_factory=list)
     rejected_csv: str = ""  # the rejected rows with a `problem` column, ready to fix and upload again
+    warnings: list[str] = field(default_factory=list)  # accepted, but worth knowing (a list never read)
+    rows: list[dict[str, str]] = field(default_factory=list)  # the rows of what is (in a preview: would be) added
+    preview: bool = False  # checked only: nothing was saved
 
     @property
     def ok(self) -> bool:
@@ -271,14 +276,40 @@ def _in_chunks(session: Session, column: Any, values: Iterable[Any], *extra: Any
     return found
 
 
+def _account_label_check(session: Session, result: CsvImportResult, rows: list[dict[str, str]]) -> tuple[RowCheck, ...]:
+    """A row check of account_label against Intacct's cached list; none (and a warning) when it was never read."""
+    connection = get_connection(session=session)
+    if connection is None or connection.id is None or not any(row.get("account_label") for row in rows):
+        return ()
+    connection_id = connection.id
+    if intacct_lists.last_refreshed(session=session, connection_id=connection_id) is None:
+        result.warnings.append("Intacct's account labels have never been read, so the account_label column was not "
+                               "checked: a label Intacct does not have fails at the sync. Refresh the lists from "
+                               "Intacct on Account mapping to have them checked here.")
+        return ()
+    verdicts: dict[str, str | None] = {}  # one look-up per distinct label, however many rows use it
+
+    def check(row: dict[str, str]) -> Iterable[tuple[str, str]]:
+        label = row.get("account_label") or ""
+        if label and label not in verdicts:
+            verdicts[label] = intacct_lists.problem(session=session, connection_id=connection_id,
+                                                    list_name="account_labels", value=label)
+        if label and verdicts[label]:
+            yield "account_label", f"{verdicts[label]} Pick one from the list on Account mapping."
+
+    return (check,)
+
+
 def import_invoices_csv(*, session: Session, data: str | bytes | IO[bytes], actor: str,
-                        row_checks: Sequence[RowCheck] = ()) -> CsvImportResult:
+                        row_checks: Sequence[RowCheck] = (), preview: bool = False) -> CsvImportResult:
     """Add ledger invoices from CSV (one row per line; rows sharing an invoice_number form one invoice).
 
-    `row_checks` run on every row after the built-in ones (INVOICE_ROW_CHECKS).
+    `row_checks` run on every row after the built-in ones (INVOICE_ROW_CHECKS) and the account label check
+    against Intacct's cached list. With `preview`, every check runs and nothing is saved.
     """
     header, rows, unreadable = _read(data, INVOICE_COLUMNS, INVOICE_REQUIRED)
-    result = CsvImportResult(problems=list(unreadable))
+    result = CsvImportResult(problems=list(unreadable), preview=preview)
+    row_checks = (*row_checks, *_account_label_check(session, result, rows))
     rejected: list[tuple[str, list[dict[str, str]]]] = [("an unreadable row",
                                                          [{"_row": str(p.row)}]) for p in unreadable]
     existing = set(bulk.ids_by(session, Invoice.number, (r.get("invoice_number", "") for r in rows), Invoice.id))
@@ -335,10 +366,14 @@ def import_invoices_csv(*, session: Session, data: str | bytes | IO[bytes], acto
                              account_label=row.get("account_label") or None) for _, row, amount, quantity in lines])))
         existing.add(number)
         result.created.append(number)
-        if len(planned) >= _CHUNK:  # saved a chunk at a time, so memory stays bounded by the rows themselves
+        result.rows += group
+        if preview:
+            planned.clear()  # checked is all a preview does
+        elif len(planned) >= _CHUNK:  # saved a chunk at a time, so memory stays bounded by the rows themselves
             _save_invoices(session, planned, new_customers, customer_ids, actor)
-    _save_invoices(session, planned, new_customers, customer_ids, actor)
-    session.commit()
+    if not preview:
+        _save_invoices(session, planned, new_customers, customer_ids, actor)
+        session.commit()
     result.rejected_csv = _rejected(header, rejected, result.problems) if rejected else ""
     return result
 
@@ -363,7 +398,7 @@ def _save_invoices(session: Session, planned: list[tuple[str, InvoiceEntry]],
 
 
 def import_payments_csv(*, session: Session, data: str | bytes | IO[bytes], actor: str,
-                        row_checks: Sequence[RowCheck] = ()) -> CsvImportResult:
+                        row_checks: Sequence[RowCheck] = (), preview: bool = False) -> CsvImportResult:
     """Add received payments from CSV; rows sharing customer_number + reference are one payment applied to
     several invoices. Applied amounts reduce the invoices' balances in the ledger.
 
@@ -437,6 +472,11 @@ def import_payments_csv(*, session: Session, data: str | bytes | IO[bytes], acto
             method=method, currency=(first.get("currency") or "USD").upper(),
             applications=[(invoice.id, applied) for invoice, applied in applications.values()]))  # type: ignore[misc]
         result.created.append(label)
-    session.commit()
+        result.rows += group
+    if preview:
+        session.rollback()  # the later payments were checked against the balances the earlier ones left
+        result.preview = True
+    else:
+        session.commit()
     result.rejected_csv = _rejected(header, rejected, result.problems) if rejected else ""
     return result

@@ -6,7 +6,7 @@ password field on an edit keeps the stored one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -149,6 +149,19 @@ def save_mapping(*, session: Session, connection_id: int, form: MappingForm, act
 
 def get_schedule(*, session: Session, connection_id: int) -> SyncSchedule | None:
     return session.exec(select(SyncSchedule).where(SyncSchedule.connection_id == connection_id)).first()
+
+
+def next_sync_due(*, session: Session, connection_id: int, now: datetime | None = None) -> datetime | None:
+    """When the next auto-sync starts: the one answer every screen shows (None: auto-sync is off or paused).
+
+    A slot that has passed but the scheduler has not picked up yet is due now, never "4 s ago"."""
+    schedule = get_schedule(session=session, connection_id=connection_id)
+    if schedule is None or not schedule.enabled or schedule.paused_reason:
+        return None
+    now = now or utcnow()
+    if schedule.next_due_at is None or schedule.next_due_at <= now:
+        return now
+    return schedule.next_due_at
 
 
 def set_auto_sync(*, session: Session, connection_id: int, enabled: bool, actor: str) -> SyncSchedule:

@@ -3,6 +3,7 @@ Sync Now and see the run queued in Recent Syncs. One Streamlit server per module
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -182,12 +183,13 @@ def test_upload_ledger_invoices_from_csv(console_url: str, page, tmp_path: Path)
     bad.write_text("invoice_number,customer_number,customer_name,invoice_date,amount\n"
                    "X-1,N-1,New Co,2026-13-01,10.00\n")
     _choose_file(page, bad)
-    page.get_by_role("button", name="Check and add invoices").click()
+    page.get_by_role("button", name="Check invoices").click()
     expect(page.get_by_text("1 problem(s)")).to_be_visible()
     expect(page.get_by_role("button", name="Download the rejected rows (CSV)")).to_be_visible()
 
     _choose_file(page, ROOT / "samples" / "ledger_invoices.csv")
-    page.get_by_role("button", name="Check and add invoices").click()
+    page.get_by_role("button", name="Check invoices").click()
+    page.get_by_role("button", name=re.compile(r"^Add these \d+ rows$")).click()
     expect(page.get_by_text("Added 3 invoices: AR-2001, AR-2002, AR-2003")).to_be_visible()
     _shot(page, tmp_path, "05-upload")
     _open(page, "Invoices")

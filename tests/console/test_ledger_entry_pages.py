@@ -4,13 +4,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlmodel import select
+from sqlmodel import func, select
 
 from console import state
 from storage.db import read_session
-from storage.models import Customer, Invoice, InvoiceLine, Payment, PaymentApplication
+from storage.models import Customer, IntacctListItem, Invoice, InvoiceLine, Payment, PaymentApplication
+from sync_engine.services.ledger_csv import import_invoices_csv
 from tests.console.conftest import texts
-from tests.console.seed import seed_ledger
+from tests.console.seed import seed_connection, seed_ledger
 
 
 def _button(at, label: str):  # type: ignore[no-untyped-def]
@@ -91,3 +92,27 @@ def test_a_payment_is_applied_to_open_invoices_and_never_beyond_them(app_as, db)
             select(PaymentApplication).where(PaymentApplication.payment_id == payment.id))}
         assert applied == {open_ids[0]: Decimal("2000.00"), open_ids[1]: Decimal("1000.00")}
         assert session.get(Invoice, open_ids[0]).amount_paid == Decimal("2000.00")
+
+
+def test_the_upload_page_shows_the_checked_rows_before_adding_them(app_as, db) -> None:
+    connection_id = seed_connection(db)
+    data = (b"invoice_number,customer_number,customer_name,invoice_date,amount,account_label\n"
+            b"U-1,N-9,Nine Co,2026-11-01,100.00,REVENUE\nU-1,N-9,Nine Co,2026-11-01,20.00,REVENUE\n"
+            b"U-2,N-9,Nine Co,2026-11-01,5.00,GONE\n")
+    with read_session(db) as session:
+        session.add(IntacctListItem(connection_id=connection_id, list_name="account_labels", value="REVENUE"))
+        session.commit()
+        checked = import_invoices_csv(session=session, data=data, actor="ann", preview=True)
+    at = app_as("accountant", state.UPLOAD)
+    at.session_state["preview_invoices"] = (data, checked)  # what "Check invoices" keeps for a chosen file
+    at.run()
+    shown = texts(at)
+    assert "1 invoice to add** (2 rows)" in shown and "Account label 'GONE' does not exist in Intacct" in str(
+        [df.value.to_dict() for df in at.dataframe])
+    with read_session(db) as session:
+        assert session.exec(select(func.count()).select_from(Invoice)).one() == 0  # nothing added by the check
+    add = next(b for b in at.button if b.label == "Add these 2 rows")
+    add.click().run()
+    assert "Added 1 invoices: U-1" in texts(at)
+    with read_session(db) as session:
+        assert session.exec(select(Invoice.number)).all() == ["U-1"]
