@@ -16,12 +16,13 @@ def _blank(text: str | None) -> bool:
 
 def parse_decimal(text: str | None) -> Decimal | None:
     """Parse Intacct's plain decimal text (``1250``, ``4598.4``); empty or None -> None."""
-    if _blank(text):
+    if text is None:
         return None
-    assert text is not None
     try:
-        value = Decimal(text.strip())
+        value = Decimal(text)  # surrounding whitespace is allowed, as before (imports parse ~1 million amounts)
     except InvalidOperation as exc:
+        if not text.strip():
+            return None
         raise ValueError(f"not a decimal: {text!r}") from exc
     if not value.is_finite():
         raise ValueError(f"not a finite decimal: {text!r}")

@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlmodel import Session, col, func, select
 
 from storage.models import Invoice, Origin, Payment, PaymentApplication
+from storage.sql import one_of
 from storage.types import utcnow
 from sync_engine.sync.ledger import diff, record_version, snapshot
 
@@ -30,7 +31,7 @@ def _applied(session: Session, invoice_ids: list[int], conditions: tuple) -> dic
     rows = session.exec(
         select(PaymentApplication.invoice_id, func.sum(PaymentApplication.amount))
         .join(Payment, col(Payment.id) == PaymentApplication.payment_id)
-        .where(col(PaymentApplication.invoice_id).in_(invoice_ids), *conditions)
+        .where(one_of(PaymentApplication.invoice_id, invoice_ids), *conditions)
         .group_by(col(PaymentApplication.invoice_id)))
     return {invoice_id: Decimal(total or 0) for invoice_id, total in rows}
 
@@ -73,7 +74,7 @@ def refresh_invoices(session: Session, invoice_ids: Iterable[int]) -> list[Invoi
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         adjustments = pending_adjustment(session, chunk)
-        for invoice in session.exec(select(Invoice).where(col(Invoice.id).in_(chunk))):
+        for invoice in session.exec(select(Invoice).where(one_of(Invoice.id, chunk))):
             values = derive(invoice, adjustments.get(invoice.id, ZERO))  # type: ignore[arg-type]
             if any(getattr(invoice, field) != value for field, value in values.items()):
                 for field, value in values.items():
@@ -100,7 +101,7 @@ def refresh_with_versions(session: Session, invoice_ids: Iterable[int], *, run_i
     ids = sorted({i for i in invoice_ids if i is not None})
     before = {inv.id: snapshot("invoice", inv.model_dump())
               for start in range(0, len(ids), 500)
-              for inv in session.exec(select(Invoice).where(col(Invoice.id).in_(ids[start:start + 500])))}
+              for inv in session.exec(select(Invoice).where(one_of(Invoice.id, ids[start:start + 500])))}
     changed = refresh_invoices(session, ids)
     for invoice in changed:
         after = snapshot("invoice", invoice.model_dump())

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from storage.db import read_session
 from storage.models import Customer, Invoice, InvoiceLine, ItemAction, Origin, SyncState
+from storage.sql import one_of
 from storage.types import utcnow
 from sync_engine.intacct import filters
 from sync_engine.intacct.pipeline import Prefetcher, ordered_map
@@ -190,9 +191,9 @@ def store_customers(ctx: RunContext, records: list[dict[str, Any]], session: Ses
         return
     keys = [r.get("RECORDNO") for r in records]
     known = {c.intacct_recordno: c for c in session.exec(select(Customer).where(
-        Customer.connection_id == ctx.connection_id, col(Customer.intacct_recordno).in_(keys)))}
+        Customer.connection_id == ctx.connection_id, one_of(Customer.intacct_recordno, keys)))}
     by_number = {c.number: c for c in session.exec(select(Customer).where(
-        col(Customer.number).in_([r.get("CUSTOMERID") for r in records])))}
+        one_of(Customer.number, [r.get("CUSTOMERID") for r in records])))}
     prefetch_versions(session, "customer", [c.id for c in [*known.values(), *by_number.values()]])  # type: ignore[misc]
     created: list[tuple[Customer, dict[str, Any]]] = []
     for record in records:
@@ -209,7 +210,7 @@ def _insert_created_customers(session: Session, ctx: RunContext, created: list[t
     """The page's new customers in three statements: the rows, their first versions, their run items."""
     if not created:
         return
-    ids = bulk.insert_rows(session, Customer, [row for _, row in created])
+    ids = bulk.insert_rows(session, Customer, [row for _, row in created], returning_ids=True)
     for (staged, _), new_id in zip(created, ids, strict=False):
         staged.id = new_id
     bulk.first_versions(session, record_type="customer", record_ids=ids, run_id=ctx.run_id)
@@ -246,14 +247,14 @@ def read_customers(ctx: RunContext, customer_ids: set[str]) -> list[dict[str, An
 
 def customers_by_intacct_id(session: Session, ctx: RunContext, customer_ids: set[str]) -> dict[str, Customer]:
     return {c.intacct_customer_id: c for c in session.exec(select(Customer).where(  # type: ignore[misc]
-        Customer.connection_id == ctx.connection_id, col(Customer.intacct_customer_id).in_(customer_ids)))}
+        Customer.connection_id == ctx.connection_id, one_of(Customer.intacct_customer_id, customer_ids)))}
 
 
 def customer_keys_by_intacct_id(session: Session, ctx: RunContext, customer_ids: set[str]) -> dict[str, Any]:
     """Like customers_by_intacct_id, but only each customer's id (all an invoice needs), without ORM objects."""
     return {cid: SimpleNamespace(id=pk) for cid, pk in session.exec(
         select(Customer.intacct_customer_id, Customer.id).where(
-        Customer.connection_id == ctx.connection_id, col(Customer.intacct_customer_id).in_(customer_ids)))
+        Customer.connection_id == ctx.connection_id, one_of(Customer.intacct_customer_id, customer_ids)))
         if cid is not None}
 
 
@@ -378,7 +379,7 @@ def _prefetch_lines(session: Session, invoice_ids: list[int]) -> None:
     lines: dict[int, list[dict[str, Any]]] = {i: [] for i in invoice_ids}
     for start in range(0, len(invoice_ids), 900):
         for line in session.exec(select(InvoiceLine)
-                                 .where(col(InvoiceLine.invoice_id).in_(invoice_ids[start:start + 900]))
+                                 .where(one_of(InvoiceLine.invoice_id, invoice_ids[start:start + 900]))
                                  .order_by(col(InvoiceLine.invoice_id), col(InvoiceLine.line_no))):
             lines[line.invoice_id].append(line.model_dump())
     session.info[_PAGE_LINES] = lines
@@ -484,9 +485,9 @@ def _needing_lines(ctx: RunContext, records: list[dict[str, Any]], outstanding_o
     keys = [r["RECORDNO"] for r in records if r.get("RECORDNO")]
     with read_session(ctx.engine) as session:  # no lock: this may run on the read-ahead thread during a write
         known = {i.intacct_recordno: i for i in session.exec(select(Invoice).where(
-            Invoice.connection_id == ctx.connection_id, col(Invoice.intacct_recordno).in_(keys)))}
+            Invoice.connection_id == ctx.connection_id, one_of(Invoice.intacct_recordno, keys)))}
         by_number = {i.number: i for i in session.exec(select(Invoice).where(
-            col(Invoice.number).in_([_invoice_number(r) for r in records])))}
+            one_of(Invoice.number, [_invoice_number(r) for r in records])))}
     wanted = []
     for record in records:
         key = record.get("RECORDNO")
@@ -539,9 +540,9 @@ def store_invoices(ctx: RunContext, records: list[dict[str, Any]], outstanding_o
             ctx.advance(-len(missing_customers))  # this step's progress counts invoices
         customers = customer_keys_by_intacct_id(session, ctx, customer_ids)
         existing = {i.intacct_recordno: i for i in session.exec(select(Invoice).where(
-            Invoice.connection_id == ctx.connection_id, col(Invoice.intacct_recordno).in_(keys)))}
+            Invoice.connection_id == ctx.connection_id, one_of(Invoice.intacct_recordno, keys)))}
         by_number = {i.number: i for i in session.exec(select(Invoice).where(
-            col(Invoice.number).in_([_invoice_number(r) for r in records])))}
+            one_of(Invoice.number, [_invoice_number(r) for r in records])))}
         ids = [i.id for i in [*existing.values(), *by_number.values()] if i.id is not None]
         adjustments = amounts.pending_adjustment(session, ids) if ids else {}
         prefetch_versions(session, "invoice", ids)
@@ -565,7 +566,7 @@ def _insert_created_invoices(session: Session, ctx: RunContext,
     """The page's new invoices in four statements: the rows, their lines, first versions and run items."""
     if not created:
         return
-    ids = bulk.insert_rows(session, Invoice, [row for _, row, _ in created])
+    ids = bulk.insert_rows(session, Invoice, [row for _, row, _ in created], returning_ids=True)
     for (staged, _, _), new_id in zip(created, ids, strict=False):
         staged.id = new_id
     bulk.insert_rows(session, InvoiceLine, [{**line, "invoice_id": new_id} for (_, _, invoice_lines), new_id
@@ -586,7 +587,7 @@ def _paid_changed(ctx: RunContext, records: list[dict[str, Any]]) -> list[str]:
     keys = [r["RECORDNO"] for r in records if r.get("RECORDNO")]
     with read_session(ctx.engine) as session:
         held = dict(session.exec(select(col(Invoice.intacct_recordno), col(Invoice.intacct_total_paid)).where(
-            Invoice.connection_id == ctx.connection_id, col(Invoice.intacct_recordno).in_(keys))).all())
+            Invoice.connection_id == ctx.connection_id, one_of(Invoice.intacct_recordno, keys))).all())
     changed = []
     for record in records:
         try:

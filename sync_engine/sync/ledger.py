@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from storage.models import Customer, Invoice, Payment, RecordVersion
+from storage.sql import one_of
 from storage.types import utcnow
 
 # Fields a diff shows per record type (bookkeeping columns such as updated_at are left out).
@@ -62,7 +63,7 @@ def prefetch_versions(session: Session, record_type: str, record_ids: list[int])
     for start in range(0, len(wanted), 900):
         chunk = wanted[start:start + 900]
         found = dict(session.exec(select(RecordVersion.record_id, func.max(RecordVersion.version)).where(
-            RecordVersion.record_type == record_type, col(RecordVersion.record_id).in_(chunk))
+            RecordVersion.record_type == record_type, one_of(RecordVersion.record_id, chunk))
             .group_by(col(RecordVersion.record_id))).all())
         for rid in chunk:
             known[(record_type, rid)] = found.get(rid, 0)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from storage.models import Customer, Invoice, ItemAction, Origin, Payment, PaymentApplication, SyncState
+from storage.sql import one_of
 from storage.types import utcnow
 from sync_engine.intacct import filters
 from sync_engine.sync import amounts, objects, windows
@@ -188,7 +189,7 @@ def store_payments(ctx: RunContext, records: list[dict[str, Any]], *, refresh: b
     keys = [r["RECORDNO"] for r in records if r.get("RECORDNO")]
     with Session(ctx.engine) as session:
         known = {p.intacct_recordno: p for p in session.exec(select(Payment).where(
-            Payment.connection_id == ctx.connection_id, col(Payment.intacct_recordno).in_(keys)))}
+            Payment.connection_id == ctx.connection_id, one_of(Payment.intacct_recordno, keys)))}
         ours = {key for key, p in known.items() if p.origin == Origin.LEDGER}
         fresh = [r for r in records if r.get("RECORDNO") and r["RECORDNO"] not in ours and (refresh or not (
             r["RECORDNO"] in known and _header_unchanged(ctx, known[r["RECORDNO"]], r)))]
@@ -203,9 +204,9 @@ def store_payments(ctx: RunContext, records: list[dict[str, Any]], *, refresh: b
             ctx.advance(-len(missing_customers))
         customers = customers_by_intacct_id(session, ctx, {r["CUSTOMERID"] for r in records if r.get("CUSTOMERID")})
         known = {p.intacct_recordno: p for p in session.exec(select(Payment).where(
-            Payment.connection_id == ctx.connection_id, col(Payment.intacct_recordno).in_(keys)))}
+            Payment.connection_id == ctx.connection_id, one_of(Payment.intacct_recordno, keys)))}
         invoices = {inv.intacct_recordno: inv for inv in session.exec(select(Invoice).where(
-            col(Invoice.connection_id) == ctx.connection_id, col(Invoice.intacct_recordno).in_(invoice_keys)))
+            col(Invoice.connection_id) == ctx.connection_id, one_of(Invoice.intacct_recordno, invoice_keys)))
             if inv.intacct_recordno is not None}
         for record in records:
             key = record.get("RECORDNO") or "?"
@@ -233,10 +234,10 @@ def store_payments(ctx: RunContext, records: list[dict[str, Any]], *, refresh: b
         # A payment voided, reversed or newly applied changes what its invoices show: derive them again now.
         session.flush()
         payment_ids = [p.id for p in session.exec(select(Payment).where(
-            Payment.connection_id == ctx.connection_id, col(Payment.intacct_recordno).in_(keys)))]
+            Payment.connection_id == ctx.connection_id, one_of(Payment.intacct_recordno, keys)))]
         if payment_ids:
             amounts.refresh_with_versions(session, session.exec(select(PaymentApplication.invoice_id).where(
-                col(PaymentApplication.payment_id).in_(payment_ids))).all(), run_id=ctx.run_id, source="import")
+                one_of(PaymentApplication.payment_id, payment_ids))).all(), run_id=ctx.run_id, source="import")
     ctx.advance(len(records))
 
 
@@ -311,7 +312,7 @@ def _invoices_out_of_step(ctx: RunContext, records: list[dict[str, Any]]) -> lis
     keys = [r["RECORDNO"] for r in records if r.get("RECORDNO") and not r.get("PARENTPAYMENTKEY")]
     with Session(ctx.engine) as session:
         held = {p.intacct_recordno: p for p in session.exec(select(Payment).where(
-            Payment.connection_id == ctx.connection_id, col(Payment.intacct_recordno).in_(keys)))}
+            Payment.connection_id == ctx.connection_id, one_of(Payment.intacct_recordno, keys)))}
     changed = [r for r in records if r.get("RECORDNO") in keys and (
         r["RECORDNO"] not in held or not _header_unchanged(ctx, held[r["RECORDNO"]], r)) and (
         held.get(r["RECORDNO"]) is None or held[r["RECORDNO"]].origin == Origin.INTACCT

@@ -17,11 +17,11 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from storage.bulk import insert_rows
 from storage.db import write_session
 from storage.models import AccountMapping, IntacctConnection, ItemAction, SyncRun, SyncRunItem
 from sync_engine.intacct.client import IntacctClient
 from sync_engine.intacct.errors import IntacctError
-from sync_engine.sync.bulk import insert_rows
 from sync_engine.sync.error_catalogue import classify
 
 _COUNTER_FIELD = {
@@ -151,7 +151,7 @@ class RunContext:
                              "record_id": item.get("record_id"), "intacct_key": item.get("intacct_key"),
                              "label": item["label"], "action": item["action"], "error_category": item.get("category"),
                              "message": item.get("message")})
-        insert_rows(session, SyncRunItem, rows, returning_ids=False)  # `at`: the model's default, now
+        insert_rows(session, SyncRunItem, rows)  # `at`: the model's default, now
 
     def begin_step(self, step: str, total: int | None = None) -> None:
         self.step, self.done, self.total = step, 0, total
