@@ -1,10 +1,10 @@
-"""Driving Streamlit widgets from Playwright the way a person does: wait for a rerun to end, pick from a select
-box, type a row into a data editor (a canvas grid: click its cell, type, Tab to the next column)."""
+"""Driving the console from Playwright the way a person does: Chromium and its pages, signing in, waiting for a
+rerun to end, picking from a select box, typing a row into a data editor (a canvas grid: click its cell, type, Tab
+to the next column). Used by the browser tests (through tests/browser/conftest.py) and bench/bench_progress.py."""
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
@@ -13,10 +13,27 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 ROW_HEIGHT, HEADER_HEIGHT = 35, 36  # Streamlit's data grid
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def launch_chromium(playwright):  # type: ignore[no-untyped-def]
+    """Debian's Chromium, headless; None when it is not installed."""
+    if not Path(CHROMIUM).exists():
+        return None
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def new_page_in(browser, *, height: int = 1000, timeout_ms: int = 20_000,  # type: ignore[no-untyped-def]
+                timezone: str | None = "Europe/Paris"):
+    """A page in a fresh context (its own cookies), 1400 pixels wide; `timezone=None` keeps the machine's."""
+    context = browser.new_context(viewport={"width": 1400, "height": height},
+                                  **({"timezone_id": timezone} if timezone else {}))
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    return page
+
+
+def sign_in(page, user: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_role("textbox", name="User name").fill(user)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
 
 
 def settle(page) -> None:  # type: ignore[no-untyped-def]
