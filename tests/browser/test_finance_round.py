@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,21 +16,11 @@ from sqlalchemy import create_engine, text
 from tests.browser.helpers import add_row, fill_row, open_page, pick, settle, shot, sign_in
 from tests.engine.helpers import sandbox_query
 from tests.fixtures.console_server import ConsoleServer
-from tests.fixtures.sandbox import SandboxHandle, start_sandbox
+from tests.fixtures.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.browser
 ADMIN, PASSWORD = "finance-admin", "browser-round-pw"  # the console fixture's first administrator
 REAL_EXECUTOR = "sync_engine.sync.runs:execute_run"
-
-
-@pytest.fixture(scope="module")
-def company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
-    """The Intacct side: a sandbox with the minimal company."""
-    sandbox = start_sandbox(tmp_path_factory.mktemp("round-sandbox"), seed="minimal")
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop()
 
 
 def _query(db_url: str, sql: str, **params) -> list:  # type: ignore[no-untyped-def]
@@ -71,12 +60,12 @@ def _sign_in(page) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_the_whole_round_in_the_browser(  # type: ignore[no-untyped-def]
-        console: ConsoleServer, company: SandboxHandle, new_page, spawn_scheduler, tmp_path: Path) -> None:
+        console: ConsoleServer, sandbox: SandboxHandle, new_page, spawn_scheduler, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     expect.set_options(timeout=30_000)  # reruns on a loaded 2-core machine take seconds
     page = new_page(height=1100, timeout_ms=30_000)
-    url, sandbox, db_url = console.url, company, console.database_url
+    url, db_url = console.url, console.database_url
     page.goto(url)
     _sign_in(page)
     expect(page.get_by_role("heading", name="Accounting sync")).to_be_visible()
