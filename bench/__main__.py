@@ -1,4 +1,5 @@
-"""`make bench`: the engine benchmark of issue 10 (bench/bench_engine.py), which rewrites bench/RESULTS.md.
+"""`make bench`: the engine benchmark of issue 10 (bench/bench_engine.py), which rewrites bench/RESULTS.md; its
+last step, `progress`, is bench/bench_progress.py (the invoice import's progress panel read in Chromium).
 
 `python -m bench.bench_sandbox` measures the sandbox on its own (page times, request rates);
 `python -m bench.bench_uploads` a 50,000-row CSV upload on SQLite and PostgreSQL.

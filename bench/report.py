@@ -90,6 +90,21 @@ def _latency_fmt(value: Any, res: dict) -> str:
     return f"{value:.2f} ({r['seconds']:.1f} s for {r['requests']} requests)"
 
 
+def progress_line(p: dict) -> str:
+    """The progress panel's readings in Chromium (bench/bench_progress.py), shortened to a few of them."""
+    seen = [r for r in p["readings"] if r["done"] is not None]
+    picks = seen if len(seen) <= 6 else [seen[i * (len(seen) - 1) // 5] for i in range(6)]
+    shown = " → ".join(f"{r['done']:,}" + (f" ({r['left']} left)" if r["left"] else "") for r in picks)
+    checks = ", ".join(f"{name} {'yes' if p[key] else 'NO'}" for key, name in (
+        ("rising", "N rises"), ("total_right", "M = total"), ("time_left_seen", "time left shown")))
+    half = p.get("half_way")
+    half_text = (f"; at {half['done']:,} it said {half['said_left']} s left, {half['was_left']:.0f} s were"
+                 if half else "")
+    return (f"{len(p['readings'])} readings, {p['distinct_done']} different N, over {p['run']['seconds']:.0f} s: "
+            f"{shown} of {p['expected_total']:,} records; {checks}{half_text} (measured {p['date'][11:16]} UTC, "
+            f"load {p['load']:.1f})")
+
+
 def _incremental(changes: str) -> Row:
     return (f"incremental sync, {changes} customer changes", "–",
             lambda res: _get(res, "incremental", changes, "seconds"),
@@ -118,6 +133,9 @@ ROWS: list[Row] = [
      lambda v, r: f"{v:.1f} s ({r['incremental']['first']['requests']} requests)", None),
     _incremental("0"), _incremental("10"), _incremental("1000"),
     _page("Invoices"), _page("Customers"), _page("Run detail (invoice import)"),
+    ("progress panel of the 100,000-invoice import, read in Chromium: N of M records, time left",
+     "N rises, M = total, time left shown", lambda r: _get(r, "progress", "ok"),
+     lambda v, r: progress_line(r["progress"]), lambda v: bool(v)),
 ]
 
 

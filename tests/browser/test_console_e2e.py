@@ -1,99 +1,21 @@
 """The flow a finance admin clicks through in real Chromium: sign in, save the Intacct connection, press
-Sync Now and see the run queued in Recent Syncs. One Streamlit server per module, on a free port."""
+Sync Now and see the run queued in Recent Syncs. One Streamlit server per module (tests/browser/conftest.py)."""
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
-from cryptography.fernet import Fernet
+
+from tests.browser.helpers import open_page, shot, sign_in
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN, PASSWORD = "finance-admin", "browser-test-pw"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A console server on a fresh SQLite database with a first admin from the environment."""
-    workdir = tmp_path_factory.mktemp("console")
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'console.db'}", "CONSOLE_ADMIN_USER": ADMIN,
-           "CONSOLE_ADMIN_PASSWORD": PASSWORD, "CONSOLE_SECRET_KEY": Fernet.generate_key().decode(),
-           "CONSOLE_SECRET_KEY_FILE": str(workdir / ".secret_key")}
-    log = open(workdir / "streamlit.log", "w")  # noqa: SIM115 (a child process writes it; closed when it stops)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{url}/_stcore/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"Streamlit did not start:\n{(workdir / 'streamlit.log').read_text()}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-
-
-@pytest.fixture
-def page(tmp_path: Path):  # type: ignore[no-untyped-def]
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, timezone_id="Europe/Paris")
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        yield page
-        browser.close()
+ADMIN, PASSWORD = "finance-admin", "browser-test-pw"  # the console fixture's first administrator
 
 
 def _sign_in(page) -> None:  # type: ignore[no-untyped-def]
-    page.get_by_role("textbox", name="User name").fill(ADMIN)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def _open(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=name, exact=True).click()
-
-
-def _shot(page, tmp_path: Path, name: str) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    if os.environ.get("SCREENSHOT_DIR"):  # keep them for a person to look at
-        shutil.copy(path, Path(os.environ["SCREENSHOT_DIR"]) / path.name)
+    sign_in(page, ADMIN, PASSWORD)
 
 
 def test_a_deep_link_as_the_first_request_still_meets_the_sign_in_gate(console_url: str, page) -> None:  # type: ignore[no-untyped-def]
@@ -127,9 +49,9 @@ def test_sign_in_connect_and_sync_now(console_url: str, page, tmp_path: Path) ->
     _sign_in(page)
     expect(page.get_by_role("heading", name="Accounting sync")).to_be_visible()
     expect(page.get_by_text("Intacct is not connected yet")).to_be_visible()
-    _shot(page, tmp_path, "01-not-connected")
+    shot(page, tmp_path, "01-not-connected")
 
-    _open(page, "Connection")
+    open_page(page, "Connection")
     expect(page.get_by_role("heading", name="Intacct connection")).to_be_visible()
     for label, value in [("Company ID", "DEMO-AR"), ("User ID", "ws_console"), ("User password", "sandbox-user-pw"),
                          ("Sender ID", "ar-console-sender"), ("Sender password", "sandbox-sender-pw"),
@@ -139,9 +61,9 @@ def test_sign_in_connect_and_sync_now(console_url: str, page, tmp_path: Path) ->
     expect(page.get_by_text("Connection saved")).to_be_visible()
     expect(page.get_by_role("textbox", name="User password", exact=True)).to_have_value("")
     expect(page.get_by_text("Not tested yet").first).to_be_visible()
-    _shot(page, tmp_path, "02-connection-saved")
+    shot(page, tmp_path, "02-connection-saved")
 
-    _open(page, "Accounting sync")
+    open_page(page, "Accounting sync")
     sync_now = page.get_by_role("button", name="Sync Now")
     expect(sync_now).to_be_enabled()
     sync_now.click()
@@ -152,7 +74,7 @@ def test_sign_in_connect_and_sync_now(console_url: str, page, tmp_path: Path) ->
     # The grid draws on a canvas; its accessible cells carry the text.
     expect(recent.get_by_text("Queued", exact=True)).to_be_attached()
     expect(page.get_by_text("The scheduler is not running").first).to_be_visible()
-    _shot(page, tmp_path, "03-sync-queued")
+    shot(page, tmp_path, "03-sync-queued")
 
     # A deep link to the run (as in an email) opens it right after signing in, and the run can be cancelled.
     page.goto(f"{console_url}/run_detail?run=1")
@@ -160,7 +82,7 @@ def test_sign_in_connect_and_sync_now(console_url: str, page, tmp_path: Path) ->
     expect(page.get_by_role("heading", name="Accounting sync #1")).to_be_visible()
     page.get_by_role("button", name="Cancel this run").click()
     expect(page.get_by_text("Cancelled.", exact=True)).to_be_visible()
-    _shot(page, tmp_path, "04-run-cancelled")
+    shot(page, tmp_path, "04-run-cancelled")
 
 
 def _choose_file(page, path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -177,7 +99,7 @@ def test_upload_ledger_invoices_from_csv(console_url: str, page, tmp_path: Path)
 
     page.goto(console_url)
     _sign_in(page)
-    _open(page, "Upload CSV")
+    open_page(page, "Upload CSV")
     expect(page.get_by_role("heading", name="Upload to the ledger")).to_be_visible()
     bad = tmp_path / "bad.csv"
     bad.write_text("invoice_number,customer_number,customer_name,invoice_date,amount\n"
@@ -191,6 +113,6 @@ def test_upload_ledger_invoices_from_csv(console_url: str, page, tmp_path: Path)
     page.get_by_role("button", name="Check invoices").click()
     page.get_by_role("button", name=re.compile(r"^Add these \d+ rows$")).click()
     expect(page.get_by_text("Added 3 invoices: AR-2001, AR-2002, AR-2003")).to_be_visible()
-    _shot(page, tmp_path, "05-upload")
-    _open(page, "Invoices")
+    shot(page, tmp_path, "05-upload")
+    open_page(page, "Invoices")
     expect(page.get_by_text("AR-2002").first).to_be_attached()

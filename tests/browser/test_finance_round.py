@@ -1,87 +1,26 @@
 """The whole job of a finance person in real Chromium, against the sandbox with a real scheduler: preview and apply
 a customer import, pick the mapping from Intacct's lists, add an item override and a payment routing rule, enter
 an invoice and a payment, Sync Now and find them in Intacct; break an invoice on purpose (its account label made
-inactive in Intacct), fix it on its record, retry it alone and see it reach Intacct."""
+inactive in Intacct), fix it on its record, retry it alone and see it reach Intacct. The console comes from
+tests/browser/conftest.py; the scheduler starts once the console has migrated the database."""
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import requests
-from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
-from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, add_row, fill_row, free_port, open_page, pick, settle, shot
+from tests.browser.helpers import add_row, fill_row, open_page, pick, settle, shot, sign_in
 from tests.engine.helpers import sandbox_query
-from tests.fixtures.sandbox import start_sandbox
+from tests.fixtures.console_server import ConsoleServer
+from tests.fixtures.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parents[2]
-ADMIN, PASSWORD = "finance-admin", "browser-round-pw"
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """Sandbox, console and scheduler on one fresh SQLite database."""
-    workdir = tmp_path_factory.mktemp("round")
-    sandbox = start_sandbox(workdir / "sandbox", seed="minimal")
-    db_url = f"sqlite:///{workdir / 'console.db'}"
-    env = {**os.environ, "DATABASE_URL": db_url, "CONSOLE_ADMIN_USER": ADMIN, "CONSOLE_ADMIN_PASSWORD": PASSWORD,
-           "CONSOLE_SECRET_KEY": Fernet.generate_key().decode(),
-           "CONSOLE_SECRET_KEY_FILE": str(workdir / ".secret_key")}
-    port = free_port()
-    logs = [open(workdir / "streamlit.log", "w"), open(workdir / "scheduler.log", "w")]  # noqa: SIM115 (children write them)
-    console = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{url}/_stcore/health", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        if console.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"Streamlit did not start:\n{(workdir / 'streamlit.log').read_text()}")
-        time.sleep(0.3)
-    # The console migrates the database on its first page; the scheduler starts once the page has been opened.
-    procs: list[subprocess.Popen] = [console]
-    try:
-        yield {"url": url, "sandbox": sandbox, "db_url": db_url, "env": env, "logs": logs, "procs": procs,
-               "workdir": workdir}
-    finally:
-        for proc in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        for log in logs:
-            log.close()
-        sandbox.stop()
-
-
-@pytest.fixture
-def page():  # type: ignore[no-untyped-def]
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1100}, timezone_id="Europe/Paris")
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        yield page
-        browser.close()
+ADMIN, PASSWORD = "finance-admin", "browser-round-pw"  # the console fixture's first administrator
+REAL_EXECUTOR = "sync_engine.sync.runs:execute_run"
 
 
 def _query(db_url: str, sql: str, **params) -> list:  # type: ignore[no-untyped-def]
@@ -107,12 +46,6 @@ def _runs_done(db_url: str, *, at_least: int) -> bool:
     return total >= at_least and not _query(db_url, "SELECT id FROM sync_run WHERE status IN ('queued', 'running')")
 
 
-def _start_scheduler(stack: dict) -> None:
-    stack["procs"].append(subprocess.Popen(
-        [sys.executable, "-m", "sync_engine.scheduler", "--database-url", stack["db_url"], "--poll-seconds", "0.5",
-         "--heartbeat-seconds", "1"], cwd=ROOT, env=stack["env"], stdout=stack["logs"][1], stderr=subprocess.STDOUT))
-
-
 def _deactivate_label(sandbox, label: str) -> None:  # type: ignore[no-untyped-def]
     """Someone retires the account label in Intacct (after our lists were last read)."""
     [row] = sandbox_query(sandbox, "ARACCOUNTLABEL", ["RECORDNO", "ACCOUNTLABEL"], f"ACCOUNTLABEL = '{label}'")
@@ -122,21 +55,23 @@ def _deactivate_label(sandbox, label: str) -> None:  # type: ignore[no-untyped-d
 
 
 def _sign_in(page) -> None:  # type: ignore[no-untyped-def]
-    page.get_by_role("textbox", name="User name").fill(ADMIN)
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, ADMIN, PASSWORD)
     settle(page)
 
 
-def test_the_whole_round_in_the_browser(stack: dict, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_whole_round_in_the_browser(  # type: ignore[no-untyped-def]
+        console: ConsoleServer, sandbox: SandboxHandle, new_page, spawn_scheduler, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     expect.set_options(timeout=30_000)  # reruns on a loaded 2-core machine take seconds
-    url, sandbox, db_url = stack["url"], stack["sandbox"], stack["db_url"]
+    page = new_page(height=1100, timeout_ms=30_000)
+    url, db_url = console.url, console.database_url
     page.goto(url)
     _sign_in(page)
     expect(page.get_by_role("heading", name="Accounting sync")).to_be_visible()
-    _start_scheduler(stack)
+    # The console migrated the database on its first page; now the scheduler (the real executor) may start.
+    spawn_scheduler(db_url, "--poll-seconds", "0.5", "--heartbeat-seconds", "1", "--log-level", "INFO",
+                    env=console.env, executor=REAL_EXECUTOR)
 
     open_page(page, "Connection")
     for label, value in [("Company ID", sandbox.company_id), ("User ID", sandbox.user_id),

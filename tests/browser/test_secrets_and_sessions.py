@@ -3,77 +3,21 @@ reaches the page or arrives in a websocket frame, a reload keeps the user signed
 and sign-out ends the session so the same cookie no longer works."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
-from cryptography.fernet import Fernet
+
+from tests.browser.helpers import sign_in
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-ADMIN, ADMIN_PASSWORD = "trust-admin", "admin-password-in-browser"
-DEMO = {"INTACCT_DEMO_URL": "http://127.0.0.1:9/ia/xml/xmlgw.phtml", "INTACCT_DEMO_COMPANY_ID": "DEMO-AR",
-        "INTACCT_DEMO_USER_ID": "ws_console", "INTACCT_DEMO_SENDER_ID": "ar-console-sender",
-        "INTACCT_DEMO_USER_PASSWORD": "demo-user-pw-never-shown",
-        "INTACCT_DEMO_SENDER_PASSWORD": "demo-sender-pw-never-shown"}
-DEMO_PASSWORDS = (DEMO["INTACCT_DEMO_USER_PASSWORD"], DEMO["INTACCT_DEMO_SENDER_PASSWORD"])
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("trust-console")
-    port = _free_port()
-    env = {**os.environ, **DEMO, "DATABASE_URL": f"sqlite:///{workdir / 'console.db'}", "CONSOLE_ADMIN_USER": ADMIN,
-           "CONSOLE_ADMIN_PASSWORD": ADMIN_PASSWORD, "CONSOLE_SECRET_KEY": Fernet.generate_key().decode()}
-    log = open(workdir / "streamlit.log", "w")  # noqa: SIM115 (a child process writes it; closed when it stops)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "console_server.py", "--server.port", str(port),
-         "--server.headless", "true", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{url}/_stcore/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the console did not start:\n{(workdir / 'streamlit.log').read_text()}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-
-
-@pytest.fixture
-def browser():  # type: ignore[no-untyped-def]
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield browser
-        browser.close()
+ADMIN, PASSWORD = "trust-admin", "admin-password-in-browser"  # the console fixture's first administrator
+CONSOLE_SCRIPT = "console_server.py"
+CONSOLE_ENV = {"INTACCT_DEMO_URL": "http://127.0.0.1:9/ia/xml/xmlgw.phtml", "INTACCT_DEMO_COMPANY_ID": "DEMO-AR",
+               "INTACCT_DEMO_USER_ID": "ws_console", "INTACCT_DEMO_SENDER_ID": "ar-console-sender",
+               "INTACCT_DEMO_USER_PASSWORD": "demo-user-pw-never-shown",
+               "INTACCT_DEMO_SENDER_PASSWORD": "demo-sender-pw-never-shown"}
+DEMO_PASSWORDS = (CONSOLE_ENV["INTACCT_DEMO_USER_PASSWORD"], CONSOLE_ENV["INTACCT_DEMO_SENDER_PASSWORD"])
 
 
 class Frames:
@@ -106,18 +50,15 @@ def _wait_for_cookie(page, context) -> dict:  # type: ignore[no-untyped-def]
 
 
 def _sign_in(page) -> None:  # type: ignore[no-untyped-def]
-    page.get_by_role("textbox", name="User name").fill(ADMIN)
-    page.get_by_role("textbox", name="Password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, ADMIN, PASSWORD)
 
 
 def test_no_password_or_session_token_reaches_the_page_and_a_reload_keeps_the_session(  # type: ignore[no-untyped-def]
-        console_url: str, browser) -> None:
+        console_url: str, browser, new_page) -> None:
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
+    page = new_page(timezone=None)
+    context = page.context
     frames = Frames(page)
     page.goto(console_url)
     _sign_in(page)
@@ -147,7 +88,7 @@ def test_no_password_or_session_token_reaches_the_page_and_a_reload_keeps_the_se
                     page.evaluate("[...document.querySelectorAll('input')].map(i => i.value).join('|')")]
 
     assert frames.received, "no websocket frame was seen"
-    for secret in (*DEMO_PASSWORDS, ADMIN_PASSWORD, token):
+    for secret in (*DEMO_PASSWORDS, PASSWORD, token):
         for html in scanned_dom:
             assert secret not in html
         assert not any(secret.encode() in frame for frame in frames.received), f"{secret[:4]}… sent to the browser"
@@ -167,7 +108,6 @@ def test_no_password_or_session_token_reaches_the_page_and_a_reload_keeps_the_se
     expect(other.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(other.get_by_role("heading", name="Accounting sync")).to_have_count(0)
     replay.close()
-    context.close()
 
 
 def test_the_cookie_routes_refuse_other_sites_and_unknown_nonces(console_url: str) -> None:
