@@ -18,11 +18,15 @@ from sync_engine.sync.audit import audit_trail
 from sync_engine.sync.exports import pending_write_summary
 from sync_engine.sync.intacct_lists import LISTS, choices, last_refreshed, problem, refresh_lists
 from sync_engine.sync.write_rules import (
+    BANK_ACCOUNT,
+    DEPOSIT_KINDS,
+    GL_ACCOUNT,
     METHODS,
     OverrideRow,
     RoutingRow,
     RulesError,
     item_overrides,
+    routing_problems,
     routing_rules,
     save_item_overrides,
     save_routing_rules,
@@ -104,12 +108,29 @@ def _save_overrides(connection_id: int, base: list[dict]) -> None:
     flash("success", f"{count} item override(s) saved.", key="flash_rules")
 
 
+def _deposit_option(kind: str, account: str) -> str:
+    """The routing editor's one 'Deposit to' column holds both kinds of account: 'bank_account:BOA-CHK'."""
+    return f"{kind}:{account}"
+
+
+def _routing_rows(base: list[dict]) -> list[RoutingRow]:
+    rows = []
+    for r in editor_rows(ROUTING_KEY, base):
+        value = "" if blank(r.get("Deposit to")) else str(r["Deposit to"])
+        kind, _, account = value.partition(":") if ":" in value else (GL_ACCOUNT, "", value)
+        rows.append(RoutingRow(None if blank(r.get("Method")) else str(r["Method"]),
+                               None if blank(r.get("Currency")) else str(r["Currency"]), account, kind))
+    return rows
+
+
+def _unlisted_deposit(option: str) -> str:
+    kind, _, account = option.partition(":")
+    return f"{DEPOSIT_KINDS.get(kind, DEPOSIT_KINDS[GL_ACCOUNT])[1]} {account} (not in Intacct's list)"
+
+
 @guarded(Role.ADMIN)
 def _save_routing(connection_id: int, base: list[dict]) -> None:
-    rows = [RoutingRow(None if blank(r.get("Method")) else str(r["Method"]),
-                       None if blank(r.get("Currency")) else str(r["Currency"]),
-                       "" if blank(r.get("Deposit to")) else str(r["Deposit to"]))
-            for r in editor_rows(ROUTING_KEY, base)]
+    rows = _routing_rows(base)
     try:
         with write_session(get_engine()) as session:
             count = save_routing_rules(session=session, connection_id=connection_id, rows=rows, actor=user.username)
@@ -153,7 +174,7 @@ lists_col.caption(f"Lists read from Intacct {ago(refreshed)} ({when(refreshed)})
                   "instead of typing them.")
 refresh_col.button("Refresh from Intacct", icon=":material/refresh:", on_click=_refresh, disabled=blocked,
                    width="stretch",
-                   help="Reads account labels, G/L accounts, locations and departments (a few seconds).")
+                   help="Reads account labels, G/L accounts, bank accounts, locations and departments (a few seconds).")
 
 for field, (key, *_rest) in PICKED.items():
     st.session_state.setdefault(key, getattr(mapping, field, None) or "")
@@ -212,18 +233,32 @@ st.button("Save item overrides", icon=":material/save:", on_click=_save_override
           args=(connection.id, override_base))
 
 st.subheader("Payment routing")
-st.caption("Where payments are deposited, by method and/or currency. The first matching rule wins; a payment no "
-           "rule matches goes to the undeposited funds account above.")
+st.caption("Where payments are deposited, by method and/or currency: a bank account, or an undeposited funds "
+           "account. The first matching rule wins; a last rule with no method and no currency catches the rest; a "
+           "payment no rule matches goes to the undeposited funds account above.")
 show_flash("flash_routing")
-account_options = [c.value for c in lists["gl_accounts"]]
+deposit_labels = {_deposit_option(kind, c.value): f"{DEPOSIT_KINDS[kind][1]} {c.label}"
+                  for kind in (BANK_ACCOUNT, GL_ACCOUNT) for c in lists[DEPOSIT_KINDS[kind][0]]}
 routing_base = st.session_state.setdefault("map_routing_base", [
-    {"Method": r.method or "", "Currency": r.currency or "", "Deposit to": r.deposit_account} for r in rules])
+    {"Method": r.method or "", "Currency": r.currency or "",
+     "Deposit to": _deposit_option(r.deposit_kind, r.deposit_account)} for r in rules])
+deposit_options = list(deposit_labels) + [r["Deposit to"] for r in routing_base if r["Deposit to"] not in deposit_labels]
 st.data_editor(pd.DataFrame(routing_base, columns=["Method", "Currency", "Deposit to"]), key=ROUTING_KEY,
                num_rows="dynamic", hide_index=True, width="stretch", column_config={
-                   "Method": st.column_config.SelectboxColumn(options=["", *METHODS], help="Empty: any method"),
-                   "Currency": st.column_config.TextColumn(max_chars=3, help="e.g. EUR; empty: any currency"),
-                   "Deposit to": (st.column_config.SelectboxColumn(options=account_options)
-                                  if account_options else st.column_config.TextColumn())})
+                   "Method": st.column_config.SelectboxColumn("Method", options=["", *METHODS], width="medium",
+                                                              help="Empty: any method"),
+                   "Currency": st.column_config.TextColumn("Currency", max_chars=3, width="small",
+                                                           help="e.g. EUR; empty: any currency"),
+                   "Deposit to": st.column_config.SelectboxColumn(
+                       "Deposit to", options=deposit_options, width="large",
+                       help="A bank account or an undeposited funds account, as last read from Intacct (type to "
+                            "search)",
+                       format_func=lambda v: deposit_labels.get(v) or _unlisted_deposit(v))})
+if not refreshed:
+    st.caption("Refresh from Intacct above to choose bank and undeposited funds accounts for the rules.")
+with read_session(get_engine()) as session:  # checked as it is edited, not only on Save
+    for issue in routing_problems(session=session, connection_id=connection.id, rows=_routing_rows(routing_base)):
+        st.error(issue, icon=":material/error:")
 st.button("Save routing rules", icon=":material/save:", on_click=_save_routing, args=(connection.id, routing_base))
 
 st.subheader("Change history")
