@@ -242,7 +242,7 @@ deposit_labels = {_deposit_option(kind, c.value): f"{DEPOSIT_KINDS[kind][1]} {c.
 routing_base = st.session_state.setdefault("map_routing_base", [
     {"Method": r.method or "", "Currency": r.currency or "",
      "Deposit to": _deposit_option(r.deposit_kind, r.deposit_account)} for r in rules])
-deposit_options = list(deposit_labels) + [r["Deposit to"] for r in routing_base if r["Deposit to"] not in deposit_labels]
+deposit_options = [*deposit_labels, *(r["Deposit to"] for r in routing_base if r["Deposit to"] not in deposit_labels)]
 st.data_editor(pd.DataFrame(routing_base, columns=["Method", "Currency", "Deposit to"]), key=ROUTING_KEY,
                num_rows="dynamic", hide_index=True, width="stretch", column_config={
                    "Method": st.column_config.SelectboxColumn("Method", options=["", *METHODS], width="medium",

@@ -24,7 +24,8 @@ from sync_engine.sync.audit import record_changes
 METHODS = ("Printed Check", "Cash", "EFT", "Credit Card", "Online Charge Card", "Online ACH Debit")
 GL_ACCOUNT, BANK_ACCOUNT = "gl_account", "bank_account"
 # deposit kind → the cached Intacct list its account is picked from, and what a person calls it
-DEPOSIT_KINDS = {GL_ACCOUNT: ("gl_accounts", "Undeposited funds account"), BANK_ACCOUNT: ("bank_accounts", "Bank account")}
+DEPOSIT_KINDS = {GL_ACCOUNT: ("gl_accounts", "Undeposited funds account"),
+                 BANK_ACCOUNT: ("bank_accounts", "Bank account")}
 
 
 class RulesError(ValueError):

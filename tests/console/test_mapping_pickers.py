@@ -61,8 +61,8 @@ def test_item_overrides_and_routing_rules_are_checked_saved_and_audited(app_as, 
     at.run()
     _button(at, "Save item overrides").click().run()
     assert "1 item override(s) saved" in texts(at)
-    at.session_state["map_routing"] = {"edited_rows": {}, "deleted_rows": [],
-                                       "added_rows": [{"Method": "Credit Card", "Currency": "", "Deposit to": "gl_account:1000"}]}
+    at.session_state["map_routing"] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
+        {"Method": "Credit Card", "Currency": "", "Deposit to": "gl_account:1000"}]}
     at.run()
     _button(at, "Save routing rules").click().run()
     assert "1 routing rule(s) saved" in texts(at)
