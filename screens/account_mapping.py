@@ -7,8 +7,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from console.change_words import change_rows
 from console.forms import blank, editor_rows
 from console.state import flash, get_engine, guarded, require_user, show_flash
+from console.tables import CHANGE_COLUMNS
 from console.widgets import ago, credentials_blocked, needs_connection, when
 from storage.db import read_session, write_session
 from storage.models import Role
@@ -45,9 +47,6 @@ PICKED = {
 FLAGS = {"read_customers": "map_read_customers", "read_invoices": "map_read_invoices",
          "write_invoices": "map_write_invoices", "write_payments": "map_write_payments",
          "active_customers_only": "map_active_only"}
-SETTING_LABELS = {field: label.replace(" (optional)", "") for field, (_, _, label, _) in PICKED.items()} | {
-    "read_customers": "Read customers", "read_invoices": "Read invoices", "write_invoices": "Write invoices",
-    "write_payments": "Write payments", "active_customers_only": "Active customers only"}
 OVERRIDES_KEY, ROUTING_KEY = "map_overrides", "map_routing"
 
 
@@ -263,13 +262,7 @@ st.button("Save routing rules", icon=":material/save:", on_click=_save_routing, 
 
 st.subheader("Change history")
 if history:
-    st.dataframe(pd.DataFrame([{
-        "When": when(e.at), "Who": e.actor,
-        "Setting": SETTING_LABELS.get(e.field) or (f"Item {e.field}" if e.entity == "item_override"
-                                                   else f"Payment routing: {e.field}" if e.entity == "payment_routing"
-                                                   else e.field.replace("_", " ")),
-        "Old": {"True": "on", "False": "off"}.get(e.old_value or "", e.old_value or "—"),
-        "New": {"True": "on", "False": "off"}.get(e.new_value or "", e.new_value or "—")} for e in history]),
-        hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(change_rows(history, when)), hide_index=True, width="stretch",
+                 column_config=CHANGE_COLUMNS)
 else:
     st.caption("No changes yet. Every save is recorded here with who changed what.")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from console.change_words import change_rows
 from console.state import flash, get_engine, guarded, require_user, show_flash
+from console.tables import CHANGE_COLUMNS
 from console.widgets import ago, when
 from storage.db import read_session, write_session
 from storage.models import Role
@@ -135,8 +137,7 @@ with users_tab:
 
 with log_tab:
     if changes:
-        st.dataframe(pd.DataFrame([{"When": when(e.at), "Who": e.actor, "What": e.entity.replace("_", " "),
-                                    "Field": e.field.replace("_", " "), "Old": e.old_value or "—",
-                                    "New": e.new_value or "—"} for e in changes]), hide_index=True)
+        st.dataframe(pd.DataFrame(change_rows(changes, when, with_entity=True)), hide_index=True, width="stretch",
+                     column_config=CHANGE_COLUMNS)
     else:
         st.caption("No settings have changed yet.")
