@@ -6,6 +6,7 @@ whose header would be cut ("Preview r…") gets a width that fits it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 import pandas as pd
 import streamlit as st
@@ -19,6 +20,46 @@ CHANGE_COLUMNS = {
     "New": st.column_config.TextColumn("New", width="large"),
     "Note": st.column_config.TextColumn("Note", width="medium"),
 }
+
+
+Width = Literal["small", "medium", "large"]
+
+
+def _width(frame: pd.DataFrame, column: str) -> Width:
+    """small / medium / large: wide enough for the header and the longest of the first rows' values."""
+    if pd.api.types.is_datetime64_any_dtype(frame[column]) or any(
+            hasattr(v, "tzinfo") for v in frame[column].head(5)):
+        return "medium"  # "5 minutes ago" or "2026-12-01 14:05"
+    sample = [len(str(v)) for v in frame[column].head(50)]
+    longest = max([len(str(column)) + 2, *sample])  # + room for the sort arrow
+    return "small" if longest <= 9 else "medium" if longest <= 22 else "large"
+
+
+def column_widths(frame: pd.DataFrame, config: dict | None = None) -> dict:
+    """`config` with a width for every column of `frame` that has none, so no header or value is cut."""
+    out = dict(config or {})
+    for column in frame.columns:
+        given = out.get(column)
+        if given is None:
+            out[column] = st.column_config.Column(str(column), width=_width(frame, column))
+        elif isinstance(given, dict) and not given.get("width"):
+            out[column] = {**given, "width": _width(frame, column)}
+    return out
+
+
+def readable_table(frame: pd.DataFrame, config: dict | None = None, *,
+                   keep: Iterable[str] = ()) -> tuple[pd.DataFrame, dict]:
+    """The frame without always-empty columns, and a column config with a width for each column."""
+    frame = without_empty_columns(frame, keep=keep)
+    return frame, column_widths(frame, config)
+
+
+def show_table(frame: pd.DataFrame, config: dict | None = None, *, keep: Iterable[str] = (), **kwargs) -> object:
+    """`st.dataframe` of a readable table (no index, full width unless told); returns its selection event."""
+    frame, columns = readable_table(frame, config, keep=keep)
+    kwargs.setdefault("hide_index", True)
+    kwargs.setdefault("width", "stretch")
+    return st.dataframe(frame, column_config=columns, **kwargs)
 
 
 def _blank(value: object) -> bool:

@@ -10,7 +10,7 @@ import streamlit as st
 from console.change_words import change_rows
 from console.forms import blank, editor_rows
 from console.state import flash, get_engine, guarded, require_user, show_flash
-from console.tables import CHANGE_COLUMNS
+from console.tables import CHANGE_COLUMNS, show_table
 from console.widgets import ago, credentials_blocked, needs_connection, when
 from storage.db import read_session, write_session
 from storage.models import Role
@@ -225,9 +225,12 @@ override_base = st.session_state.setdefault(  # loaded once per edit session: th
     "map_override_base", [{"Item code": code, "Account label": label} for code, label in overrides.items()])
 st.data_editor(pd.DataFrame(override_base, columns=["Item code", "Account label"]), key=OVERRIDES_KEY,
                num_rows="dynamic", hide_index=True, width="stretch", column_config={
-                   "Item code": st.column_config.TextColumn(help="The item or product code on lines"),
-                   "Account label": (st.column_config.SelectboxColumn(options=label_options)
-                                     if label_options else st.column_config.TextColumn())})
+                   "Item code": st.column_config.TextColumn("Item code", width="medium",
+                                                            help="The item or product code on lines"),
+                   "Account label": (st.column_config.SelectboxColumn("Account label", options=label_options,
+                                                                      width="large")
+                                     if label_options else st.column_config.TextColumn("Account label",
+                                                                                       width="large"))})
 st.button("Save item overrides", icon=":material/save:", on_click=_save_overrides,
           args=(connection.id, override_base))
 
@@ -262,7 +265,6 @@ st.button("Save routing rules", icon=":material/save:", on_click=_save_routing, 
 
 st.subheader("Change history")
 if history:
-    st.dataframe(pd.DataFrame(change_rows(history, when)), hide_index=True, width="stretch",
-                 column_config=CHANGE_COLUMNS)
+    show_table(pd.DataFrame(change_rows(history, when)), CHANGE_COLUMNS)
 else:
     st.caption("No changes yet. Every save is recorded here with who changed what.")

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from console.state import ACCOUNTING_SYNC, CUSTOMERS, INVOICES, get_engine, guarded, require_user
+from console.tables import show_table
 from storage.db import read_session, write_session
 from storage.models import Role
 from sync_engine.services.ledger_csv import (
@@ -115,8 +116,8 @@ def _problems(kind: str, value: CsvImportResult, *, added: bool) -> None:
         st.warning(f"{len(value.problems)} problem(s): the {label} below {'were' if added else 'will'} not "
                    f"{'added' if added else 'be added'}. Fix the rows and upload the corrected file; nothing else "
                    "needs to be uploaded again.", icon=":material/warning:")
-        st.dataframe(pd.DataFrame([{"Row": p.row, "Column": p.column, "Value": p.value, "Problem": p.message}
-                                   for p in value.problems]), hide_index=True, width="stretch")
+        show_table(pd.DataFrame([{"Row": p.row, "Column": p.column, "Value": p.value, "Problem": p.message}
+                                 for p in value.problems]), {"Problem": st.column_config.TextColumn(width="large")})
         for fix in sorted({p.fix for p in value.problems if p.fix}):
             page, title = FIX_PAGES[fix]
             st.page_link(page, label=f"Import {title.lower()} from Intacct on {title}", icon=":material/download:")
@@ -134,8 +135,8 @@ def _show_preview(kind: str) -> None:
     if value.rows:
         what = label[:-1] if len(value.created) == 1 else label
         st.markdown(f"**{len(value.created):,} {what} to add** ({len(value.rows):,} rows), as read from the file:")
-        st.dataframe(pd.DataFrame([{"Row": int(row["_row"]), **{k: v for k, v in row.items() if k != "_row"}}
-                                   for row in value.rows]), hide_index=True, width="stretch")
+        show_table(pd.DataFrame([{"Row": int(row["_row"]), **{k: v for k, v in row.items() if k != "_row"}}
+                                 for row in value.rows]))
         st.button(f"Add these {len(value.rows):,} rows", type="primary", icon=":material/playlist_add:",
                   key=f"add_{kind}", on_click=_upload, args=(kind,))
     elif not (value.skipped or value.problems):
