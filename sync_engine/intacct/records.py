@@ -15,6 +15,12 @@ Value = str | None
 Nested = dict[str, object]
 
 
+class FlatRecord(dict):
+    """A record the response parser found flat: distinct fields, each text or None (no blocks, no repeats).
+
+    The type alone tells :func:`flat_from_nested` that no value needs unpacking."""
+
+
 def _tag(el: etree._Element) -> str:
     return el.tag.rsplit("}", 1)[-1] if isinstance(el.tag, str) else ""
 
@@ -111,6 +117,11 @@ def nested_record(record: etree._Element) -> Nested:
 
 def flat_from_nested(record: Nested, fields: Sequence[str]) -> dict[str, Value]:
     """:func:`flat_record` for a record already turned into a dict by :func:`nested_record` while parsing."""
+    if type(record) is FlatRecord:
+        try:
+            return {name: record[name] for name in fields}  # a flat record: text or None
+        except KeyError:
+            pass
     upper: dict[str, object] | None = None
     out: dict[str, Value] = {}
     for name in fields:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from lxml import etree
 
 from .errors import ErrorDetail
-from .records import Nested, nested_record
+from .records import FlatRecord, Nested, nested_record
 from .values import parse_timestamp
 
 
@@ -188,18 +188,16 @@ class ResponseParser:
         if content_type and "html" in content_type.lower():
             raise MalformedResponse("an HTML page was returned instead of XML (a gateway or CDN error page)")
         self._limits = limits
-        self._pull = etree.XMLPullParser(events=("start", "end"), **_parser_options())
+        self._pull = etree.XMLPullParser(events=("end",), **_parser_options())
         self._head = b""
         self._tail = b""
         self._size = 0
-        self._depth = 0
         self._elements = 0
         self._root: etree._Element | None = None
-        self._path: list[str] = []
+        self._record_parent: etree._Element | None = None
         self._results: list[Result] = []
         self._records: list[Nested] = []
         self._names: dict[str, str] = {}
-        self._record_elements = 0
         self._errors_seen: dict[int, int] = {}
 
     def feed(self, chunk: bytes) -> None:
@@ -240,56 +238,105 @@ class ResponseParser:
         return self._build(self._root)
 
     # -- events --
+    #
+    # Only end events are asked for, and a leaf (an element without children: every field of a record) costs
+    # one length check here. It is checked by its parent instead: fields in `_record`, which walks each record
+    # once to turn it into a dict, and everything else in `_structure`, which runs for the few elements outside
+    # records. A record is dropped from the tree as soon as it is a dict; so are unknown blocks.
 
     def _drain(self) -> None:
         limits = self._limits
-        for event, el in self._pull.read_events():
-            if event == "start":
-                self._elements += 1
-                self._depth += 1
-                if self._elements > limits.max_elements:
-                    raise MalformedResponse(f"more than {limits.max_elements} elements")
-                if self._depth > limits.max_depth:
-                    raise MalformedResponse(f"elements nested deeper than {limits.max_depth}")
-                if len(el.attrib) > limits.max_attributes:
-                    raise MalformedResponse(f"an element with more than {limits.max_attributes} attributes")
-                name = _local(el.tag)
-                self._path.append(name)
-                if self._depth == self._RECORD_DEPTH:
-                    self._record_elements = 0
-                elif self._depth > self._RECORD_DEPTH:
-                    self._record_elements += 1
-                    if self._record_elements > limits.max_record_elements:
-                        raise MalformedResponse(f"a record with more than {limits.max_record_elements} elements")
-                if self._depth == 1:
-                    self._root = el
-                    self._check_root(el)
+        for _event, el in self._pull.read_events():
+            self._elements += 1
+            if self._elements > limits.max_elements:
+                raise MalformedResponse(f"more than {limits.max_elements} elements")
+            if self._root is None:
+                self._root = el.getroottree().getroot()
+                self._check_root(self._root)
+            if not len(el):
                 continue
-            # end
-            if isinstance(el.text, str) and len(el.text) > limits.max_text:
-                raise MalformedResponse(f"a text value longer than {limits.max_text} characters")
-            depth, path = self._depth, self._path
-            in_result = depth >= 3 and path[1:3] == ["operation", "result"]
-            if depth == self._RECORD_DEPTH and in_result and path[3] == "data":
-                if len(self._records) >= limits.max_records:
-                    raise MalformedResponse(f"more than {limits.max_records} records in one result")
-                self._records.append(self._record(el))
+            parent = el.getparent()
+            if parent is not None and (parent is self._record_parent or self._holds_records(parent)):
+                self._take_records_before(el)
+                self._take_record(el)
+                parent.remove(el)
+            else:
+                self._structure(el)
+
+    def _holds_records(self, el: etree._Element) -> bool:
+        """`el` is a result's ``<data>`` (response/operation/result/data): its children are records."""
+        names: list[str] = []
+        node: etree._Element | None = el
+        while node is not None and len(names) < 5:
+            names.append(_local(node.tag))
+            node = node.getparent()
+        if names == ["data", "result", "operation", "response"] and node is None:
+            self._record_parent = el
+            return True
+        return False
+
+    def _take_records_before(self, el: etree._Element) -> None:
+        """Records without fields (leaves) before `el`, which no end event of their own brought here."""
+        earlier = []
+        previous = el.getprevious()
+        while previous is not None:
+            earlier.append(previous)
+            previous = previous.getprevious()
+        for record in reversed(earlier):
+            self._take_record(record)
+            record.getparent().remove(record)
+
+    def _take_record(self, el: etree._Element) -> None:
+        if len(self._records) >= self._limits.max_records:
+            raise MalformedResponse(f"more than {self._limits.max_records} records in one result")
+        self._records.append(self._record(el))
+
+    def _path(self, el: etree._Element) -> list[str]:
+        names = []
+        node: etree._Element | None = el
+        while node is not None:
+            names.append(_local(node.tag))
+            node = node.getparent()
+            if len(names) > self._limits.max_depth:
+                raise MalformedResponse(f"elements nested deeper than {self._limits.max_depth}")
+        names.reverse()
+        return names
+
+    def _check_element(self, el: etree._Element) -> None:
+        limits = self._limits
+        if len(el.attrib) > limits.max_attributes:
+            raise MalformedResponse(f"an element with more than {limits.max_attributes} attributes")
+        if isinstance(el.text, str) and len(el.text) > limits.max_text:
+            raise MalformedResponse(f"a text value longer than {limits.max_text} characters")
+
+    def _structure(self, el: etree._Element) -> None:
+        """An element with children outside any record: its own checks and its leaves', then its role."""
+        path = self._path(el)
+        depth = len(path)
+        in_result = depth >= 3 and path[1:3] == ["operation", "result"]
+        if in_result and depth > self._RECORD_DEPTH and path[3] == "data":
+            return  # a block inside a record: `_record` checks it with the record
+        self._check_element(el)
+        for leaf in el:
+            if not len(leaf):
+                self._check_element(leaf)
+        if depth == 4 and in_result and path[3] == "data":
+            for record in list(el):  # records without fields after the last one with fields
+                self._take_record(record)
+                el.remove(record)
+        if depth == 3 and in_result:
+            if len(self._results) >= self._limits.max_results:
+                raise MalformedResponse(f"more than {self._limits.max_results} results")
+            self._results.append(self._result(el))
+            self._records = []
+            self._drop(el)
+        elif depth == 4 and in_result:
+            if path[3] not in _RESULT_CHILDREN:
                 self._drop(el)
-            elif depth == 3 and in_result:
-                if len(self._results) >= limits.max_results:
-                    raise MalformedResponse(f"more than {limits.max_results} results")
-                self._results.append(self._result(el))
-                self._records = []
-                self._drop(el)
-            elif depth == 4 and in_result:
-                if path[3] not in _RESULT_CHILDREN:
-                    self._drop(el)
-            elif depth == 5 and in_result and path[3] == "errormessage":
-                self._keep_or_drop(el, ("errormessage", path[4]))
-            elif 2 <= depth <= 5 and not in_result:
-                self._keep_or_drop(el, tuple(path[1:]))
-            self._depth -= 1
-            path.pop()
+        elif depth == 5 and in_result and path[3] == "errormessage":
+            self._keep_or_drop(el, ("errormessage", path[4]))
+        elif 2 <= depth <= 5 and not in_result:
+            self._keep_or_drop(el, tuple(path[1:]))
 
     @staticmethod
     def _drop(el: etree._Element) -> None:
@@ -317,10 +364,56 @@ class ResponseParser:
             raise MalformedResponse(f"root element is <{root.tag}>, expected <response>")
 
     def _record(self, el: etree._Element) -> Nested:
-        record = nested_record(el)
+        """One record as a dict, checked against the limits as it is read.
+
+        The common record is a flat list of distinct fields: read in one loop. Anything else (nested blocks,
+        repeated names) is checked element by element, then converted by `nested_record`."""
+        limits = self._limits
+        self._check_element(el)
+        if len(el) > limits.max_record_elements:
+            raise MalformedResponse(f"a record with more than {limits.max_record_elements} elements")
         names = self._names
+        out: Nested = FlatRecord()
+        max_text, max_attributes = limits.max_text, limits.max_attributes
+        for field_el in el:
+            tag = field_el.tag
+            key = names.get(tag)
+            if key is None or len(field_el) or key in out:
+                return self._nested(el)
+            if len(field_el.attrib) > max_attributes:
+                raise MalformedResponse(f"an element with more than {max_attributes} attributes")
+            value = field_el.text
+            if value is not None:
+                if len(value) > max_text:
+                    raise MalformedResponse(f"a text value longer than {max_text} characters")
+                if not value or value.isspace():
+                    value = None
+            out[key] = value
+        return out
+
+    def _nested(self, el: etree._Element) -> Nested:
+        self._check_subtree(el, self._RECORD_DEPTH, 0)
+        names = self._names
+        for field_el in el:
+            tag = field_el.tag
+            if isinstance(tag, str) and tag not in names:
+                names[tag] = _local(tag).upper()
+        record = nested_record(el)
         # One shared key object per field name instead of one per record: large pages repeat the same names.
-        return {names.setdefault(k, k): v for k, v in record.items()}
+        return {names.get(k, k): v for k, v in record.items()}
+
+    def _check_subtree(self, el: etree._Element, depth: int, count: int) -> int:
+        limits = self._limits
+        for sub in el:
+            count += 1
+            if count > limits.max_record_elements:
+                raise MalformedResponse(f"a record with more than {limits.max_record_elements} elements")
+            if depth + 1 > limits.max_depth:
+                raise MalformedResponse(f"elements nested deeper than {limits.max_depth}")
+            self._check_element(sub)
+            if len(sub):
+                count = self._check_subtree(sub, depth + 1, count)
+        return count
 
     def _result(self, r: etree._Element) -> Result:
         key_el = child(r, "key")
