@@ -208,7 +208,8 @@ b.toggle("Write our payments to Intacct", key="map_write_payments")
 save_col, validate_col = st.columns(2)
 save_col.button("Save", type="primary", icon=":material/save:", on_click=_save, args=(connection.id,))
 validate_col.button("Validate against Intacct", icon=":material/fact_check:", on_click=_validate, disabled=blocked,
-                    help="Checks that each account, location and department exists and is active in Intacct.")
+                    help="Checks that each account, location and department, and each routing rule's account, "
+                         "exists and is active in Intacct.")
 if waiting["invoices"] or waiting["payments"]:
     label = mapping.item_account_label if mapping and mapping.item_account_label else "(no label mapped yet)"
     st.info(f"Waiting for the next sync: {waiting['invoices']:,} invoice(s) and {waiting['payments']:,} payment(s). "

@@ -179,6 +179,20 @@ def test_a_routing_rule_deposits_payments_into_a_bank_account_in_intacct(engine,
         "the cash rule comes first and keeps its undeposited funds account"
 
 
+def test_validating_the_mapping_checks_each_routing_rule_s_account_in_intacct(engine, sandbox) -> None:
+    from sync_engine.services.connection import validate_mapping
+
+    with Session(engine) as session:  # the lists were never read, so the rules were saved unchecked
+        connection_id = connect(session, sandbox)
+        save_routing_rules(session=session, connection_id=connection_id, actor="t",
+                           rows=[RoutingRow("EFT", None, "BOA-CHK", BANK_ACCOUNT),
+                                 RoutingRow("Cash", None, "OLD-CHK", BANK_ACCOUNT), RoutingRow(None, "EUR", "1210")])
+        result = validate_mapping(session=session)
+    assert result.problems == ["Payment routing rule 2: bank account 'OLD-CHK' is inactive in Intacct."]
+    assert "Payment routing rule 1: bank account 'BOA-CHK' found and active." in result.notes
+    assert "Payment routing rule 3: account '1210' found and active." in result.notes
+
+
 def test_a_failure_is_fixed_on_its_record_and_retried_alone(engine, sandbox) -> None:
     with Session(engine) as session:
         connection_id = connect(session, sandbox, **WRITES_ONLY)
@@ -215,3 +229,5 @@ def test_the_catalogue_groups_messages_that_differ_only_by_record() -> None:
     assert a == b and a.key == "customer_unknown" and a.fixed_on_record
     assert classify(errorno=None, message="Intacct is busy (429)", category="transient").key == "temporary"
     assert classify(errorno="XYZ", message="something new", category="record").key == "other"
+    assert classify(errorno="BL01001973", message="Invalid bank account 'OLD-CHK' specified.",
+                    category="record").key == "bank_account_unusable"
