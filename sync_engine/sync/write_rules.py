@@ -127,7 +127,7 @@ def save_item_overrides(*, session: Session, connection_id: int, rows: Sequence[
 
 
 def _rule_text(rule: RoutingRow) -> str:
-    where = f"bank account {rule.deposit_account}" if rule.deposit_kind == BANK_ACCOUNT else rule.deposit_account
+    where = f"{DEPOSIT_KINDS.get(rule.deposit_kind, DEPOSIT_KINDS[GL_ACCOUNT])[1].lower()} {rule.deposit_account}"
     return f"{rule.method or 'any method'}, {rule.currency or 'any currency'} → {where}"
 
 

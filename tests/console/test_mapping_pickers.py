@@ -107,7 +107,8 @@ def test_a_routing_rule_to_a_bank_account_is_checked_as_it_is_edited_saved_and_a
             select(PaymentRoutingRule).order_by(PaymentRoutingRule.position))] == [
             ("Cash", "gl_account", "1000"), (None, "bank_account", "BOA-CHK")]
     history = at.dataframe[-1].value
-    assert "any method, any currency → bank account BOA-CHK" in set(history["New"])
+    assert {"Cash, any currency → undeposited funds account 1000",
+            "any method, any currency → bank account BOA-CHK"} <= set(history["New"])
 
 
 def test_routing_rules_are_the_admins_alone(app_as, db) -> None:
