@@ -13,7 +13,7 @@ import streamlit as st
 
 CHANGE_COLUMNS = {
     "When": st.column_config.TextColumn("When", width="medium"),
-    "Who": st.column_config.TextColumn("Who", width="small"),
+    "Who": st.column_config.TextColumn("Who", width="medium"),
     "What": st.column_config.TextColumn("What", width="medium"),
     "Setting": st.column_config.TextColumn("Setting", width="medium"),
     "Old": st.column_config.TextColumn("Old", width="large"),
