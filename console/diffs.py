@@ -12,6 +12,7 @@ from console.formatting import (
     plural,
 )
 from console.links import record_link
+from console.tables import show_table
 from sync_engine.services.history import (
     FieldChange,
     RecordChange,
@@ -43,7 +44,7 @@ def run_changes_section(changes: Sequence[RecordChange], *, shown: int = 30,
         names = ", ".join(field_label(c.field).lower() for c in change.changes[:4])
         more = f" +{len(change.changes) - 4}" if len(change.changes) > 4 else ""
         with st.expander(f"{change.label} · {names}{more}", expanded=len(updates) <= 3):
-            st.dataframe(diff_frame(change.changes), hide_index=True, width="stretch")
+            show_table(diff_frame(change.changes))
             record_link(change.record_type, change.record_id, "Whole history of this record")
     if updated_total > shown:
         st.caption(f"{updated_total - shown:,} more changed records: pick 'Updated' in the table below.")

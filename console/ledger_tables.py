@@ -17,6 +17,7 @@ from console.formatting import (
 from console.state import (
     RECORD_DETAIL,
 )
+from console.tables import readable_table
 from sync_engine.services.history import (
     AgingBucket,
 )
@@ -88,8 +89,9 @@ def page_offset(count: int, *, key: str, rows: int = PAGE_ROWS) -> int:
 def ledger_table(frame: pd.DataFrame, ids: Sequence[int], *, record_type: str, key: str,
                  column_config: dict | None = None) -> None:
     """A ledger list; selecting a row opens the record with its field-by-field history."""
+    frame, columns = readable_table(frame, column_config)
     event = st.dataframe(frame, hide_index=True, key=key, on_select="rerun", selection_mode="single-row",
-                         column_config=column_config)
+                         column_config=columns)
     st.caption(f"{len(frame):,} shown. Select a row to see the record and its change history.")
     if event and event.selection.rows:
         st.switch_page(RECORD_DETAIL, query_params={"type": record_type, "id": str(ids[event.selection.rows[0]])})

@@ -30,6 +30,7 @@ from console.state import (
     current_user,
     get_engine,
 )
+from console.tables import readable_table, show_table
 from storage.db import read_session
 from storage.models import ACTIVE_RUN_STATUSES, Role, SyncRun
 from storage.types import utcnow
@@ -115,15 +116,18 @@ def runs_frame(runs: Sequence[SyncRun]) -> pd.DataFrame:
 
 def runs_table(runs: Sequence[SyncRun], *, key: str) -> None:
     """Recent runs (previews marked as such); selecting a row opens its detail page."""
-    frame = runs_frame(runs)
+    frame, columns = readable_table(runs_frame(runs), {
+        **time_columns(), "Problem": st.column_config.TextColumn(width="large"),
+        "What": st.column_config.TextColumn("What", width="medium"),
+        "Status": st.column_config.TextColumn("Status", width="medium"),
+        "Created": st.column_config.NumberColumn(format="localized"),
+        "Updated": st.column_config.NumberColumn(format="localized"),
+        "Unchanged": st.column_config.NumberColumn(format="localized",
+                                                   help="Records read that were already as in Intacct"),
+        "Failed": st.column_config.NumberColumn(format="localized",
+                                                help="Records that failed (in a preview: would fail)")})
     event = st.dataframe(frame, hide_index=True, key=key, on_select="rerun", selection_mode="single-row",
-                         column_config={**time_columns(), "Problem": st.column_config.TextColumn(width="large"),
-                                        "Created": st.column_config.NumberColumn(format="localized"),
-                                        "Updated": st.column_config.NumberColumn(format="localized"),
-                                        "Unchanged": st.column_config.NumberColumn(
-                                            format="localized", help="Records read that were already as in Intacct"),
-                                        "Failed": st.column_config.NumberColumn(
-                                            format="localized", help="Records that failed (in a preview: would fail)")})
+                         column_config=columns)
     st.caption("Select a row to see every record the run touched.")
     if event and event.selection.rows:
         st.switch_page(RUN_DETAIL, query_params={"run": str(runs[event.selection.rows[0]].id)})
@@ -176,8 +180,8 @@ def failure_groups_table(groups: Sequence[FailureGroup]) -> None:
         "What to do": g.correction or "", "Examples": ", ".join(g.records[:3]) + (" …" if g.count > 3 else ""),
         "Last seen": when(g.last_at), "Last run": f"#{g.last_run_id}",
     } for g in groups])
-    st.dataframe(frame, hide_index=True, column_config={"Cause": st.column_config.TextColumn(width="large"),
-                                                        "What to do": st.column_config.TextColumn(width="large")})
+    show_table(frame, {"Cause": st.column_config.TextColumn(width="large"),
+                       "What to do": st.column_config.TextColumn(width="large")})
 
 
 FIX_SCREEN = {"mapping": (MAPPING, "Open Account mapping", ":material/account_tree:"),

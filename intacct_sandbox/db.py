@@ -25,10 +25,18 @@ CREATE TABLE IF NOT EXISTS controlids (
     sender_id TEXT, company_id TEXT, controlid TEXT, function TEXT, expires_at REAL,
     PRIMARY KEY (sender_id, company_id, controlid));
 CREATE TABLE IF NOT EXISTS sequences (company TEXT, name TEXT, value INTEGER, PRIMARY KEY (company, name));
-CREATE TABLE IF NOT EXISTS bankaccount (
-    company TEXT, BANKACCOUNTID TEXT, NAME TEXT, GLACCOUNTNO TEXT, STATUS TEXT,
-    PRIMARY KEY (company, BANKACCOUNTID));
 """
+
+
+def _move_old_bank_accounts(conn: sqlite3.Connection) -> None:
+    """Bank accounts of an older sandbox (an internal table) become CHECKINGACCOUNT records, readable by query."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bankaccount'").fetchone() is None:
+        return
+    conn.execute('INSERT INTO checkingaccount (company, "BANKACCOUNTID", "BANKNAME", "GLACCOUNTNO", "STATUS", '
+                 '"CURRENCY") SELECT b.company, b.BANKACCOUNTID, b.NAME, b.GLACCOUNTNO, b.STATUS, \'USD\' '
+                 'FROM bankaccount b WHERE NOT EXISTS (SELECT 1 FROM checkingaccount c WHERE c.company = b.company '
+                 'AND c."BANKACCOUNTID" = b.BANKACCOUNTID)')
+    conn.execute("DROP TABLE bankaccount")
 
 
 def q(name: str) -> str:
@@ -74,6 +82,7 @@ class Store:
                     f"CREATE INDEX IF NOT EXISTS ix_{obj.table}_{'_'.join(n.lower() for n in names)} "
                     f"ON {obj.table} (company, {', '.join(q(n) for n in names)})"
                 )
+        _move_old_bank_accounts(self._admin)
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)

@@ -60,8 +60,8 @@ def _destination(ctx: Context, data: PaymentInput, verb: str) -> dict:
         active_gl(ctx, data.undeposited_account, verb, LABEL)
         return {"UNDEPOSITEDACCOUNTNO": data.undeposited_account, "FINANCIALENTITYTYPE": "undeposited funds"}
     if data.bank_account:
-        row = ctx.conn.execute("SELECT NAME, STATUS FROM bankaccount WHERE company = ? AND BANKACCOUNTID = ?",
-                               (ctx.company_id, data.bank_account)).fetchone()
+        row = ctx.conn.execute('SELECT "BANKNAME", "STATUS" FROM checkingaccount WHERE company = ? '
+                               'AND "BANKACCOUNTID" = ?', (ctx.company_id, data.bank_account)).fetchone()
         if row is None or row[1] != "active":
             raise could_not(verb, LABEL, bl(f"Invalid bank account '{data.bank_account}' specified.",
                                             "Use the ID of an active checking or savings account."))

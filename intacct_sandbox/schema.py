@@ -199,6 +199,13 @@ _DEPARTMENT_SPECS = [
     ("SUPERVISORNAME", TEXT), ("STATUS", TEXT), ("CUSTTITLE", TEXT), *_AUDIT,
 ]
 
+# Checking accounts (the bank accounts a payment can be deposited to, `bankaccountid` of create_arpayment).
+_CHECKING_SPECS = [
+    ("RECORDNO", INT), ("BANKACCOUNTID", TEXT), ("BANKACCOUNTNO", TEXT), ("GLACCOUNTNO", TEXT), ("BANKNAME", TEXT),
+    ("CURRENCY", TEXT), ("STATUS", TEXT), ("LOCATIONID", TEXT), *_AUDIT,
+]
+_CHECKING_UNMODELLED = "ROUTINGNO BRANCHID BANKACCOUNTTYPE PHONE DEPARTMENTID RECORD_URL"
+
 _STATUS = {"STATUS": STATUS_ALIASES}
 
 OBJECTS: dict[str, ObjectDef] = {
@@ -234,6 +241,8 @@ OBJECTS: dict[str, ObjectDef] = {
                                 base_where="is_entity = 1"),
     "DEPARTMENT": ObjectDef("DEPARTMENT", "department", "Department", "DEPARTMENTID",
                             _build(_DEPARTMENT_SPECS, "RECORD_URL SUPERVISORID", None, _STATUS)),
+    "CHECKINGACCOUNT": ObjectDef("CHECKINGACCOUNT", "checkingaccount", "Checking Account", "BANKACCOUNTID",
+                                 _build(_CHECKING_SPECS, _CHECKING_UNMODELLED, None, _STATUS)),
     "ARADJUSTMENT": ObjectDef("ARADJUSTMENT", "aradjustment", "Adjustment", None,
                               _build(_ADJUSTMENT_SPECS, _ADJUSTMENT_UNMODELLED, _INVOICE_ALIASES),
                               lines=("ARADJUSTMENTITEMS", "aradjustmentitem", "ARADJUSTMENTITEM", "RECORDKEY"),
@@ -243,7 +252,7 @@ OBJECTS: dict[str, ObjectDef] = {
 }
 OBJECT_ALIASES = {"ARPAYMENT": "ARPYMT"}
 TABLE_OWNERS = ["CUSTOMER", "ARINVOICE", "ARINVOICEITEM", "ARPYMT", "ARPYMTDETAIL", "GLACCOUNT", "ARACCOUNTLABEL",
-                "LOCATION", "DEPARTMENT", "ARADJUSTMENT", "ARADJUSTMENTITEM"]
+                "LOCATION", "DEPARTMENT", "CHECKINGACCOUNT", "ARADJUSTMENT", "ARADJUSTMENTITEM"]
 INDEXES = {
     "customer": ["CUSTOMERID", "WHENMODIFIED", "NAME"],
     "arinvoice": ["RECORDID", "WHENMODIFIED", "STATE,TOTALDUE", "TOTALDUE", "CUSTOMERID", "WHENDUE", "DOCNUMBER"],
@@ -254,6 +263,7 @@ INDEXES = {
     "araccountlabel": ["ACCOUNTLABEL"],
     "location": ["LOCATIONID"],
     "department": ["DEPARTMENTID"],
+    "checkingaccount": ["BANKACCOUNTID"],
     "aradjustment": ["CUSTOMERID", "WHENMODIFIED", "RECORDID"],
     "aradjustmentitem": ["RECORDKEY"],
 }

@@ -34,6 +34,9 @@ LABELS = [
     ("Subscription Revenue", "Recurring subscriptions", "4020", "active"),
     ("Legacy Revenue", "Retired label", "4900", "inactive"),
 ]
+# (BANKACCOUNTID, BANKACCOUNTNO, GL account, BANKNAME, STATUS): CHECKINGACCOUNT, a payment's `bankaccountid`.
+BANK_ACCOUNTS = [("BOA-CHK", "000123456789", "1000", "Bank of America Checking", "active"),
+                 ("OLD-CHK", "000987654321", "1000", "First Savings (closed)", "inactive")]
 DEPARTMENTS = [("SALES", "Sales"), ("SERVICES", "Professional Services"), ("SUPPORT", "Customer Support"),
                ("ADMIN", "Administration")]
 _FIRST = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Wonka", "Hooli", "Vandelay", "Soylent",
@@ -138,8 +141,10 @@ class CompanySeeder:
             self.locations = ["HQ", "REMOTE"]
         _insert_many(conn, "department", ["company", "DEPARTMENTID", "TITLE", "STATUS", *self.AUDIT_COLS],
                      [(company, dep, title, "active", *self._audit(base)) for dep, title in DEPARTMENTS])
-        conn.execute("INSERT OR REPLACE INTO bankaccount VALUES (?, 'BOA-CHK', 'Bank of America Checking', "
-                     "'1000', 'active')", (company,))
+        _insert_many(conn, "checkingaccount", ["company", "BANKACCOUNTID", "BANKACCOUNTNO", "GLACCOUNTNO",
+                                               "BANKNAME", "CURRENCY", "STATUS", *self.AUDIT_COLS],
+                     [(company, bank_id, number, gl, name, "USD", status, *self._audit(base))
+                      for bank_id, number, gl, name, status in BANK_ACCOUNTS])
 
     def customers(self, count: int) -> list[tuple[int, str, str]]:
         """Returns (RECORDNO, CUSTOMERID, NAME) of the new customers."""

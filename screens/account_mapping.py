@@ -7,8 +7,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from console.change_words import change_rows
 from console.forms import blank, editor_rows
 from console.state import flash, get_engine, guarded, require_user, show_flash
+from console.tables import CHANGE_COLUMNS, show_table
 from console.widgets import ago, credentials_blocked, needs_connection, when
 from storage.db import read_session, write_session
 from storage.models import Role
@@ -18,11 +20,15 @@ from sync_engine.sync.audit import audit_trail
 from sync_engine.sync.exports import pending_write_summary
 from sync_engine.sync.intacct_lists import LISTS, choices, last_refreshed, problem, refresh_lists
 from sync_engine.sync.write_rules import (
+    BANK_ACCOUNT,
+    DEPOSIT_KINDS,
+    GL_ACCOUNT,
     METHODS,
     OverrideRow,
     RoutingRow,
     RulesError,
     item_overrides,
+    routing_problems,
     routing_rules,
     save_item_overrides,
     save_routing_rules,
@@ -41,9 +47,6 @@ PICKED = {
 FLAGS = {"read_customers": "map_read_customers", "read_invoices": "map_read_invoices",
          "write_invoices": "map_write_invoices", "write_payments": "map_write_payments",
          "active_customers_only": "map_active_only"}
-SETTING_LABELS = {field: label.replace(" (optional)", "") for field, (_, _, label, _) in PICKED.items()} | {
-    "read_customers": "Read customers", "read_invoices": "Read invoices", "write_invoices": "Write invoices",
-    "write_payments": "Write payments", "active_customers_only": "Active customers only"}
 OVERRIDES_KEY, ROUTING_KEY = "map_overrides", "map_routing"
 
 
@@ -104,12 +107,29 @@ def _save_overrides(connection_id: int, base: list[dict]) -> None:
     flash("success", f"{count} item override(s) saved.", key="flash_rules")
 
 
+def _deposit_option(kind: str, account: str) -> str:
+    """The routing editor's one 'Deposit to' column holds both kinds of account: 'bank_account:BOA-CHK'."""
+    return f"{kind}:{account}"
+
+
+def _routing_rows(base: list[dict]) -> list[RoutingRow]:
+    rows = []
+    for r in editor_rows(ROUTING_KEY, base):
+        value = "" if blank(r.get("Deposit to")) else str(r["Deposit to"])
+        kind, _, account = value.partition(":") if ":" in value else (GL_ACCOUNT, "", value)
+        rows.append(RoutingRow(None if blank(r.get("Method")) else str(r["Method"]),
+                               None if blank(r.get("Currency")) else str(r["Currency"]), account, kind))
+    return rows
+
+
+def _unlisted_deposit(option: str) -> str:
+    kind, _, account = option.partition(":")
+    return f"{DEPOSIT_KINDS.get(kind, DEPOSIT_KINDS[GL_ACCOUNT])[1]} {account} (not in Intacct's list)"
+
+
 @guarded(Role.ADMIN)
 def _save_routing(connection_id: int, base: list[dict]) -> None:
-    rows = [RoutingRow(None if blank(r.get("Method")) else str(r["Method"]),
-                       None if blank(r.get("Currency")) else str(r["Currency"]),
-                       "" if blank(r.get("Deposit to")) else str(r["Deposit to"]))
-            for r in editor_rows(ROUTING_KEY, base)]
+    rows = _routing_rows(base)
     try:
         with write_session(get_engine()) as session:
             count = save_routing_rules(session=session, connection_id=connection_id, rows=rows, actor=user.username)
@@ -153,7 +173,7 @@ lists_col.caption(f"Lists read from Intacct {ago(refreshed)} ({when(refreshed)})
                   "instead of typing them.")
 refresh_col.button("Refresh from Intacct", icon=":material/refresh:", on_click=_refresh, disabled=blocked,
                    width="stretch",
-                   help="Reads account labels, G/L accounts, locations and departments (a few seconds).")
+                   help="Reads account labels, G/L accounts, bank accounts, locations and departments (a few seconds).")
 
 for field, (key, *_rest) in PICKED.items():
     st.session_state.setdefault(key, getattr(mapping, field, None) or "")
@@ -188,7 +208,8 @@ b.toggle("Write our payments to Intacct", key="map_write_payments")
 save_col, validate_col = st.columns(2)
 save_col.button("Save", type="primary", icon=":material/save:", on_click=_save, args=(connection.id,))
 validate_col.button("Validate against Intacct", icon=":material/fact_check:", on_click=_validate, disabled=blocked,
-                    help="Checks that each account, location and department exists and is active in Intacct.")
+                    help="Checks that each account, location and department, and each routing rule's account, "
+                         "exists and is active in Intacct.")
 if waiting["invoices"] or waiting["payments"]:
     label = mapping.item_account_label if mapping and mapping.item_account_label else "(no label mapped yet)"
     st.info(f"Waiting for the next sync: {waiting['invoices']:,} invoice(s) and {waiting['payments']:,} payment(s). "
@@ -205,36 +226,46 @@ override_base = st.session_state.setdefault(  # loaded once per edit session: th
     "map_override_base", [{"Item code": code, "Account label": label} for code, label in overrides.items()])
 st.data_editor(pd.DataFrame(override_base, columns=["Item code", "Account label"]), key=OVERRIDES_KEY,
                num_rows="dynamic", hide_index=True, width="stretch", column_config={
-                   "Item code": st.column_config.TextColumn(help="The item or product code on lines"),
-                   "Account label": (st.column_config.SelectboxColumn(options=label_options)
-                                     if label_options else st.column_config.TextColumn())})
+                   "Item code": st.column_config.TextColumn("Item code", width="medium",
+                                                            help="The item or product code on lines"),
+                   "Account label": (st.column_config.SelectboxColumn("Account label", options=label_options,
+                                                                      width="large")
+                                     if label_options else st.column_config.TextColumn("Account label",
+                                                                                       width="large"))})
 st.button("Save item overrides", icon=":material/save:", on_click=_save_overrides,
           args=(connection.id, override_base))
 
 st.subheader("Payment routing")
-st.caption("Where payments are deposited, by method and/or currency. The first matching rule wins; a payment no "
-           "rule matches goes to the undeposited funds account above.")
+st.caption("Where payments are deposited, by method and/or currency: a bank account, or an undeposited funds "
+           "account. The first matching rule wins; a last rule with no method and no currency catches the rest; a "
+           "payment no rule matches goes to the undeposited funds account above.")
 show_flash("flash_routing")
-account_options = [c.value for c in lists["gl_accounts"]]
+deposit_labels = {_deposit_option(kind, c.value): f"{DEPOSIT_KINDS[kind][1]} {c.label}"
+                  for kind in (BANK_ACCOUNT, GL_ACCOUNT) for c in lists[DEPOSIT_KINDS[kind][0]]}
 routing_base = st.session_state.setdefault("map_routing_base", [
-    {"Method": r.method or "", "Currency": r.currency or "", "Deposit to": r.deposit_account} for r in rules])
+    {"Method": r.method or "", "Currency": r.currency or "",
+     "Deposit to": _deposit_option(r.deposit_kind, r.deposit_account)} for r in rules])
+deposit_options = [*deposit_labels, *(r["Deposit to"] for r in routing_base if r["Deposit to"] not in deposit_labels)]
 st.data_editor(pd.DataFrame(routing_base, columns=["Method", "Currency", "Deposit to"]), key=ROUTING_KEY,
                num_rows="dynamic", hide_index=True, width="stretch", column_config={
-                   "Method": st.column_config.SelectboxColumn(options=["", *METHODS], help="Empty: any method"),
-                   "Currency": st.column_config.TextColumn(max_chars=3, help="e.g. EUR; empty: any currency"),
-                   "Deposit to": (st.column_config.SelectboxColumn(options=account_options)
-                                  if account_options else st.column_config.TextColumn())})
+                   "Method": st.column_config.SelectboxColumn("Method", options=["", *METHODS], width="medium",
+                                                              help="Empty: any method"),
+                   "Currency": st.column_config.TextColumn("Currency", max_chars=3, width="small",
+                                                           help="e.g. EUR; empty: any currency"),
+                   "Deposit to": st.column_config.SelectboxColumn(
+                       "Deposit to", options=deposit_options, width="large",
+                       help="A bank account or an undeposited funds account, as last read from Intacct (type to "
+                            "search)",
+                       format_func=lambda v: deposit_labels.get(v) or _unlisted_deposit(v))})
+if not refreshed:
+    st.caption("Refresh from Intacct above to choose bank and undeposited funds accounts for the rules.")
+with read_session(get_engine()) as session:  # checked as it is edited, not only on Save
+    for issue in routing_problems(session=session, connection_id=connection.id, rows=_routing_rows(routing_base)):
+        st.error(issue, icon=":material/error:")
 st.button("Save routing rules", icon=":material/save:", on_click=_save_routing, args=(connection.id, routing_base))
 
 st.subheader("Change history")
 if history:
-    st.dataframe(pd.DataFrame([{
-        "When": when(e.at), "Who": e.actor,
-        "Setting": SETTING_LABELS.get(e.field) or (f"Item {e.field}" if e.entity == "item_override"
-                                                   else f"Payment routing: {e.field}" if e.entity == "payment_routing"
-                                                   else e.field.replace("_", " ")),
-        "Old": {"True": "on", "False": "off"}.get(e.old_value or "", e.old_value or "—"),
-        "New": {"True": "on", "False": "off"}.get(e.new_value or "", e.new_value or "—")} for e in history]),
-        hide_index=True, width="stretch")
+    show_table(pd.DataFrame(change_rows(history, when)), CHANGE_COLUMNS)
 else:
     st.caption("No changes yet. Every save is recorded here with who changed what.")

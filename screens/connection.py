@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from console.change_words import change_rows
 from console.state import credentials_problem, flash, get_engine, guarded, require_user, show_flash
+from console.tables import CHANGE_COLUMNS, show_table
 from console.widgets import ago, connection_badge, when
 from storage.config import settings
 from storage.db import read_session, write_session
@@ -129,7 +131,6 @@ st.button("Test connection", icon=":material/network_check:", on_click=_test, di
 
 with st.expander(f"Change history ({len(history)})"):
     if history:
-        st.dataframe(pd.DataFrame([{"When": when(e.at), "Who": e.actor, "Field": e.field, "Old": e.old_value or "",
-                                    "New": e.new_value or ""} for e in history]), hide_index=True)
+        show_table(pd.DataFrame(change_rows(history, when)), CHANGE_COLUMNS)
     else:
         st.caption("No changes yet: the first save is recorded here.")

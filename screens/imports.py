@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from console.state import SETTINGS, flash, get_engine, guarded, require_user, show_flash
+from console.tables import show_table
 from console.widgets import (
     connection_warning,
     credentials_blocked,
@@ -81,7 +82,7 @@ def _preview_panel(kind: str, noun: str) -> None:
         with st.expander(f"Would update ({len(found.updated):,})", expanded=True):
             for label, changes in found.updated[:50]:
                 st.markdown(f"**{label}**")
-                st.dataframe(diff_frame(changes), hide_index=True)
+                show_table(diff_frame(changes))
     if found.left_out:
         with st.expander(f"Would leave out ({len(found.left_out):,})"):
             for label, why in found.left_out[:100]:

@@ -1,8 +1,9 @@
 """Upload page (accountant+): add invoices and received payments to our ledger from CSV files.
 
-Rows are checked in sync_engine.services.ledger_csv (account labels against Intacct's cached list) and shown before
-anything is added; "Add these N rows" saves the good invoices and payments, which go to Intacct with the next
-sync, and rejected rows come back as a CSV with the reason on each row.
+Rows are checked in sync_engine.services.ledger_csv (account labels against Intacct's cached list; customers
+and invoices the ledger lacks against Intacct itself, asked through sync_engine before the write lock is taken)
+and shown before anything is added; "Add these N rows" saves the good invoices and payments, which go to
+Intacct with the next sync, and rejected rows come back as a CSV with the reason on each row.
 """
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from console.state import ACCOUNTING_SYNC, get_engine, guarded, require_user
-from storage.db import write_session
+from console.state import ACCOUNTING_SYNC, CUSTOMERS, INVOICES, get_engine, guarded, require_user
+from console.tables import show_table
+from storage.db import read_session, write_session
 from storage.models import Role
 from sync_engine.services.ledger_csv import (
     INVOICE_COLUMNS,
@@ -25,9 +27,12 @@ from sync_engine.services.ledger_csv import (
     import_invoices_csv,
     import_payments_csv,
     max_upload_bytes,
+    numbers_to_ask,
 )
+from sync_engine.services.upload_lookup import IntacctFacts, ask_intacct
 
 user = require_user(Role.ACCOUNTANT)
+FIX_PAGES = {"customers": (CUSTOMERS, "Customers"), "invoices": (INVOICES, "Invoices")}
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 KINDS = {
     "invoices": ("Invoices", import_invoices_csv, INVOICE_COLUMNS, INVOICE_REQUIRED, "ledger_invoices.csv",
@@ -37,6 +42,13 @@ KINDS = {
                  "One row per invoice a payment pays; rows with the same customer_number and reference make one "
                  "payment. applied_amount defaults to the whole payment."),
 }
+
+
+def _ask_intacct(kind: str, data: bytes) -> IntacctFacts:
+    """Intacct's answer about the file's customers (and invoices) the ledger lacks, before the write lock."""
+    customers, invoices = numbers_to_ask(data, kind)
+    with read_session(get_engine()) as session:
+        return ask_intacct(session=session, customer_numbers=customers, invoice_numbers=invoices)
 
 
 @guarded(Role.ACCOUNTANT)
@@ -51,8 +63,9 @@ def _check(kind: str) -> None:
         return
     data = upload.getvalue()
     try:
+        facts = _ask_intacct(kind, data)
         with write_session(get_engine()) as session:
-            result = importer(session=session, data=data, actor=user.username, preview=True)
+            result = importer(session=session, data=data, actor=user.username, preview=True, intacct=facts)
     except CsvFormatError as exc:
         st.session_state[f"result_{kind}"] = ("error", str(exc))
         return
@@ -72,8 +85,9 @@ def _upload(kind: str) -> None:
         st.session_state[f"result_{kind}"] = ("error", "Check the file first.")
         return
     try:
+        facts = _ask_intacct(kind, checked[0])
         with write_session(get_engine()) as session:
-            result = importer(session=session, data=checked[0], actor=user.username)
+            result = importer(session=session, data=checked[0], actor=user.username, intacct=facts)
     except CsvFormatError as exc:
         st.session_state[f"result_{kind}"] = ("error", str(exc))
         return
@@ -89,6 +103,12 @@ def _problems(kind: str, value: CsvImportResult, *, added: bool) -> None:
     label = KINDS[kind][0].lower()
     for warning in value.warnings:
         st.warning(warning, icon=":material/info:")
+    if value.linked:
+        st.info(f"In Intacct, not yet in the ledger: {', '.join(value.linked[:10])}"
+                + (" …" if len(value.linked) > 10 else "") + (". They were taken into the ledger from Intacct."
+                                                               if added else ". Adding the rows takes them into the "
+                                                               "ledger from Intacct (never as new customers)."),
+                icon=":material/link:")
     if value.skipped:
         st.info(f"Already in the ledger, {'left' if added else 'will be left'} as they are: "
                 f"{', '.join(value.skipped[:10])}" + (" …" if len(value.skipped) > 10 else ""), icon=":material/info:")
@@ -96,8 +116,11 @@ def _problems(kind: str, value: CsvImportResult, *, added: bool) -> None:
         st.warning(f"{len(value.problems)} problem(s): the {label} below {'were' if added else 'will'} not "
                    f"{'added' if added else 'be added'}. Fix the rows and upload the corrected file; nothing else "
                    "needs to be uploaded again.", icon=":material/warning:")
-        st.dataframe(pd.DataFrame([{"Row": p.row, "Column": p.column, "Value": p.value, "Problem": p.message}
-                                   for p in value.problems]), hide_index=True, width="stretch")
+        show_table(pd.DataFrame([{"Row": p.row, "Column": p.column, "Value": p.value, "Problem": p.message}
+                                 for p in value.problems]), {"Problem": st.column_config.TextColumn(width="large")})
+        for fix in sorted({p.fix for p in value.problems if p.fix}):
+            page, title = FIX_PAGES[fix]
+            st.page_link(page, label=f"Import {title.lower()} from Intacct on {title}", icon=":material/download:")
         st.download_button("Download the rejected rows (CSV)", value.rejected_csv, file_name=f"rejected_{kind}.csv",
                            mime="text/csv", icon=":material/download:", key=f"rejected_{kind}")
 
@@ -112,8 +135,8 @@ def _show_preview(kind: str) -> None:
     if value.rows:
         what = label[:-1] if len(value.created) == 1 else label
         st.markdown(f"**{len(value.created):,} {what} to add** ({len(value.rows):,} rows), as read from the file:")
-        st.dataframe(pd.DataFrame([{"Row": int(row["_row"]), **{k: v for k, v in row.items() if k != "_row"}}
-                                   for row in value.rows]), hide_index=True, width="stretch")
+        show_table(pd.DataFrame([{"Row": int(row["_row"]), **{k: v for k, v in row.items() if k != "_row"}}
+                                 for row in value.rows]))
         st.button(f"Add these {len(value.rows):,} rows", type="primary", icon=":material/playlist_add:",
                   key=f"add_{kind}", on_click=_upload, args=(kind,))
     elif not (value.skipped or value.problems):

@@ -11,6 +11,7 @@ import streamlit as st
 
 from console.forms import blank, editor_rows, parse_amount, show_problems
 from console.state import INVOICES, MAPPING, RECORD_DETAIL, flash, get_engine, guarded, require_user, show_flash
+from console.tables import column_widths
 from console.widgets import money
 from storage.db import read_session, write_session
 from storage.models import Role
@@ -118,13 +119,14 @@ if labels:
 else:
     label_column = st.column_config.TextColumn("Account label", help="Refresh Intacct's lists in Account mapping to "
                                                                      "pick from them.")
-st.data_editor(pd.DataFrame(BASE_LINES, columns=COLUMNS), key=LINES_KEY, num_rows="dynamic", hide_index=True,
-               width="stretch", column_config={
+lines_frame = pd.DataFrame(BASE_LINES, columns=COLUMNS)
+st.data_editor(lines_frame, key=LINES_KEY, num_rows="dynamic", hide_index=True,
+               width="stretch", column_config=column_widths(lines_frame, {
                    "Item": st.column_config.TextColumn(help="Item or product code: picks its account override."),
                    "Description": st.column_config.TextColumn(width="large"),
                    "Quantity": st.column_config.TextColumn(help="e.g. 1 or 2.5"),
                    "Unit price": st.column_config.TextColumn(help="e.g. 1250.00"),
-                   "Account label": label_column})
+                   "Account label": {**label_column, "width": "medium"}}))
 if not labels:
     st.caption("Account labels are not checked yet: Intacct's lists were never read."
                + (" Refresh them in Account mapping." if user.can(Role.ADMIN) else ""))

@@ -11,6 +11,7 @@ import streamlit as st
 
 from console.forms import blank, editor_rows, parse_amount, show_problems
 from console.state import PAYMENTS, RECORD_DETAIL, flash, get_engine, guarded, require_user, show_flash
+from console.tables import column_widths
 from console.widgets import money
 from storage.db import read_session, write_session
 from storage.models import Role
@@ -111,12 +112,14 @@ rows = _open_rows(customer.id if customer else None)
 if customer is not None:
     st.markdown("**Apply to open invoices**")
     if rows:
-        st.data_editor(pd.DataFrame(rows), key=f"np_apply_{customer.id}", hide_index=True, width="stretch",
+        open_frame = pd.DataFrame(rows)
+        st.data_editor(open_frame, key=f"np_apply_{customer.id}", hide_index=True, width="stretch",
                        disabled=["Invoice", "Date", "Due", "Open balance"],
                        column_order=["Invoice", "Date", "Due", "Open balance", "Apply"],
-                       column_config={"Open balance": st.column_config.TextColumn(alignment="right"),
-                                      "Apply": st.column_config.TextColumn("Apply", help="Amount of this payment "
-                                                                           "applied to the invoice, e.g. 500.00")})
+                       column_config=column_widths(open_frame, {
+                           "Open balance": st.column_config.TextColumn(alignment="right"),
+                           "Apply": st.column_config.TextColumn("Apply", help="Amount of this payment applied to "
+                                                                "the invoice, e.g. 500.00")}))
     else:
         st.caption(f"{customer.name} has no open invoice: the payment is recorded unapplied.")
 

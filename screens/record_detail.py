@@ -18,6 +18,7 @@ from console.state import (
     require_user,
     show_flash,
 )
+from console.tables import show_table
 from console.widgets import (
     ORIGIN,
     PREVIEW_RESULT,
@@ -275,27 +276,25 @@ elif voided and kind in ("invoice", "payment"):
 if kind == "invoice":
     st.markdown("**Payments applied**")
     if applied:
-        st.dataframe(pd.DataFrame([{"Received": a.payment.received_on, "Reference": a.payment.reference,
-                                    "From": ORIGIN.get(a.payment.origin, a.payment.origin),
-                                    "Applied": money(a.amount, record.currency),
-                                    "State": "voided" if a.payment.voided else
-                                             SYNC_STATE.get(a.payment.sync_state, a.payment.sync_state)}
-                                   for a in applied]), hide_index=True)
+        show_table(pd.DataFrame([{"Received": a.payment.received_on, "Reference": a.payment.reference,
+                                  "From": ORIGIN.get(a.payment.origin, a.payment.origin),
+                                  "Applied": money(a.amount, record.currency),
+                                  "State": "Voided" if a.payment.voided else
+                                           SYNC_STATE.get(a.payment.sync_state, a.payment.sync_state)}
+                                 for a in applied]))
     else:
         st.caption("No payment applied yet, in the ledger or in Intacct.")
 if pays:
     st.markdown("**Pays invoices**")
-    st.dataframe(pd.DataFrame([{"Invoice": inv.number, "Applied": money(amount, record.currency),
-                                "Invoice balance": money(inv.balance, inv.currency)} for inv, amount in pays]),
-                 hide_index=True)
+    show_table(pd.DataFrame([{"Invoice": inv.number, "Applied": money(amount, record.currency),
+                              "Invoice balance": money(inv.balance, inv.currency)} for inv, amount in pays]))
 if lines:
     st.markdown("**Lines**")
-    st.dataframe(pd.DataFrame([{"#": ln.line_no, "Description": ln.description or "", "Quantity": str(ln.quantity),
-                                "Unit price": money(ln.unit_price), "Amount": money(ln.amount),
-                                "Account label": ln.account_label or "", "G/L account": ln.gl_account_no or "",
-                                "Location": ln.location_id or "", "Department": ln.department_id or ""}
-                               for ln in lines]), hide_index=True,
-                 column_config={"Unit price": money_column(), "Amount": money_column()})
+    show_table(pd.DataFrame([{"#": ln.line_no, "Description": ln.description or "", "Quantity": str(ln.quantity),
+                              "Unit price": money(ln.unit_price), "Amount": money(ln.amount),
+                              "Account label": ln.account_label or "", "G/L account": ln.gl_account_no or "",
+                              "Location": ln.location_id or "", "Department": ln.department_id or ""}
+                             for ln in lines]), {"Unit price": money_column(), "Amount": money_column()})
 
 st.subheader("Change history")
 if not history:
@@ -311,31 +310,30 @@ for version in history:
                 run_link(version.run_id, f"Run #{version.run_id}")
         if version.version == 1 and version.changes:
             with st.expander(f"First seen: {len(version.changes)} fields as they arrived"):
-                st.dataframe(diff_frame(version.changes), hide_index=True)
+                show_table(diff_frame(version.changes))
         elif version.changes:
-            st.dataframe(diff_frame(version.changes), hide_index=True)
+            show_table(diff_frame(version.changes))
         else:
             st.caption("Stored without field changes (first snapshot).")
 
 if actions:
     st.subheader("Don't sync / Sync again")
-    st.dataframe(pd.DataFrame([{"When": local(a.at), "When (exact)": local(a.at), "Who": a.actor,
-                                "Change": f"{SYNC_STATE.get(a.old_value, a.old_value)} → "
-                                          f"{SYNC_STATE.get(a.new_value, a.new_value)}",
-                                "Reason": a.note or ""} for a in actions]),
-                 hide_index=True,
-                 column_config={**time_columns(), "Reason": st.column_config.TextColumn(width="large")})
+    show_table(pd.DataFrame([{"When": local(a.at), "When (exact)": local(a.at), "Who": a.actor,
+                              "Change": f"{SYNC_STATE.get(a.old_value, a.old_value)} → "
+                                        f"{SYNC_STATE.get(a.new_value, a.new_value)}",
+                              "Reason": a.note or ""} for a in actions]),
+               {**time_columns(), "Reason": st.column_config.TextColumn(width="large")})
 
 if activity:
     st.subheader("Sync activity")
     st.caption("What each sync did to this record. Previews are marked: nothing was written by them. Select a row "
                "to open the run.")
-    event = st.dataframe(pd.DataFrame([{
+    event = show_table(pd.DataFrame([{
         "When": local(i.at), "When (exact)": local(i.at),
         "Run": f"#{i.run_id}" + (" (preview)" if i.run_id in previews else ""),
         "Result": PREVIEW_RESULT.get(i.action, i.action) if i.run_id in previews else i.action.capitalize(),
         "Intacct error": i.errorno or "", "Message": i.message or ""} for i in activity]),
-        hide_index=True, key="record_activity", on_select="rerun", selection_mode="single-row",
-        column_config={**time_columns(), "Message": st.column_config.TextColumn(width="large")})
+        {**time_columns(), "Message": st.column_config.TextColumn(width="large")}, key="record_activity",
+        on_select="rerun", selection_mode="single-row")
     if event and event.selection.rows:
         st.switch_page(RUN_DETAIL, query_params={"run": str(activity[event.selection.rows[0]].run_id)})

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from console.state import ACCOUNTING_SYNC, IMPORTS, RECORD_DETAIL, flash, get_engine, guarded, require_user, show_flash
+from console.tables import show_table
 from console.widgets import (
     CATEGORY,
     PAGE_ROWS,
@@ -185,11 +186,11 @@ frame = pd.DataFrame([{
 } for i in items])
 hidden = [c for c in ("Cause", "Intacct error", "Message", "What to do", "Status", "Changed fields", "Intacct key")
           if not frame.empty and not frame[c].astype(bool).any()]
-event = st.dataframe(frame.drop(columns=hidden), hide_index=True, key="run_items", on_select="rerun",
-                     selection_mode="single-row",
-                     column_config={"Message": st.column_config.TextColumn(width="large"),
-                                    "What to do": st.column_config.TextColumn(width="medium"),
-                                    **time_columns("At")})
+event = show_table(frame.drop(columns=hidden), {"Message": st.column_config.TextColumn(width="large"),
+                                              "What to do": st.column_config.TextColumn(width="large"),
+                                              "Cause": st.column_config.TextColumn(width="medium"),
+                                              **time_columns("At")},
+                   key="run_items", on_select="rerun", selection_mode="single-row")
 st.caption("Select a row to open the record and its change history.")
 if event and event.selection.rows and items[event.selection.rows[0]].record_id:
     picked = items[event.selection.rows[0]]

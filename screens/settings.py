@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from console.change_words import change_rows
 from console.state import flash, get_engine, guarded, require_user, show_flash
+from console.tables import CHANGE_COLUMNS, show_table
 from console.widgets import ago, when
 from storage.db import read_session, write_session
 from storage.models import Role
@@ -107,9 +109,9 @@ with email_tab:
 
 with users_tab:
     show_flash("user_flash")
-    st.dataframe(pd.DataFrame([{"User": u.username, "Name": u.display_name, "Email": u.email or "", "Role": u.role,
-                                "Active": u.active, "Last sign-in": ago(u.last_login_at)} for u in users]),
-                 hide_index=True)
+    show_table(pd.DataFrame([{"User": u.username, "Name": u.display_name, "Email": u.email or "",
+                              "Role": str(u.role).capitalize(), "Can sign in": u.active,
+                              "Last sign-in": ago(u.last_login_at)} for u in users]))
     st.caption(" · ".join(ROLE_LABELS.values()))
     add, edit = st.columns(2)
     with add, st.form("add_user"):
@@ -135,8 +137,6 @@ with users_tab:
 
 with log_tab:
     if changes:
-        st.dataframe(pd.DataFrame([{"When": when(e.at), "Who": e.actor, "What": e.entity.replace("_", " "),
-                                    "Field": e.field.replace("_", " "), "Old": e.old_value or "—",
-                                    "New": e.new_value or "—"} for e in changes]), hide_index=True)
+        show_table(pd.DataFrame(change_rows(changes, when, with_entity=True)), CHANGE_COLUMNS)
     else:
         st.caption("No settings have changed yet.")

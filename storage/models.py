@@ -564,7 +564,7 @@ class IntacctListItem(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     connection_id: int = Field(foreign_key="intacct_connection.id")
-    list_name: str = Field(index=True)  # account_labels | gl_accounts | locations | departments
+    list_name: str = Field(index=True)  # account_labels | gl_accounts | bank_accounts | locations | departments
     value: str  # the ID Intacct expects in a write
     title: str | None = None
     active: bool = True
@@ -587,7 +587,8 @@ class ItemAccountOverride(SQLModel, table=True):
 
 
 class PaymentRoutingRule(SQLModel, table=True):
-    """Payments of this method and/or currency are deposited to this G/L account; the first match wins."""
+    """Payments of this method and/or currency are deposited to this account (an undeposited funds G/L account
+    or a bank account, by `deposit_kind`); the first match wins."""
 
     __tablename__ = "payment_routing_rule"
 
@@ -597,5 +598,6 @@ class PaymentRoutingRule(SQLModel, table=True):
     method: str | None = None  # None: any method
     currency: str | None = None  # None: any currency
     deposit_account: str
+    deposit_kind: str = Field(default="gl_account", sa_column_kwargs={"server_default": "gl_account"})  # | bank_account
     updated_at: datetime = _ts(default_factory=utcnow)
     updated_by: str | None = None

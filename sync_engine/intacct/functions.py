@@ -388,7 +388,8 @@ def create_arpayment(
     *,
     customer_id: str,
     amount: Decimal,
-    undeposited_account: str,
+    undeposited_account: str | None = None,
+    bank_account_id: str | None = None,
     ref_id: str | None,
     date_received: date,
     payment_method: str,
@@ -399,18 +400,22 @@ def create_arpayment(
     exchange_rate_date: date | None = None,
     controlid: str,
 ) -> Function:
-    """``<create_arpayment>`` in the v3.0 schema's order (currency group as for ``create_invoice``)."""
+    """``<create_arpayment>`` in the v3.0 schema's order (currency group as for ``create_invoice``); the money goes
+    to exactly one of an undeposited funds G/L account (``undepfundsacct``) or a bank account (``bankaccountid``)."""
     if not customer_id:
         raise ValueError("customer_id is required")
-    if not undeposited_account:
-        raise ValueError("undeposited_account is required")
+    if bool(undeposited_account) == bool(bank_account_id):
+        raise ValueError("give exactly one of undeposited_account and bank_account_id")
     applied = sum((Decimal(a.amount) for a in applications), Decimal(0))
     if applied > Decimal(amount):
         raise ValueError(f"applications total {applied} exceeds the payment amount {amount}")
     el = etree.Element("create_arpayment")
     _sub(el, "customerid", customer_id)
     _sub(el, "paymentamount", format_decimal(amount))
-    _sub(el, "undepfundsacct", undeposited_account)
+    if bank_account_id:
+        _sub(el, "bankaccountid", bank_account_id)
+    else:
+        _sub(el, "undepfundsacct", undeposited_account)
     if ref_id:
         _sub(el, "refid", ref_id)
     _legacy_date(el, "datereceived", date_received)

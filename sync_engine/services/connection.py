@@ -19,6 +19,7 @@ from sync_engine.intacct.zones import zone_mismatch
 from sync_engine.schedule.pause import clear_pause
 from sync_engine.sync.stored_connection import ConnectionNotConfigured as ConnectionNotConfigured
 from sync_engine.sync.stored_connection import client_for, get_connection, get_mapping
+from sync_engine.sync.write_rules import BANK_ACCOUNT, routing_rules
 
 
 @dataclass
@@ -67,7 +68,8 @@ def _active(record: dict) -> bool:
 
 
 def validate_mapping(*, session: Session, client: IntacctClient | None = None) -> MappingValidation:
-    """Check every mapped value exists and is active in Intacct; the result is stored on the mapping."""
+    """Check every mapped value (and each payment routing rule's account) exists and is active in Intacct; the
+    result is stored on the mapping."""
     connection = get_connection(session=session)
     if connection is None:
         raise ConnectionNotConfigured()
@@ -80,6 +82,11 @@ def validate_mapping(*, session: Session, client: IntacctClient | None = None) -
         ("LOCATION", "LOCATIONID", mapping.location_id, "Location"),
         ("DEPARTMENT", "DEPARTMENTID", mapping.department_id, "Department"),
     ]
+    for n, rule in enumerate(routing_rules(session=session, connection_id=connection.id), start=1):  # type: ignore[arg-type]
+        bank = rule.deposit_kind == BANK_ACCOUNT
+        checks.append(("CHECKINGACCOUNT", "BANKACCOUNTID", rule.deposit_account,
+                       f"Payment routing rule {n}: bank account") if bank else
+                      ("GLACCOUNT", "ACCOUNTNO", rule.deposit_account, f"Payment routing rule {n}: account"))
     try:
         client = client or client_for(connection)
         for obj, id_field, value, label in checks:

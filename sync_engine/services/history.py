@@ -316,6 +316,35 @@ class FieldChange:
     new: str | None
 
 
+# Fields whose values point at a customer: by ledger id (an import's snapshot) or by number (a fix on the record).
+_CUSTOMER_BY_ID, _CUSTOMER_BY_NUMBER = ("customer_id",), ("customer",)
+
+
+def name_customers(*, session: Session, change_lists: list[list[FieldChange]]) -> None:
+    """Replace the customer ids and numbers in these diffs by 'Name (number)', with one query per kind."""
+    ids = {int(v) for changes in change_lists for c in changes if c.field in _CUSTOMER_BY_ID
+           for v in (c.old, c.new) if v and v.isdigit()}
+    numbers = {v for changes in change_lists for c in changes if c.field in _CUSTOMER_BY_NUMBER
+               for v in (c.old, c.new) if v}
+    by_id: dict[str, str] = {}
+    by_number: dict[str, str] = {}
+    id_list, number_list = sorted(ids), sorted(numbers)
+    for start in range(0, len(id_list), 900):
+        for cid, name, number in session.exec(select(Customer.id, Customer.name, Customer.number)
+                                              .where(col(Customer.id).in_(id_list[start:start + 900]))):
+            by_id[str(cid)] = f"{name} ({number})"
+    for start in range(0, len(number_list), 900):
+        for name, number in session.exec(select(Customer.name, Customer.number)
+                                         .where(col(Customer.number).in_(number_list[start:start + 900]))):
+            by_number[number] = f"{name} ({number})"
+    for changes in change_lists:
+        for c in changes:
+            names = by_id if c.field in _CUSTOMER_BY_ID else by_number if c.field in _CUSTOMER_BY_NUMBER else None
+            if names is not None:
+                c.old = names.get(c.old or "", c.old)
+                c.new = names.get(c.new or "", c.new)
+
+
 @dataclass
 class VersionDiff:
     version: int
@@ -342,8 +371,10 @@ def record_history(*, session: Session, record_type: str, record_id: int) -> lis
     versions = session.exec(select(RecordVersion).where(RecordVersion.record_type == record_type,
                                                         RecordVersion.record_id == record_id)
                             .order_by(col(RecordVersion.version).desc())).all()
-    return [VersionDiff(v.version, v.changed_at, v.source, v.run_id, v.changed_by, _field_changes(v.changes))
-            for v in versions]
+    history = [VersionDiff(v.version, v.changed_at, v.source, v.run_id, v.changed_by, _field_changes(v.changes))
+               for v in versions]
+    name_customers(session=session, change_lists=[h.changes for h in history])
+    return history
 
 
 def record_activity(*, session: Session, record_type: str, record_id: int, limit: int = 50) -> list[SyncRunItem]:
@@ -536,6 +567,7 @@ def run_changes(*, session: Session, run_id: int, limit: int = 2000, offset: int
         label = labels.get((v.record_type, v.record_id)) or f"{v.record_type.capitalize()} #{v.record_id}"
         out.append(RecordChange(v.record_type, v.record_id, label, v.version, v.version == 1, v.changed_at,
                                 _field_changes(v.changes)))
+    name_customers(session=session, change_lists=[c.changes for c in out])
     return sorted(out, key=lambda c: (c.created, c.label))
 
 

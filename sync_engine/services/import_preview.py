@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from storage.models import ACTIVE_RUN_STATUSES, RunKind, RunStatus, SyncRun, SyncRunItem
 from sync_engine.schedule.queue import QueueError, enqueue_run
-from sync_engine.services.history import FieldChange, field_changes
+from sync_engine.services.history import FieldChange, field_changes, name_customers
 
 IMPORT_KINDS = (RunKind.CUSTOMER_IMPORT, RunKind.INVOICE_IMPORT)
 APPLICABLE = (RunStatus.SUCCEEDED, RunStatus.PARTLY_FAILED)
@@ -67,6 +67,7 @@ def latest_preview(*, session: Session, kind: str) -> ImportPreview | None:
             result.updated.append((item.label, field_changes(item.changes)))
         elif item.action in ("skipped", "failed"):
             result.left_out.append((item.label, item.message or ""))
+    name_customers(session=session, change_lists=[changes for _, changes in result.updated])
     return result
 
 

@@ -16,6 +16,13 @@ The file format, checked strictly so a misread value never lands silently:
 - every value longer than MAX_FIELD characters is a problem of its row; invisible characters (zero-width spaces,
   byte-order marks) are removed from every value.
 
+Customers and invoices are checked against the ledger and then against Intacct itself (`intacct_lookup`, one
+short query per 500 numbers the ledger lacks): a number neither has is a row error; one Intacct has but the ledger
+has not imported yet is a row error that says to import first (`RowProblem.fix` names the screen), since adding
+the row would create a second customer in Intacct or pay an invoice the ledger cannot see. An invoice row may
+still name a customer new to both, with its customer_name (created in Intacct at the next sync). When Intacct
+cannot be asked, the rows are checked against the ledger only and a warning says so.
+
 Each row goes through a list of row checks (`RowCheck`, see INVOICE_ROW_CHECKS / PAYMENT_ROW_CHECKS, and the
 `row_checks` argument of the importers) before the invoice or payment it belongs to is judged as a whole.
 """
@@ -39,8 +46,16 @@ from storage.config import settings
 from storage.models import Customer, Invoice, Origin, Payment, SyncState
 from sync_engine.services.ledger_entry import InvoiceEntry, LineEntry, PaymentEntry, add_invoices, add_payment
 from sync_engine.services.settings import get_connection
+from sync_engine.services.upload_lookup import (
+    IntacctFacts,
+    ask_intacct,
+    customer_problem,
+    invoice_problem,
+    linked_text,
+)
 from sync_engine.sync import intacct_lists
 from sync_engine.sync.cleaning import visible
+from sync_engine.sync.intacct_lookup import link_customers
 from sync_engine.sync.payments import METHODS
 
 MAX_ROWS = 50_000
@@ -72,6 +87,7 @@ class RowProblem:
     column: str
     value: str
     message: str
+    fix: str | None = None  # the screen that fixes it, when not the file: "customers" | "invoices" (import first)
 
     def __str__(self) -> str:
         where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
@@ -85,6 +101,7 @@ class CsvImportResult:
     problems: list[RowProblem] = field(default_factory=list)
     rejected_csv: str = ""  # the rejected rows with a `problem` column, ready to fix and upload again
     warnings: list[str] = field(default_factory=list)  # accepted, but worth knowing (a list never read)
+    linked: list[str] = field(default_factory=list)  # customers taken from Intacct into the ledger (would be)
     rows: list[dict[str, str]] = field(default_factory=list)  # the rows of what is (in a preview: would be) added
     preview: bool = False  # checked only: nothing was saved
 
@@ -300,15 +317,37 @@ def _account_label_check(session: Session, result: CsvImportResult, rows: list[d
     return (check,)
 
 
+def numbers_to_ask(data: str | bytes | IO[bytes], kind: str) -> tuple[set[str], set[str]]:
+    """The customer and invoice numbers a file names ("invoices" or "payments" file), for `ask_intacct`."""
+    columns, required = (INVOICE_COLUMNS, INVOICE_REQUIRED) if kind == "invoices" else (PAYMENT_COLUMNS,
+                                                                                         PAYMENT_REQUIRED)
+    _, rows, _ = _read(data, columns, required)
+    return ({r.get("customer_number", "") for r in rows} - {""},
+            {r.get("invoice_number", "") for r in rows} - {""} if kind == "payments" else set())
+
+
+def _facts(session: Session, rows: list[dict[str, str]], intacct: IntacctFacts | None, *,
+           with_invoices: bool) -> IntacctFacts:
+    if intacct is not None:
+        return intacct
+    return ask_intacct(session=session, customer_numbers=(r.get("customer_number", "") for r in rows),
+                       invoice_numbers=(r.get("invoice_number", "") for r in rows) if with_invoices else ())
+
+
 def import_invoices_csv(*, session: Session, data: str | bytes | IO[bytes], actor: str,
-                        row_checks: Sequence[RowCheck] = (), preview: bool = False) -> CsvImportResult:
+                        row_checks: Sequence[RowCheck] = (), preview: bool = False,
+                        intacct: IntacctFacts | None = None) -> CsvImportResult:
     """Add ledger invoices from CSV (one row per line; rows sharing an invoice_number form one invoice).
 
     `row_checks` run on every row after the built-in ones (INVOICE_ROW_CHECKS) and the account label check
-    against Intacct's cached list. With `preview`, every check runs and nothing is saved.
+    against Intacct's cached list. With `preview`, every check runs and nothing is saved. `intacct`: what
+    `ask_intacct` found (asked here when not given; a caller holding the write lock asks before taking it).
     """
     header, rows, unreadable = _read(data, INVOICE_COLUMNS, INVOICE_REQUIRED)
     result = CsvImportResult(problems=list(unreadable), preview=preview)
+    facts = _facts(session, rows, intacct, with_invoices=False)
+    result.warnings += facts.warnings
+    to_link: dict[str, Any] = {}  # customer number → what Intacct has, linked when the invoices are saved
     row_checks = (*row_checks, *_account_label_check(session, result, rows))
     rejected: list[tuple[str, list[dict[str, str]]]] = [("an unreadable row",
                                                          [{"_row": str(p.row)}]) for p in unreadable]
@@ -350,14 +389,18 @@ def import_invoices_csv(*, session: Session, data: str | bytes | IO[bytes], acto
                 problems.append(RowProblem(int(row["_row"]), "amount", row["amount"], "a line amount cannot be zero"))
             lines.append((position, row, amount, quantity))
         known = customer_number in customer_ids or customer_number in new_customers
-        if customer_number and not known and not first.get("customer_name"):
-            problems.append(RowProblem(int(first["_row"]), "customer_name", "",
-                                       f"customer {customer_number} is new to the ledger: give its customer_name"))
+        there = (facts.customers or {}).get(customer_number) if customer_number and not known else None
+        if customer_number and not known and there is None and (unknown := customer_problem(
+                _short(customer_number), facts, may_create=True, named=bool(first.get("customer_name")))):
+            problems.append(RowProblem(int(first["_row"]), unknown[0], "", unknown[1]))
         if problems:
             result.problems += problems
             rejected.append((f"invoice {number}", group))
             continue
-        if not known:
+        if there is not None and customer_number not in to_link:
+            to_link[customer_number] = there
+            result.linked.append(linked_text(there))
+        elif not known and there is None:
             new_customers[customer_number] = (first.get("customer_name", ""), first.get("customer_email") or None)
         planned.append((customer_number, InvoiceEntry(
             number=number, customer_id=None, invoice_date=invoice_date, due_date=due_date, currency=currency,
@@ -370,22 +413,26 @@ def import_invoices_csv(*, session: Session, data: str | bytes | IO[bytes], acto
         if preview:
             planned.clear()  # checked is all a preview does
         elif len(planned) >= _CHUNK:  # saved a chunk at a time, so memory stays bounded by the rows themselves
-            _save_invoices(session, planned, new_customers, customer_ids, actor)
+            _save_invoices(session, planned, new_customers, customer_ids, actor, to_link)
     if not preview:
-        _save_invoices(session, planned, new_customers, customer_ids, actor)
+        _save_invoices(session, planned, new_customers, customer_ids, actor, to_link)
         session.commit()
     result.rejected_csv = _rejected(header, rejected, result.problems) if rejected else ""
     return result
 
 
 def _save_invoices(session: Session, planned: list[tuple[str, InvoiceEntry]],
-                   new_customers: dict[str, tuple[str, str | None]], customer_ids: dict[str, int], actor: str) -> None:
-    """Insert the new customers, then the checked invoices (ledger_entry.add_invoices), in bulk; not committed.
+                   new_customers: dict[str, tuple[str, str | None]], customer_ids: dict[str, int], actor: str,
+                   to_link: dict[str, Any]) -> None:
+    """Link the customers Intacct has, insert the new ones, then the checked invoices (ledger_entry.add_invoices),
+    in bulk; not committed.
 
-    Empties `planned` and moves `new_customers` into `customer_ids`.
+    Empties `planned` and moves `new_customers` and `to_link` into `customer_ids`.
     """
     if not planned:
         return
+    needed = {number for number, _ in planned if number in to_link and number not in customer_ids}
+    customer_ids.update(link_customers(session=session, customers=[to_link[n] for n in sorted(needed)], actor=actor))
     bulk.insert_rows(session, Customer, [{"number": n, "name": name or n, "email": email, "origin": Origin.LEDGER,
                                           "sync_state": SyncState.NOT_SYNCED} for n, (name,
                                                                                       email) in new_customers.items()])
@@ -398,20 +445,24 @@ def _save_invoices(session: Session, planned: list[tuple[str, InvoiceEntry]],
 
 
 def import_payments_csv(*, session: Session, data: str | bytes | IO[bytes], actor: str,
-                        row_checks: Sequence[RowCheck] = (), preview: bool = False) -> CsvImportResult:
+                        row_checks: Sequence[RowCheck] = (), preview: bool = False,
+                        intacct: IntacctFacts | None = None) -> CsvImportResult:
     """Add received payments from CSV; rows sharing customer_number + reference are one payment applied to
     several invoices. Applied amounts reduce the invoices' balances in the ledger.
 
-    `row_checks` run on every row after the built-in ones (PAYMENT_ROW_CHECKS).
+    `row_checks` run on every row after the built-in ones (PAYMENT_ROW_CHECKS). `intacct` as for invoices.
     """
     header, rows, unreadable = _read(data, PAYMENT_COLUMNS, PAYMENT_REQUIRED)
     result = CsvImportResult(problems=list(unreadable))
+    facts = _facts(session, rows, intacct, with_invoices=True)
+    result.warnings += facts.warnings
     rejected: list[tuple[str, list[dict[str, str]]]] = [("an unreadable row",
                                                          [{"_row": str(p.row)}]) for p in unreadable]
     customers = {c.number: c for c in _in_chunks(session, Customer.number, (r.get("customer_number", "") for r in rows),
                                                  Customer)}
     invoices = {i.number: i for i in _in_chunks(session, Invoice.number, (r.get("invoice_number", "") for r in rows),
                                                 Invoice)}
+
     checks = (*PAYMENT_ROW_CHECKS, *row_checks)
     for (customer_number,
          reference), group in _group(rows, lambda r: (r.get("customer_number", ""), r.get("reference", ""))).items():
@@ -433,9 +484,17 @@ def import_payments_csv(*, session: Session, data: str | bytes | IO[bytes], acto
             problems.append(RowProblem(int(first["_row"]), "method", _short(method),
                                        f"method must be one of: {', '.join(METHODS)}"))
         customer = customers.get(customer_number) if customer_number else None
+        there = (facts.customers or {}).get(customer_number) if customer_number and customer is None else None
+        if there is not None:  # Intacct's customer, not imported yet: linked (a preview rolls it back)
+            linked = link_customers(session=session, customers=[there], actor=actor)
+            customer = session.get(Customer, linked[there.number]) if linked else None
+            customers[customer_number] = customer
+            if customer is not None:
+                result.linked.append(linked_text(there))
         if customer_number and customer is None:
-            problems.append(RowProblem(int(first["_row"]), "customer_number", _short(customer_number),
-                                       f"customer {_short(customer_number)} is not in the ledger"))
+            column, message = customer_problem(_short(customer_number), facts, may_create=False,  # type: ignore[misc]
+                                               named=False)
+            problems.append(RowProblem(int(first["_row"]), column, _short(customer_number), message))
         if customer is not None and reference and session.exec(select(Payment).where(
                 Payment.customer_id == customer.id, Payment.reference == reference)).first() is not None:
             result.skipped.append(label)
@@ -447,8 +506,9 @@ def import_payments_csv(*, session: Session, data: str | bytes | IO[bytes], acto
             invoice = invoices.get(row["invoice_number"])
             applied = _check(problems, row, "applied_amount", _money, required=False) or amount
             if invoice is None:
+                message, fix = invoice_problem(_short(row["invoice_number"]), facts)
                 problems.append(RowProblem(int(row["_row"]), "invoice_number", _short(row["invoice_number"]),
-                                           "no such invoice in the ledger"))
+                                           message, fix=fix))
             elif customer is not None and invoice.customer_id != customer.id:
                 problems.append(RowProblem(int(row["_row"]), "invoice_number", row["invoice_number"],
                                            f"invoice {invoice.number} belongs to another customer"))

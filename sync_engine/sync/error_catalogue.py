@@ -51,6 +51,9 @@ CAUSES: dict[str, Cause] = {c.key: c for c in (
           "Correct the value on the record as Intacct's message says, then retry it.", "record"),
     Cause("gl_account_unusable", "A G/L account is inactive or unknown in Intacct",
           "Choose an active account in Account mapping (deposit accounts) or fix the account in Intacct.", "mapping"),
+    Cause("bank_account_unusable", "The bank account payments are routed to is inactive or unknown in Intacct",
+          "Choose an active bank account for the payment routing rule in Account mapping (or route the payments "
+          "to an undeposited funds account), then retry the payment.", "mapping"),
     Cause("sign_in", "Intacct refused the sign-in", "Check the credentials in Connection, then test it.",
           "connection"),
     Cause("temporary", "Intacct was busy or unreachable", "Nothing to fix: the next sync retries it by itself.",
@@ -72,6 +75,7 @@ _TEXT_RULES: tuple[tuple[str, str], ...] = (
     (r"invalid customer|customer .* (does not exist|not found)", "customer_unknown"),
     (r"invalid (ar)?invoice|invoice .* (does not exist|not found)|invoicekey", "invoice_unknown"),
     (r"no undeposited funds account|no deposit account", "no_deposit_account"),
+    (r"invalid bank account|bank account .* (does not exist|is inactive)", "bank_account_unusable"),
     (r"payment method", "payment_method"),
     (r"exceed", "over_applied"),
     (r"already exists", "duplicate"),

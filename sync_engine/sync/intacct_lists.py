@@ -1,5 +1,5 @@
-"""Intacct's lists the console picks from: A/R account labels, G/L accounts, locations and departments, read
-from Intacct and cached in the database (`IntacctListItem`), (Intacct's fixed payment methods are
+"""Intacct's lists the console picks from: A/R account labels, G/L accounts, bank (checking) accounts, locations and
+departments, read from Intacct and cached in the database (`IntacctListItem`), (Intacct's fixed payment methods are
 `write_rules.METHODS`).
 
 A refresh is a short call a person asks for ("Refresh from Intacct", like Test connection): a few `query`
@@ -33,6 +33,8 @@ class ListSpec:
 LISTS: dict[str, ListSpec] = {s.name: s for s in (
     ListSpec("account_labels", "Account label", "ARACCOUNTLABEL", "ACCOUNTLABEL", "DESCRIPTION", ("GLACCOUNTNO",)),
     ListSpec("gl_accounts", "G/L account", "GLACCOUNT", "ACCOUNTNO", "TITLE", ("ACCOUNTTYPE",)),
+    ListSpec("bank_accounts", "Bank account", "CHECKINGACCOUNT", "BANKACCOUNTID", "BANKNAME",
+             ("GLACCOUNTNO", "CURRENCY")),
     ListSpec("locations", "Location", "LOCATION", "LOCATIONID", "NAME"),
     ListSpec("departments", "Department", "DEPARTMENT", "DEPARTMENTID", "TITLE"),
 )}

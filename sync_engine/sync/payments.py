@@ -1,7 +1,8 @@
 """Payments received in the ledger reconciled onto Intacct as AR payments.
 
-Each ledger payment becomes a `create_arpayment` into the account its routing rule names (else the mapping's
-undeposited funds account, see `write_rules`), applied to
+Each ledger payment becomes a `create_arpayment` into the account its routing rule names, an undeposited funds
+G/L account (`undepfundsacct`) or a bank account (`bankaccountid`), else the mapping's undeposited funds account
+(see `write_rules`), applied to
 the Intacct RECORDNO of each invoice it pays, with the payment's reference, date and method. A payment
 whose invoice is not in Intacct yet waits (skipped, with the reason) — runs write invoices before
 payments, so it usually goes out in the same run. Posted payments are never edited: a payment voided in
@@ -22,7 +23,7 @@ from sync_engine.intacct.values import format_date, parse_decimal
 from sync_engine.sync import deletions, objects
 from sync_engine.sync.journal import WriteSpec, write_all
 from sync_engine.sync.run_context import RunContext
-from sync_engine.sync.write_rules import METHODS, resolve_payment_deposit, routing_rules
+from sync_engine.sync.write_rules import METHODS, Deposit, resolve_payment_deposit, routing_rules
 
 # Ledger payments the next sync would write: the one definition the writes and the mapping page's summary share.
 PENDING_PAYMENT = (col(Payment.origin) == Origin.LEDGER, col(Payment.intacct_recordno).is_(None),
@@ -45,16 +46,20 @@ def pending_payments(*, session: Session) -> list[Payment]:
 
 
 def _spec(ctx: RunContext, payment: Payment, customer: Customer, applications: list[tuple[Invoice, Decimal]],
-          deposit_account: str) -> WriteSpec:
+          deposit: Deposit) -> WriteSpec:
     payment_id = payment.id
     items = [functions.PaymentApplication(invoice_key=inv.intacct_recordno, amount=amount)  # type: ignore[arg-type]
              for inv, amount in applications]
     payload = {"customer": customer.number, "amount": str(payment.amount), "ref": payment.reference,
                "date": payment.received_on, "items": [(i.invoice_key, str(i.amount)) for i in items]}
+    if deposit.is_bank:  # only then: the payloads of journal entries written before bank routing stay the same
+        payload["bank_account"] = deposit.account
 
     def build(controlid: str) -> functions.Function:
         return functions.create_arpayment(
-            customer_id=customer.number, amount=payment.amount, undeposited_account=deposit_account,
+            customer_id=customer.number, amount=payment.amount,
+            undeposited_account=None if deposit.is_bank else deposit.account,
+            bank_account_id=deposit.account if deposit.is_bank else None,
             ref_id=payment.reference, date_received=payment.received_on, payment_method=payment.method,
             applications=items, currency=payment.currency, controlid=controlid)
 

@@ -2,9 +2,11 @@
 
 An invoice line posts to its own account label if it names one, else to its item's override, else to the
 mapping's item account label (`resolve_line_account`). A payment is deposited to the account of the first
-routing rule matching its method and currency (a rule's empty method or currency matches any), else to the
-mapping's undeposited funds account (`resolve_payment_deposit`). Both lists are saved whole, checked against
-the lists last read from Intacct and audited like the mapping (entity `item_override` / `payment_routing`).
+routing rule matching its method and currency (a rule's empty method or currency matches any; a rule with
+neither, allowed only last, is the default), else to the mapping's undeposited funds account
+(`resolve_payment_deposit`). A rule's account is an undeposited funds G/L account (`undepfundsacct`) or a bank
+account (Intacct's CHECKINGACCOUNT, `bankaccountid`). Both lists are saved whole, checked against the lists last
+read from Intacct and audited like the mapping (entity `item_override` / `payment_routing`).
 """
 from __future__ import annotations
 
@@ -20,6 +22,10 @@ from sync_engine.sync.audit import record_changes
 
 # Intacct's fixed list of payment methods for create_arpayment (nothing to read from Intacct).
 METHODS = ("Printed Check", "Cash", "EFT", "Credit Card", "Online Charge Card", "Online ACH Debit")
+GL_ACCOUNT, BANK_ACCOUNT = "gl_account", "bank_account"
+# deposit kind → the cached Intacct list its account is picked from, and what a person calls it
+DEPOSIT_KINDS = {GL_ACCOUNT: ("gl_accounts", "Undeposited funds account"),
+                 BANK_ACCOUNT: ("bank_accounts", "Bank account")}
 
 
 class RulesError(ValueError):
@@ -37,6 +43,19 @@ class RoutingRow:
     method: str | None
     currency: str | None
     deposit_account: str
+    deposit_kind: str = GL_ACCOUNT
+
+
+@dataclass(frozen=True)
+class Deposit:
+    """Where a payment's money goes in Intacct: an undeposited funds G/L account or a bank account."""
+
+    kind: str
+    account: str
+
+    @property
+    def is_bank(self) -> bool:
+        return self.kind == BANK_ACCOUNT
 
 
 def item_overrides(*, session: Session, connection_id: int) -> dict[str, str]:
@@ -50,7 +69,7 @@ def routing_rules(*, session: Session, connection_id: int) -> list[RoutingRow]:
     """The payment routing rules in the order they are tried."""
     rows = session.exec(select(PaymentRoutingRule).where(PaymentRoutingRule.connection_id == connection_id)
                         .order_by(col(PaymentRoutingRule.position)))
-    return [RoutingRow(r.method, r.currency, r.deposit_account) for r in rows]
+    return [RoutingRow(r.method, r.currency, r.deposit_account, r.deposit_kind) for r in rows]
 
 
 def resolve_line_account(*, line_label: str | None, item_code: str | None, overrides: dict[str, str],
@@ -60,12 +79,13 @@ def resolve_line_account(*, line_label: str | None, item_code: str | None, overr
 
 
 def resolve_payment_deposit(*, method: str, currency: str, rules: Sequence[RoutingRow],
-                            mapping: AccountMapping) -> str | None:
-    """The G/L account a payment is deposited to: the first matching rule's, else the mapping's default."""
+                            mapping: AccountMapping) -> Deposit | None:
+    """Where a payment is deposited: the first matching rule's account, else the mapping's undeposited funds."""
     for rule in rules:
         if (rule.method in (None, "", method)) and (rule.currency in (None, "", (currency or "").upper())):
-            return rule.deposit_account
-    return mapping.undeposited_funds_account
+            return Deposit(rule.deposit_kind or GL_ACCOUNT, rule.deposit_account)
+    account = mapping.undeposited_funds_account
+    return Deposit(GL_ACCOUNT, account) if account else None
 
 
 def _clean(value: str | None) -> str:
@@ -107,31 +127,47 @@ def save_item_overrides(*, session: Session, connection_id: int, rows: Sequence[
 
 
 def _rule_text(rule: RoutingRow) -> str:
-    return f"{rule.method or 'any method'}, {rule.currency or 'any currency'} → {rule.deposit_account}"
+    where = f"{DEPOSIT_KINDS.get(rule.deposit_kind, DEPOSIT_KINDS[GL_ACCOUNT])[1].lower()} {rule.deposit_account}"
+    return f"{rule.method or 'any method'}, {rule.currency or 'any currency'} → {where}"
 
 
-def save_routing_rules(*, session: Session, connection_id: int, rows: Sequence[RoutingRow], actor: str) -> int:
-    """Replace the routing rules with `rows`, in order (blank rows ignored); returns how many are saved."""
+def routing_problems(*, session: Session, connection_id: int, rows: Sequence[RoutingRow]) -> list[str]:
+    """Each problem of the rules as a person wrote them, with its row (empty: they can be saved)."""
+    return _check_routing(session=session, connection_id=connection_id, rows=rows)[0]
+
+
+def _check_routing(*, session: Session, connection_id: int,
+                   rows: Sequence[RoutingRow]) -> tuple[list[str], list[RoutingRow]]:
     problems: list[str] = []
     wanted: list[RoutingRow] = []
-    for n, row in enumerate(rows, start=1):
+    numbered = [(n, row) for n, row in enumerate(rows, start=1)
+                if _clean(row.method) or _clean(row.currency) or _clean(row.deposit_account)]
+    for position, (n, row) in enumerate(numbered, start=1):
         method, currency, account = _clean(row.method), _clean(row.currency).upper(), _clean(row.deposit_account)
-        if not (method or currency or account):
-            continue
+        kind = row.deposit_kind or GL_ACCOUNT
         if method and method not in METHODS:
             problems.append(f"Row {n}: '{method}' is not one of Intacct's payment methods.")
         if currency and (len(currency) != 3 or not currency.isalpha()):
             problems.append(f"Row {n}: the currency is a 3-letter code like USD.")
-        if not account:
+        if kind not in DEPOSIT_KINDS:
+            problems.append(f"Row {n}: choose a bank account or an undeposited funds account.")
+        elif not account:
             problems.append(f"Row {n}: choose the account payments are deposited to.")
         else:
-            issue = intacct_lists.problem(session=session, connection_id=connection_id, list_name="gl_accounts",
-                                          value=account)
+            issue = intacct_lists.problem(session=session, connection_id=connection_id,
+                                          list_name=DEPOSIT_KINDS[kind][0], value=account)
             if issue:
                 problems.append(f"Row {n}: {issue}")
-        if not (method or currency):
-            problems.append(f"Row {n}: name a method or a currency (the default account is in the mapping).")
-        wanted.append(RoutingRow(method or None, currency or None, account))
+        if not (method or currency) and position != len(numbered):
+            problems.append(f"Row {n}: a rule for any method and any currency catches every payment, so it must be "
+                            "the last rule.")
+        wanted.append(RoutingRow(method or None, currency or None, account, kind))
+    return problems, wanted
+
+
+def save_routing_rules(*, session: Session, connection_id: int, rows: Sequence[RoutingRow], actor: str) -> int:
+    """Replace the routing rules with `rows`, in order (blank rows ignored); returns how many are saved."""
+    problems, wanted = _check_routing(session=session, connection_id=connection_id, rows=rows)
     if problems:
         raise RulesError(" ".join(problems))
     old = routing_rules(session=session, connection_id=connection_id)
@@ -140,6 +176,7 @@ def save_routing_rules(*, session: Session, connection_id: int, rows: Sequence[R
     for position, rule in enumerate(wanted, start=1):
         session.add(PaymentRoutingRule(connection_id=connection_id, position=position, method=rule.method,
                                        currency=rule.currency, deposit_account=rule.deposit_account,
+                                       deposit_kind=rule.deposit_kind,
                                        updated_at=utcnow(), updated_by=actor))
     size = max(len(old), len(wanted))
     record_changes(session=session, actor=actor, entity="payment_routing", entity_id=connection_id,

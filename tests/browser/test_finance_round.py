@@ -1,8 +1,8 @@
 """The whole job of a finance person in real Chromium, against the sandbox with a real scheduler: preview and apply
-a customer import, pick the mapping from Intacct's lists, add an item override and a payment routing rule, enter
-an invoice and a payment, Sync Now and find them in Intacct; break an invoice on purpose (its account label made
-inactive in Intacct), fix it on its record, retry it alone and see it reach Intacct. The console comes from
-tests/browser/conftest.py; the scheduler starts once the console has migrated the database."""
+a customer import, pick the mapping from Intacct's lists, add an item override and a payment routing rule (to a
+bank account), enter an invoice and a payment, Sync Now and find them in Intacct; break an invoice on purpose (its
+account label made inactive in Intacct), fix it on its record, retry it alone and see it reach Intacct. The
+console comes from tests/browser/conftest.py; the scheduler starts once the console has migrated the database."""
 from __future__ import annotations
 
 import re
@@ -108,7 +108,7 @@ def test_the_whole_round_in_the_browser(  # type: ignore[no-untyped-def]
     page.get_by_role("button", name="Save item overrides").click()
     expect(page.get_by_text("1 item override(s) saved")).to_be_visible()
     add_row(page, editors.nth(1))
-    fill_row(page, editors.nth(1), 0, [("select", "Credit Card"), None, ("select", "1000")])
+    fill_row(page, editors.nth(1), 0, [("select", "Credit Card"), None, ("select", "BOA-CHK")])  # a bank account
     page.get_by_role("button", name="Save routing rules").click()
     expect(page.get_by_text("1 routing rule(s) saved")).to_be_visible()
     shot(page, tmp_path, "11-mapping-from-lists")
@@ -151,8 +151,8 @@ def test_the_whole_round_in_the_browser(  # type: ignore[no-untyped-def]
     assert (Decimal(web1["TOTALENTERED"]), Decimal(web1["TOTALPAID"])) == (Decimal("80.00"), Decimal("80.00"))
     lines = sandbox_query(sandbox, "ARINVOICEITEM", ["ACCOUNTNO", "AMOUNT"], f"RECORDKEY = '{web1['RECORDNO']}'")
     assert [(ln["ACCOUNTNO"], Decimal(ln["AMOUNT"])) for ln in lines] == [("4010", Decimal("80.00"))], "item override"
-    [payment] = sandbox_query(sandbox, "ARPYMT", ["UNDEPOSITEDACCOUNTNO"], "DOCNUMBER = 'CARD-77'")
-    assert payment["UNDEPOSITEDACCOUNTNO"] == "1000", "routed by its method"
+    [payment] = sandbox_query(sandbox, "ARPYMT", ["FINANCIALENTITY", "UNDEPOSITEDACCOUNTNO"], "DOCNUMBER = 'CARD-77'")
+    assert (payment["FINANCIALENTITY"], payment["UNDEPOSITEDACCOUNTNO"]) == ("BOA-CHK", ""), "routed by its method"
     assert sandbox_query(sandbox, "ARINVOICE", ["RECORDNO"], "RECORDID = 'WEB-2'") == []
 
     # The failure, by cause, on the run; fixed on its record and retried alone.

@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import func, select
 
 from console import state
-from storage.db import read_session
+from storage.db import read_session, write_session
 from storage.models import Customer, IntacctListItem, Invoice, InvoiceLine, Payment, PaymentApplication
 from sync_engine.services.ledger_csv import import_invoices_csv
 from tests.console.conftest import texts
@@ -116,3 +116,32 @@ def test_the_upload_page_shows_the_checked_rows_before_adding_them(app_as, db) -
     assert "Added 1 invoices: U-1" in texts(at)
     with read_session(db) as session:
         assert session.exec(select(Invoice.number)).all() == ["U-1"]
+
+
+def test_the_upload_page_links_intacct_s_customer_and_sends_an_invoice_only_intacct_has_to_its_import(
+        app_as, db, sandbox) -> None:
+    from sync_engine.services.ledger_csv import import_payments_csv
+    from tests.engine.helpers import connect, sandbox_query
+
+    with read_session(db) as session:
+        connect(session, sandbox, read_customers=False, read_invoices=False)
+    [open_invoice] = sandbox_query(sandbox, "ARINVOICE", ["RECORDID", "CUSTOMERID"], "STATE = 'Posted'")[:1]
+    data = ("reference,customer_number,received_on,amount,method,invoice_number,applied_amount\n"
+            f"R-1,{open_invoice['CUSTOMERID']},2026-11-02,10.00,EFT,{open_invoice['RECORDID']},10.00\n"
+            "R-2,C-00003,2026-11-02,15.00,EFT,,\n").encode()
+    with write_session(db) as session:  # as the page checks: a preview's links and payments roll back
+        checked = import_payments_csv(session=session, data=data, actor="ann", preview=True)
+    with read_session(db) as session:
+        assert session.exec(select(Customer)).all() == [], "the check added nothing"
+    at = app_as("accountant", state.UPLOAD)
+    at.session_state["preview_payments"] = (data, checked)
+    at.run()
+    assert "Adding the rows takes them into the ledger from Intacct" in texts(at)
+    problems = next(df.value for df in at.dataframe if "Problem" in df.value.columns)
+    assert "import invoices first (Invoices → Import)" in problems.iloc[0]["Problem"]
+    assert [link.label for link in at.get("page_link")] == ["Import invoices from Intacct on Invoices"]
+    next(b for b in at.button if b.label == "Add these 1 rows").click().run()
+    assert "They were taken into the ledger from Intacct" in texts(at)
+    with read_session(db) as session:
+        [customer] = session.exec(select(Customer).where(Customer.number == "C-00003"))
+        assert customer.origin == "intacct" and customer.intacct_recordno

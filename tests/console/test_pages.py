@@ -244,7 +244,7 @@ def test_admin_changes_a_role_but_not_the_last_admin(app_as, db) -> None:
     _button(at, "Save user").click().run()
     assert "Saved viv." in texts(at)
     users = at.dataframe[0].value.set_index("User")
-    assert users.loc["viv", "Role"] == "accountant"
+    assert users.loc["viv", "Role"] == "Accountant"
     at.selectbox(key="edit_user").set_value("admin-user").run()
     at.selectbox(key="edit_role_admin-user").set_value("viewer")
     _button(at, "Save user").click().run()

@@ -26,6 +26,9 @@ from sync_engine.sync import leases, runs
 from sync_engine.sync.error_catalogue import classify
 from sync_engine.sync.intacct_lists import choices, last_refreshed, problem, refresh_lists
 from sync_engine.sync.write_rules import (
+    BANK_ACCOUNT,
+    GL_ACCOUNT,
+    Deposit,
     OverrideRow,
     RoutingRow,
     RulesError,
@@ -58,6 +61,11 @@ def test_lists_are_read_from_intacct_and_check_values(engine, sandbox) -> None:
                        value="Anything") is None, "a list never read checks nothing"
         counts = refresh_lists(session=session)
         assert counts["account_labels"] == 4 and counts["departments"] == 4 and counts["gl_accounts"] >= 10
+        assert counts["bank_accounts"] == 2
+        assert [c.label for c in choices(session=session, connection_id=connection_id, list_name="bank_accounts")
+                ] == ["BOA-CHK — Bank of America Checking"], "the closed account is not offered"
+        assert "inactive" in problem(session=session, connection_id=connection_id, list_name="bank_accounts",
+                                     value="OLD-CHK")
         labels = [c.value for c in choices(session=session, connection_id=connection_id, list_name="account_labels")]
         assert "Services Revenue" in labels and "Legacy Revenue" not in labels, "pickers offer active entries"
         assert last_refreshed(session=session, connection_id=connection_id) is not None
@@ -118,8 +126,10 @@ def test_override_and_routing_decide_where_writes_land(engine, sandbox) -> None:
         session.commit()
         mapping = session.exec(select(AccountMapping)).one()
         rules = routing_rules(session=session, connection_id=connection_id)
-        assert resolve_payment_deposit(method="EFT", currency="usd", rules=rules, mapping=mapping) == "1210"
-        assert resolve_payment_deposit(method="EFT", currency="EUR", rules=rules, mapping=mapping) == "1210"
+        assert resolve_payment_deposit(method="EFT", currency="usd", rules=rules, mapping=mapping) == Deposit(
+            GL_ACCOUNT, "1210")
+        assert resolve_payment_deposit(method="EFT", currency="EUR", rules=rules, mapping=mapping) == Deposit(
+            GL_ACCOUNT, "1210")
         run = enqueue_run(session=session, connection_id=connection_id, kind="accounting_sync", requested_by="t")
     assert _execute(engine, run.id).status == RunStatus.SUCCEEDED
     [remote] = sandbox_query(sandbox, "ARINVOICE", ["RECORDNO", "TOTALENTERED"], "RECORDID = 'R-INV-1'")
@@ -130,6 +140,57 @@ def test_override_and_routing_decide_where_writes_land(engine, sandbox) -> None:
         ("4000", Decimal("20.00")), ("4010", Decimal("80.00"))], "the item's override, else the mapped label"
     [payment] = sandbox_query(sandbox, "ARPYMT", ["DOCNUMBER", "UNDEPOSITEDACCOUNTNO"], "DOCNUMBER = 'CARD-1'")
     assert payment["UNDEPOSITEDACCOUNTNO"] == "1000", "the first matching routing rule wins"
+
+
+def test_a_routing_rule_deposits_payments_into_a_bank_account_in_intacct(engine, sandbox) -> None:
+    with Session(engine) as session:
+        connection_id = connect(session, sandbox, **WRITES_ONLY)
+        refresh_lists(session=session)
+        with pytest.raises(RulesError, match="Bank account 'OLD-CHK' is inactive"):
+            save_routing_rules(session=session, connection_id=connection_id, actor="t",
+                               rows=[RoutingRow("EFT", None, "OLD-CHK", BANK_ACCOUNT)])
+        with pytest.raises(RulesError, match="Bank account '1210' does not exist"):  # a G/L account is not a bank
+            save_routing_rules(session=session, connection_id=connection_id, actor="t",
+                               rows=[RoutingRow("EFT", None, "1210", BANK_ACCOUNT)])
+        with pytest.raises(RulesError, match="must be the last rule"):
+            save_routing_rules(session=session, connection_id=connection_id, actor="t",
+                               rows=[RoutingRow(None, None, "BOA-CHK", BANK_ACCOUNT), RoutingRow("Cash", None, "1210")])
+        save_routing_rules(session=session, connection_id=connection_id, actor="t",
+                           rows=[RoutingRow("Cash", None, "1210"), RoutingRow(None, None, "BOA-CHK", BANK_ACCOUNT)])
+        [audit] = [e for e in session.exec(select(AuditEvent).where(AuditEvent.entity == "payment_routing"))
+                   if e.field == "Rule 2"]
+        assert audit.new_value == "any method, any currency → bank account BOA-CHK"
+        invoice = ledger_invoice(session, customer_number="B-1", invoice_number="B-INV-1", amounts=["300.00"])
+        for reference, method, amount in (("WIRE-1", "EFT", "200.00"), ("TILL-1", "Cash", "100.00")):
+            add_payment(session=session, actor="t", entry=PaymentEntry(
+                customer_id=invoice.customer_id, reference=reference, received_on=date(2026, 11, 5),
+                amount=Decimal(amount), method=method,
+                applications=[(invoice.id, Decimal(amount))]))  # type: ignore[list-item]
+        session.commit()
+        run = enqueue_run(session=session, connection_id=connection_id, kind="accounting_sync", requested_by="t")
+    assert _execute(engine, run.id).status == RunStatus.SUCCEEDED
+    fields = ["DOCNUMBER", "FINANCIALENTITY", "FINANCIALENTITYTYPE", "UNDEPOSITEDACCOUNTNO", "TOTALENTERED"]
+    remote = {p["DOCNUMBER"]: p for p in sandbox_query(sandbox, "ARPYMT", fields, "CUSTOMERID = 'B-1'")}
+    assert (remote["WIRE-1"]["FINANCIALENTITY"], remote["WIRE-1"]["UNDEPOSITEDACCOUNTNO"]) == ("BOA-CHK", ""), \
+        "the default rule sends the EFT payment to the bank account"
+    assert remote["WIRE-1"]["FINANCIALENTITYTYPE"] == "checkingaccount"
+    assert Decimal(remote["WIRE-1"]["TOTALENTERED"]) == Decimal("200.00")
+    assert (remote["TILL-1"]["FINANCIALENTITY"], remote["TILL-1"]["UNDEPOSITEDACCOUNTNO"]) == ("", "1210"), \
+        "the cash rule comes first and keeps its undeposited funds account"
+
+
+def test_validating_the_mapping_checks_each_routing_rule_s_account_in_intacct(engine, sandbox) -> None:
+    from sync_engine.services.connection import validate_mapping
+
+    with Session(engine) as session:  # the lists were never read, so the rules were saved unchecked
+        connection_id = connect(session, sandbox)
+        save_routing_rules(session=session, connection_id=connection_id, actor="t",
+                           rows=[RoutingRow("EFT", None, "BOA-CHK", BANK_ACCOUNT),
+                                 RoutingRow("Cash", None, "OLD-CHK", BANK_ACCOUNT), RoutingRow(None, "EUR", "1210")])
+        result = validate_mapping(session=session)
+    assert result.problems == ["Payment routing rule 2: bank account 'OLD-CHK' is inactive in Intacct."]
+    assert "Payment routing rule 1: bank account 'BOA-CHK' found and active." in result.notes
+    assert "Payment routing rule 3: account '1210' found and active." in result.notes
 
 
 def test_a_failure_is_fixed_on_its_record_and_retried_alone(engine, sandbox) -> None:
@@ -168,3 +229,5 @@ def test_the_catalogue_groups_messages_that_differ_only_by_record() -> None:
     assert a == b and a.key == "customer_unknown" and a.fixed_on_record
     assert classify(errorno=None, message="Intacct is busy (429)", category="transient").key == "temporary"
     assert classify(errorno="XYZ", message="something new", category="record").key == "other"
+    assert classify(errorno="BL01001973", message="Invalid bank account 'OLD-CHK' specified.",
+                    category="record").key == "bank_account_unusable"

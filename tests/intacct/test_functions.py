@@ -162,6 +162,16 @@ def test_create_arpayment_element_order():
                                  date_received=date(2024, 5, 15), payment_method="Cash", applications=[],
                                  controlid="p").element
     assert "refid" not in tags(no_ref)
+    to_bank = fn.create_arpayment(customer_id="C", amount=Decimal(5), bank_account_id="BOA-CHK", ref_id="R",
+                                  date_received=date(2024, 5, 15), payment_method="EFT", applications=[],
+                                  controlid="p").element
+    assert tags(to_bank)[:3] == ["customerid", "paymentamount", "bankaccountid"]
+    assert "undepfundsacct" not in tags(to_bank)
+    assert to_bank.findtext("bankaccountid") == "BOA-CHK"
+    with pytest.raises(ValueError):  # the money goes to exactly one place
+        fn.create_arpayment(customer_id="C", amount=Decimal(5), undeposited_account="1210", bank_account_id="BOA-CHK",
+                            ref_id=None, date_received=date(2024, 5, 15), payment_method="Cash", applications=[],
+                            controlid="p")
     with pytest.raises(ValueError):
         fn.create_arpayment(customer_id="C", amount=Decimal(5), undeposited_account="1210", ref_id=None,
                             date_received=date(2024, 5, 15), payment_method="Cash",

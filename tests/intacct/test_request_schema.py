@@ -78,6 +78,7 @@ WRITES = {
                                                   controlid="r-1"),
     "create_arpayment": lambda: _payment(),
     "create_arpayment, foreign currency": lambda: _payment(currency="EUR", ref_id=None),
+    "create_arpayment, to a bank account": lambda: _payment(undeposited_account=None, bank_account_id="BOA-CHK"),
     "create_arpayment, fixed rate, no applications": lambda: _payment(currency="EUR",
                                                                       exchange_rate=Decimal("1.08"),
                                                                       applications=[]),
@@ -87,6 +88,8 @@ WRITES = {
 READS = {
     "readByQuery": lambda: fn.read_by_query("ARINVOICE", ["RECORDNO", "STATE"], "STATE = 'Posted'"),
     "readByQuery, empty query": lambda: fn.read_by_query("CUSTOMER", "*", page_size=100),
+    "readByQuery, checking accounts": lambda: fn.read_by_query(
+        "CHECKINGACCOUNT", ["BANKACCOUNTID", "BANKNAME", "STATUS", "GLACCOUNTNO", "CURRENCY"], ""),
     "readMore": lambda: fn.read_more("7765623330Wu1hewACGn-0"),
     "read": lambda: fn.read("ARINVOICE", [41, 42]),
     "read, fields": lambda: fn.read("ARPYMT", "77", ["RECORDNO", "STATE"]),

@@ -34,3 +34,22 @@ def test_seed_is_in_the_past(sandbox):
         for row in rows:
             stamp = datetime.strptime(row["WHENMODIFIED"], "%m/%d/%Y %H:%M:%S").replace(tzinfo=UTC)
             assert stamp <= now - timedelta(days=2)
+
+
+def test_bank_accounts_of_an_older_sandbox_become_checking_accounts(sandbox):
+    import sqlite3
+
+    sandbox.stop()
+    conn = sqlite3.connect(sandbox.db_path)
+    conn.execute("DELETE FROM checkingaccount")
+    conn.execute("CREATE TABLE bankaccount (company TEXT, BANKACCOUNTID TEXT, NAME TEXT, GLACCOUNTNO TEXT, "
+                 "STATUS TEXT, PRIMARY KEY (company, BANKACCOUNTID))")
+    conn.execute("INSERT INTO bankaccount VALUES (?, 'WF-CHK', 'Wells Fargo Checking', '1000', 'active')",
+                 (sandbox.company_id,))
+    conn.commit()
+    conn.close()
+    sandbox.restart()
+    banks = records(ok(sandbox.call('<function controlid="q"><readByQuery><object>CHECKINGACCOUNT</object>'
+                                    '<fields>BANKACCOUNTID,BANKNAME,STATUS</fields><query/><pagesize>10</pagesize>'
+                                    '</readByQuery></function>')))
+    assert banks == [{"BANKACCOUNTID": "WF-CHK", "BANKNAME": "Wells Fargo Checking", "STATUS": "active"}]

@@ -255,3 +255,11 @@ def test_query_case_insensitive_option_and_isnull(demo_sandbox):
     values = "".join(f"<value>C{i}</value>" for i in range(1001))
     res = result(demo_sandbox.call(query_xml("CUSTOMER", ["NAME"], f"<in><field>CUSTOMERID</field>{values}</in>")))
     assert text(res, "status") == "failure"
+
+
+def test_checking_accounts_are_readable_by_query_with_their_status(demo_sandbox):
+    banks = records(ok(rbq(demo_sandbox, "CHECKINGACCOUNT", "BANKACCOUNTID,BANKNAME,GLACCOUNTNO,STATUS")))
+    assert {(b["BANKACCOUNTID"], b["STATUS"]) for b in banks} == {("BOA-CHK", "active"), ("OLD-CHK", "inactive")}
+    picked = records(ok(demo_sandbox.call(query_xml("CHECKINGACCOUNT", ["BANKACCOUNTID", "BANKNAME"],
+                                                    "<equalto><field>STATUS</field><value>active</value></equalto>"))))
+    assert picked == [{"BANKACCOUNTID": "BOA-CHK", "BANKNAME": "Bank of America Checking"}]
