@@ -38,10 +38,11 @@ ORIGIN = {"ledger": "Our ledger", "intacct": "Intacct"}
 CONNECTION_STATUS: dict[str, Style] = {"ok": ("Connected", "green", ":material/check_circle:"),
                      "failing": ("Sign-in failing", "red", ":material/error:"),
                      "not_tested": ("Not tested yet", "gray", ":material/help:")}
-STEP = {"customers": "Reading customers", "invoices": "Reading invoices", "invoice_writes": "Writing invoices",
-        "payment_writes": "Writing payments", "customer_writes": "Writing customers",
-        "payments": "Reading payments made in Intacct", "deletion_sweep": "Checking for records deleted in Intacct",
-        "read_back": "Reading back what was written"}
+STEP = {"customers": "Reading customers from Intacct", "invoices": "Reading invoices from Intacct",
+        "invoice_writes": "Writing invoices to Intacct", "payment_writes": "Writing payments to Intacct",
+        "customer_writes": "Writing customers to Intacct", "payments": "Reading payments made in Intacct",
+        "deletion_sweep": "Checking for records deleted in Intacct",
+        "read_back": "Reading back from Intacct what was written"}
 
 
 def money(amount: Decimal | None, currency: str | None = None) -> str:

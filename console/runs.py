@@ -7,6 +7,7 @@ from datetime import timedelta
 import altair as alt
 import pandas as pd
 import streamlit as st
+from sqlmodel import Session
 
 from console.formatting import (
     CATEGORY,
@@ -32,7 +33,7 @@ from console.state import (
 )
 from console.tables import readable_table, show_table
 from storage.db import read_session
-from storage.models import ACTIVE_RUN_STATUSES, Role, SyncRun
+from storage.models import ACTIVE_RUN_STATUSES, Role, RunKind, SyncRun
 from storage.types import utcnow
 from sync_engine.schedule.queue import time_left
 from sync_engine.services.heartbeat import scheduler_status
@@ -80,8 +81,7 @@ def run_progress(run_id: int) -> None:
             return
         step = STEP.get(run.step or "", run.step or "Starting")
         done, total = run.progress_done, run.progress_total
-        left = time_left(run)
-        remaining = f"about {span(left)} left" if left is not None else "time left: counting…"
+        remaining = _time_left_text(run)
         if total:
             st.progress(min(done / total, 1.0), text=f"{step} · {done:,} of {total:,} records · {remaining}")
         else:
@@ -93,7 +93,36 @@ def run_progress(run_id: int) -> None:
         st.caption(f"Created {run.created_count:,} · updated {run.updated_count:,} · unchanged "
                    f"{run.unchanged_count:,} · skipped {run.skipped_count:,} · failed {run.failed_count:,} · "
                    f"running for {span(run_duration(run))}"
+                   + (f" · this step for {span(utcnow() - run.step_started_at)}"
+                      if run.kind == RunKind.ACCOUNTING_SYNC and run.step_started_at else "")
                    + (" · stopping after the current record…" if run.cancel_requested else ""))
+
+
+def _time_left_text(run: SyncRun) -> str:
+    """'about 20 s left' (in a sync: of the current step, each step having its own pace), or why not yet."""
+    if not run.progress_total:
+        return "time left: counting…"
+    left = time_left(run)
+    if left is None:
+        return "time left: estimating…"
+    return f"about {span(left)} left" + (" in this step" if run.kind == RunKind.ACCOUNTING_SYNC else "")
+
+
+def live_runs_table(runs: Sequence[SyncRun], *, load: Callable[[Session], Sequence[SyncRun]], key: str) -> None:
+    """The runs table; while one of them is queued or running it is redrawn every 2 s like the progress panel
+    (from `load`), so the active run's row shows the status and counts the panel shows, not those of page load."""
+    if any(r.status in ACTIVE_RUN_STATUSES for r in runs):
+        _refreshing_runs_table(load, key=key)
+    else:
+        runs_table(runs, key=key)
+
+
+@st.fragment(run_every=2)
+def _refreshing_runs_table(load: Callable[[Session], Sequence[SyncRun]], *, key: str) -> None:
+    # The progress panel reruns the whole page when its run ends, which draws the table once more without this.
+    with read_session(get_engine()) as session:
+        runs = list(load(session))
+    runs_table(runs, key=key)
 
 
 def runs_frame(runs: Sequence[SyncRun]) -> pd.DataFrame:

@@ -4,6 +4,7 @@ and the records still failing by cause, a whole cause markable "don't sync" with
 from __future__ import annotations
 
 import streamlit as st
+from sqlmodel import Session
 
 from console.state import flash, get_engine, guarded, require_user, show_flash
 from console.widgets import (
@@ -14,16 +15,16 @@ from console.widgets import (
     failure_groups_table,
     is_preview,
     last_run_summary,
+    live_runs_table,
     needs_connection,
     next_sync_caption,
     run_link,
     run_progress,
-    runs_table,
     setup_checklist,
     sync_blocker,
 )
 from storage.db import read_session, write_session
-from storage.models import Role, RunKind
+from storage.models import Role, RunKind, SyncRun
 from sync_engine.schedule.queue import active_run, enqueue_run, recent_runs, retry_failed
 from sync_engine.services.heartbeat import scheduler_status
 from sync_engine.services.history import failure_groups, run_activity
@@ -32,6 +33,10 @@ from sync_engine.services.settings import get_connection, get_mapping, get_sched
 
 user = require_user()
 can_run = user.can(Role.ACCOUNTANT)
+
+
+def _recent_syncs(session: Session) -> list[SyncRun]:
+    return recent_runs(session=session, kind=RunKind.ACCOUNTING_SYNC, limit=50)
 
 
 @guarded(Role.ACCOUNTANT)
@@ -90,7 +95,7 @@ with read_session(get_engine()) as session:
     mapping = get_mapping(session=session, connection_id=connection.id) if connection else None
     scheduler = scheduler_status(session=session)
     active = active_run(session=session, connection_id=connection.id) if connection else None
-    runs = recent_runs(session=session, kind=RunKind.ACCOUNTING_SYNC, limit=50)
+    runs = _recent_syncs(session)
     activity = run_activity(session=session, days=14, kinds=(RunKind.ACCOUNTING_SYNC,))
     groups = failure_groups(session=session)
 if needs_connection(connection, user):
@@ -146,7 +151,7 @@ else:
 
 st.subheader("Recent Syncs")
 if runs:
-    runs_table(runs, key="recent_syncs")
+    live_runs_table(runs, load=_recent_syncs, key="recent_syncs")
 else:
     empty_state("No syncs yet", "Press Preview next sync to see what would happen without writing anything, or "
                                 "Sync Now to do it. Each run appears here with what it created, updated and failed.")

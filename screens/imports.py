@@ -4,6 +4,7 @@ Both only queue work for the scheduler, so people can leave the page; the result
 from __future__ import annotations
 
 import streamlit as st
+from sqlmodel import Session
 
 from console.state import SETTINGS, flash, get_engine, guarded, require_user, show_flash
 from console.tables import show_table
@@ -12,20 +13,25 @@ from console.widgets import (
     credentials_blocked,
     diff_frame,
     empty_state,
+    live_runs_table,
     needs_connection,
     plural,
     run_link,
     run_progress,
-    runs_table,
 )
 from storage.db import read_session, write_session
-from storage.models import ACTIVE_RUN_STATUSES, Role, RunKind
+from storage.models import ACTIVE_RUN_STATUSES, Role, RunKind, SyncRun
 from sync_engine.schedule.queue import QueueError, enqueue_run, recent_runs
 from sync_engine.services.import_preview import apply_preview, latest_preview, preview_import
 from sync_engine.services.settings import get_connection, get_mapping, get_notification_settings
 
 user = require_user(Role.ACCOUNTANT)
 IMPORT_KINDS = (RunKind.CUSTOMER_IMPORT, RunKind.INVOICE_IMPORT)
+
+
+def _last_imports(session: Session) -> list[SyncRun]:
+    return sorted((r for kind in IMPORT_KINDS for r in recent_runs(session=session, kind=kind, limit=25)),
+                  key=lambda r: r.id or 0, reverse=True)
 
 
 def _options(kind: str) -> dict:
@@ -99,8 +105,7 @@ with read_session(get_engine()) as session:
     connection = get_connection(session=session)
     mapping = get_mapping(session=session, connection_id=connection.id) if connection else None
     email = get_notification_settings(session=session)
-    imports = sorted((r for kind in IMPORT_KINDS for r in recent_runs(session=session, kind=kind, limit=25)),
-                     key=lambda r: r.id, reverse=True)
+    imports = _last_imports(session)
 if needs_connection(connection, user):
     st.stop()
 blocked = credentials_blocked(connection, user)
@@ -153,7 +158,7 @@ for run in active.values():
 
 st.subheader("Last imports")
 if imports:
-    runs_table(imports, key="last_imports")
+    live_runs_table(imports, load=_last_imports, key="last_imports")
 else:
     empty_state("No imports yet", "Start a customer import first, then the outstanding invoices; imported "
                                   "records appear under Customers and Invoices.")

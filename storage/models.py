@@ -412,6 +412,11 @@ class SyncRun(SQLModel, table=True):
     finished_at: datetime | None = _ts(default=None)
     claimed_by: str | None = None
     step: str | None = None
+    # When the current step began, and the first moment records of it were done (with how many): the time left
+    # goes by the step's own pace since then, not by the queue wait, the sign-in or earlier steps.
+    step_started_at: datetime | None = _ts(default=None)
+    step_first_done_at: datetime | None = _ts(default=None)
+    step_first_done: int | None = None
     progress_done: int = 0
     progress_total: int | None = None
     created_count: int = 0

@@ -147,12 +147,22 @@ def run_items(*, session: Session, run_id: int, action: str | None = None, limit
     return list(session.exec(query).all())
 
 
-def time_left(run: SyncRun, *, now: datetime | None = None) -> timedelta | None:
-    """How long a running run still needs at its pace so far: elapsed / done × (total − done).
+MIN_PACE_SPAN = timedelta(seconds=1)  # a pace measured over less than this is mostly noise
 
-    None while it cannot be told yet (not started, nothing done, or the total not known): "counting…"."""
-    if run.started_at is None or not run.progress_total or run.progress_done <= 0:
+
+def time_left(run: SyncRun, *, now: datetime | None = None) -> timedelta | None:
+    """How long the current step still needs at its own pace: remaining × (time / records) since its first records.
+
+    The pace is measured from the step's first flushed records (`step_first_done_at`, `step_first_done`), so the
+    queue wait, the sign-in, the first page's round trip and earlier steps do not count. None while it cannot be
+    told yet: not started, the total not known ("counting…"), or too little done since then ("estimating…").
+    """
+    if run.started_at is None or not run.progress_total:
         return None
-    elapsed = (now or utcnow()) - run.started_at
+    if run.step_first_done_at is None or run.step_first_done is None:
+        return None
+    elapsed, done_since = (now or utcnow()) - run.step_first_done_at, run.progress_done - run.step_first_done
+    if done_since <= 0 or elapsed < MIN_PACE_SPAN:
+        return None
     remaining = max(run.progress_total - run.progress_done, 0)
-    return elapsed / run.progress_done * remaining
+    return elapsed / done_since * remaining

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from storage.bulk import insert_rows
 from storage.db import write_session
 from storage.models import AccountMapping, IntacctConnection, ItemAction, SyncRun, SyncRunItem
+from storage.types import utcnow
 from sync_engine.intacct.client import IntacctClient
 from sync_engine.intacct.errors import IntacctError
 from sync_engine.sync.error_catalogue import classify
@@ -54,6 +55,11 @@ class RunContext:
     _quiet: bool = False
     _preview_items: list[SyncRunItem] = field(default_factory=list)
     _previewed: set[tuple[str, str]] = field(default_factory=set)
+    clock: Callable[[], datetime] = utcnow  # tests inject theirs
+    step_started_at: datetime | None = None
+    # The first flush of the step that had records done, and how many: the step's pace is measured from there.
+    step_first_done_at: datetime | None = None
+    step_first_done: int | None = None
 
     @property
     def preview(self) -> bool:
@@ -154,7 +160,9 @@ class RunContext:
         insert_rows(session, SyncRunItem, rows)  # `at`: the model's default, now
 
     def begin_step(self, step: str, total: int | None = None) -> None:
+        """Start counting a new step from zero (each step has its own total and its own pace)."""
         self.step, self.done, self.total = step, 0, total
+        self.step_started_at, self.step_first_done_at, self.step_first_done = self.clock(), None, None
         self.flush()
 
     def advance(self, n: int = 1) -> None:
@@ -167,7 +175,11 @@ class RunContext:
             assert run is not None
             for action, column in _COUNTER_FIELD.items():
                 setattr(run, column, self.counts[action])
+            if self.step_first_done_at is None and self.done > 0:
+                self.step_first_done_at, self.step_first_done = self.clock(), self.done
             run.step, run.progress_done, run.progress_total = self.step, self.done, self.total
+            run.step_started_at = self.step_started_at
+            run.step_first_done_at, run.step_first_done = self.step_first_done_at, self.step_first_done
             run.api_requests = self.client.requests_sent
             session.add(run)
             session.add_all(self._preview_items)
