@@ -19,7 +19,6 @@ from sync_engine.services.history import (
 )
 
 
-
 def in_sentence(label: str) -> str:
     """A field label inside a sentence: "Due date" -> "due date", but "Intacct state" and "PO number" keep
     their capitals (a name and an abbreviation)."""
@@ -27,6 +26,7 @@ def in_sentence(label: str) -> str:
     if first == "Intacct" or (len(first) > 1 and first.isupper()):
         return label
     return label[:1].lower() + label[1:]
+
 
 def diff_frame(changes: Sequence[FieldChange]) -> pd.DataFrame:
     """Field / Before / After rows of one version, with readable field names and amounts."""
