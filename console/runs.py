@@ -98,6 +98,30 @@ def run_progress(run_id: int) -> None:
                    + (" · stopping after the current record…" if run.cancel_requested else ""))
 
 
+def run_counts(run: SyncRun) -> None:
+    """The run's five counts as metrics; while it is active they are redrawn every 2 s, as its progress panel is."""
+    if run.status in ACTIVE_RUN_STATUSES and run.id is not None:
+        _refreshing_run_counts(run.id)
+    else:
+        _counts(run)
+
+
+def _counts(run: SyncRun) -> None:
+    verbs = (("Would create", "Would update", "Already in step", "Would skip", "Would fail") if is_preview(run)
+             else ("Created", "Updated", "Unchanged", "Skipped", "Failed"))
+    values = (run.created_count, run.updated_count, run.unchanged_count, run.skipped_count, run.failed_count)
+    for col, label, value in zip(st.columns(5), verbs, values, strict=True):
+        col.metric(label, f"{value:,}")
+
+
+@st.fragment(run_every=2)
+def _refreshing_run_counts(run_id: int) -> None:
+    with read_session(get_engine()) as session:
+        run = session.get(SyncRun, run_id)
+    if run is not None:
+        _counts(run)
+
+
 def _time_left_text(run: SyncRun) -> str:
     """'about 20 s left' (in a sync: of the current step, each step having its own pace), or why not yet."""
     if not run.progress_total:

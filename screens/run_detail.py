@@ -30,6 +30,7 @@ from console.widgets import (
     plural,
     run_badges,
     run_changes_section,
+    run_counts,
     run_link,
     run_progress,
     run_title,
@@ -133,11 +134,7 @@ if run.status in ACTIVE_RUN_STATUSES:
         st.button("Cancel this run", icon=":material/cancel:", on_click=_act, args=("cancel", run.id),
                   disabled=run.cancel_requested)
 
-verbs = ("Would create", "Would update", "Already in step", "Would skip", "Would fail") if preview else (
-    "Created", "Updated", "Unchanged", "Skipped", "Failed")
-for col, label, value in zip(st.columns(5), verbs, (run.created_count, run.updated_count, run.unchanged_count,
-                                                    run.skipped_count, run.failed_count), strict=False):
-    col.metric(label, f"{value:,}")
+run_counts(run)
 
 groups = group_run_failures(failed_items)
 if groups:
