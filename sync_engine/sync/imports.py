@@ -26,8 +26,17 @@ from sync_engine.intacct.pipeline import Prefetcher, ordered_map
 from sync_engine.intacct.values import parse_timestamp
 from sync_engine.sync import amounts, bulk, objects, windows
 from sync_engine.sync.journal import adopt_in_flight
-from sync_engine.sync.ledger import diff, prefetch_versions, record_version, snapshot
-from sync_engine.sync.record_values import ZERO, UnreadableRecord, amount_of, batches, date_of, left_out, required
+from sync_engine.sync.ledger import diff, prefetch_versions, snapshot
+from sync_engine.sync.record_values import (
+    ZERO,
+    UnreadableRecord,
+    amount_of,
+    batches,
+    date_of,
+    left_out,
+    read_again,
+    required,
+)
 from sync_engine.sync.run_context import RunContext
 
 BATCH = 500
@@ -125,15 +134,9 @@ def _upsert_customer(session: Session, ctx: RunContext, record: dict[str, Any], 
     for key, value in values.items():
         setattr(existing, key, value)
     session.add(existing)
-    if not changes:
-        ctx.item(session, record_type="customer", label=label, action=ItemAction.UNCHANGED)
-        return existing
-    existing.updated_at = utcnow()
-    record_version(session=session, record_type="customer", record_id=existing.id, run_id=ctx.run_id,  # type: ignore[arg-type]
-                   source="import", changes=changes, snapshot_values=after)
-    ctx.item(session, record_type="customer", label=label, action=ItemAction.UPDATED, record_id=existing.id,
-             intacct_key=existing.intacct_recordno, changes=changes,
-             message="Linked to the Intacct customer of the same number." if linking else None)
+    read_again(session, ctx, record_type="customer", record=existing, label=label, changes=changes, after=after,
+               intacct_key=existing.intacct_recordno,
+               message="Linked to the Intacct customer of the same number." if linking else None)
     return existing
 
 
@@ -410,14 +413,8 @@ def _upsert_invoice(
     if "lines" in changes and lines is not None:
         _replace_lines(session, existing, lines)
     session.add(existing)
-    if not changes:
-        ctx.item(session, record_type="invoice", label=label, action=ItemAction.UNCHANGED)
-        return
-    existing.updated_at = utcnow()
-    record_version(session=session, record_type="invoice", record_id=existing.id, run_id=ctx.run_id,  # type: ignore[arg-type]
-                   source="import", changes=changes, snapshot_values=after)
-    ctx.item(session, record_type="invoice", label=label, action=ItemAction.UPDATED, record_id=existing.id,
-             intacct_key=key, changes=changes)
+    read_again(session, ctx, record_type="invoice", record=existing, label=label, changes=changes, after=after,
+               intacct_key=key)
 
 
 def _header_unchanged(ctx: RunContext, invoice: Invoice, record: dict[str, Any]) -> bool:

@@ -31,7 +31,15 @@ from sync_engine.sync.imports import (
 )
 from sync_engine.sync.journal import adopt_in_flight
 from sync_engine.sync.ledger import diff, record_version, snapshot
-from sync_engine.sync.record_values import UnreadableRecord, amount_of, batches, date_of, left_out, required
+from sync_engine.sync.record_values import (
+    UnreadableRecord,
+    amount_of,
+    batches,
+    date_of,
+    left_out,
+    read_again,
+    required,
+)
 from sync_engine.sync.run_context import RunContext
 
 KEYS_PER_QUERY = 1000
@@ -111,15 +119,9 @@ def _update_ours(session: Session, ctx: RunContext, payment: Payment, record: di
     after = snapshot("payment", payment.model_dump())
     changes = diff(before, after)
     session.add(payment)
-    if not changes:
-        ctx.item(session, record_type="payment", label=label, action=ItemAction.UNCHANGED)
-        return
-    payment.updated_at = utcnow()
-    record_version(session=session, record_type="payment", record_id=payment.id, run_id=ctx.run_id,  # type: ignore[arg-type]
-                   source="import", changes=changes, snapshot_values=after)
-    ctx.item(session, record_type="payment", label=label, action=ItemAction.UPDATED, record_id=payment.id,
-             intacct_key=record["RECORDNO"],
-             message="Reversed in Intacct: voided in the ledger." if _is_reversed(record) else None)
+    read_again(session, ctx, record_type="payment", record=payment, label=label, changes=changes, after=after,
+               intacct_key=record["RECORDNO"],
+               message="Reversed in Intacct: voided in the ledger." if _is_reversed(record) else None)
 
 
 def _upsert_intacct_payment(session: Session, ctx: RunContext, record: dict[str, Any], existing: Payment | None,

@@ -1,5 +1,6 @@
 """Values read out of Intacct records for the ledger: amounts, dates and required fields, each refused with a
-reason (`UnreadableRecord`), and the run item that says a record was left out. Shared by every import."""
+reason (`UnreadableRecord`); and the run item of each record an import read: left out, or unchanged, or updated
+with its new version. Shared by every import."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -11,7 +12,9 @@ from typing import Any
 from sqlmodel import Session
 
 from storage.models import ItemAction
+from storage.types import utcnow
 from sync_engine.intacct.values import parse_date, parse_decimal
+from sync_engine.sync.ledger import record_version
 from sync_engine.sync.run_context import RunContext
 
 ZERO = Decimal("0.00")
@@ -65,3 +68,17 @@ def left_out(session: Session, ctx: RunContext, record_type: str, record: dict[s
              intacct_key=record.get("RECORDNO"), category="record",
              message=f"Intacct sent this {record_type} in a form we cannot read ({exc}); it was left out and "
                      "the rest of the run went on. Check the record in Intacct.")
+
+
+def read_again(session: Session, ctx: RunContext, *, record_type: str, record: Any, label: str,
+               changes: dict[str, list[str | None]], after: dict[str, str | None], intacct_key: str | None,
+               message: str | None = None) -> None:
+    """The run item of a record the ledger already held: unchanged, or updated with the version of the change."""
+    if not changes:
+        ctx.item(session, record_type=record_type, label=label, action=ItemAction.UNCHANGED)
+        return
+    record.updated_at = utcnow()
+    record_version(session=session, record_type=record_type, record_id=record.id, run_id=ctx.run_id,
+                   source="import", changes=changes, snapshot_values=after)
+    ctx.item(session, record_type=record_type, label=label, action=ItemAction.UPDATED, record_id=record.id,
+             intacct_key=intacct_key, changes=changes, message=message)
