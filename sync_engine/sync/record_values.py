@@ -27,7 +27,9 @@ def batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-MAX_AMOUNT = Decimal("1e15")  # what our Numeric(18, 2) columns hold, with room to add up
+# The largest amount kept to the cent everywhere: SQLite stores NUMERIC as a binary double, which holds any
+# number of 15 significant digits exactly (13 before the point, 2 after). Anything larger is no real invoice.
+MAX_AMOUNT = Decimal("1e13")
 
 
 class UnreadableRecord(ValueError):
