@@ -135,12 +135,13 @@ def write_session(engine: Engine) -> Iterator[Session]:
 
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
-    """A session for reads that never holds a lock (on SQLite each statement runs in autocommit).
+    """A session for reads that never holds a lock or a transaction: each statement runs in autocommit.
 
-    Writes made through it are committed statement by statement; use write_session() for changes that
-    must land together.
+    So it may wait on Intacct between its reads (PostgreSQL would end a session idling inside a transaction);
+    on PostgreSQL each statement of a transaction under READ COMMITTED saw its own snapshot anyway. Writes made
+    through it are committed statement by statement; use write_session() for changes that must land together.
     """
     with Session(engine, expire_on_commit=False) as session:
-        if is_sqlite(engine):
-            session.connection(execution_options={"sqlite_autocommit": True})
+        options = {"sqlite_autocommit": True} if is_sqlite(engine) else {"isolation_level": "AUTOCOMMIT"}
+        session.connection(execution_options=options)
         yield session

@@ -21,8 +21,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
-from storage.db import write_session
+from storage.db import read_session, write_session
 from storage.models import Customer, RunStatus
+from sync_engine.services import connection as connection_service
+from sync_engine.services.upload_lookup import ask_intacct
+from sync_engine.sync.intacct_lists import refresh_lists
 from tests.engine.helpers import connect, ledger_invoice, ledger_payment, run_now, sandbox_query
 
 INVOICES = 130  # more than one write request of 100 functions, so the pipeline overlaps database work and sends
@@ -41,8 +44,9 @@ class TransactionWatch:
         self.transactions = 0
 
     def _began(self, connection: Connection) -> None:
-        if connection.get_execution_options().get("sqlite_autocommit", False):
-            return  # read_session() on SQLite: each statement is its own transaction, nothing is held
+        options = connection.get_execution_options()
+        if options.get("sqlite_autocommit", False) or options.get("isolation_level") == "AUTOCOMMIT":
+            return  # read_session(): each statement is its own transaction, nothing is held
         with self._lock:
             self._open[id(connection)] = threading.get_ident()
             self.transactions += 1
@@ -130,4 +134,20 @@ def test_a_full_sync_with_writes_holds_no_transaction_across_a_request_or_a_wait
 
     again = run_now(engine, connection_id, "accounting_sync")  # a sync with nothing to write reads only
     assert again.status == RunStatus.SUCCEEDED, again.error_message
+    assert watch.violations == [], "\n\n".join(watch.violations[:3])
+
+
+def test_the_consoles_calls_to_intacct_hold_no_transaction(engine, sandbox, watch) -> None:
+    with Session(engine) as session:
+        connect(session, sandbox)
+    with read_session(engine) as session:  # each with the session its screen gives it
+        assert connection_service.test_connection(session=session).ok
+    with read_session(engine) as session:
+        connection_service.validate_mapping(session=session)
+    with write_session(engine) as session:
+        assert refresh_lists(session=session)
+    with read_session(engine) as session:
+        facts = ask_intacct(session=session, customer_numbers={"NOWHERE-1"}, invoice_numbers={"NOWHERE-2"})
+        assert facts.customers == {} and facts.invoices == {}
+    assert watch.requests >= 4
     assert watch.violations == [], "\n\n".join(watch.violations[:3])
