@@ -19,6 +19,15 @@ from sync_engine.services.history import (
 )
 
 
+def in_sentence(label: str) -> str:
+    """A field label inside a sentence: "Due date" -> "due date", but "Intacct state" and "PO number" keep
+    their capitals (a name and an abbreviation)."""
+    first = label.split(" ", 1)[0]
+    if first == "Intacct" or (len(first) > 1 and first.isupper()):
+        return label
+    return label[:1].lower() + label[1:]
+
+
 def diff_frame(changes: Sequence[FieldChange]) -> pd.DataFrame:
     """Field / Before / After rows of one version, with readable field names and amounts."""
     return pd.DataFrame([{"Field": field_label(c.field), "Before": diff_value(c.field, c.old),
@@ -41,7 +50,7 @@ def run_changes_section(changes: Sequence[RecordChange], *, shown: int = 30,
     st.caption(f"{plural(updated_total, 'record')} changed" + (f", {created:,} created" if created else "")
                + ". Open one to see each field before and after this run.")
     for change in updates[:shown]:
-        names = ", ".join(field_label(c.field).lower() for c in change.changes[:4])
+        names = ", ".join(in_sentence(field_label(c.field)) for c in change.changes[:4])
         more = f" +{len(change.changes) - 4}" if len(change.changes) > 4 else ""
         with st.expander(f"{change.label} · {names}{more}", expanded=len(updates) <= 3):
             show_table(diff_frame(change.changes))

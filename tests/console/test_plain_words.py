@@ -65,3 +65,11 @@ def test_change_logs_name_each_setting_as_its_screen_does_with_values_in_words(a
     at.switch_page(state.CONNECTION).run()
     history = next(df.value for df in at.dataframe if "Setting" in df.value.columns)
     assert "Gateway URL" in set(history["Setting"]) and "endpoint_url" not in set(history["Setting"])
+
+
+def test_field_names_in_a_run_pages_summary_line_keep_names_and_abbreviations() -> None:
+    from console.diffs import in_sentence
+    from console.formatting import field_label
+
+    assert [in_sentence(field_label(f)) for f in ("due_date", "intacct_state", "po_number")] == [
+        "due date", "Intacct state", "PO number"]
