@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from storage.config import settings
@@ -65,9 +65,12 @@ def make_engine(url: str | None = None) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    # Through libpq's startup options, so the setting holds from the first statement and needs no transaction.
+    # Through libpq's startup options, so the setting holds from the first statement and needs no transaction;
+    # options given in the URL are kept (connect_args would replace them).
+    given = make_url(url).query.get("options")
+    given = " ".join(given) if isinstance(given, tuple) else given
     options = f"-c idle_in_transaction_session_timeout={idle_in_transaction_timeout_ms()}"
-    return create_engine(url, pool_pre_ping=True, connect_args={"options": options})
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": f"{given} {options}" if given else options})
 
 
 def idle_in_transaction_timeout_ms() -> int:

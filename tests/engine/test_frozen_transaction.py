@@ -58,6 +58,12 @@ def test_every_postgresql_session_of_the_product_has_the_limit(pg_engine: Engine
     with default.connect() as connection:
         assert connection.execute(text("SHOW idle_in_transaction_session_timeout")).scalar_one() == "2min"
     default.dispose()
+    url = pg_engine.url.update_query_dict({"options": "-c statement_timeout=45s"})
+    given = make_engine(url.render_as_string(hide_password=False))
+    with given.connect() as connection:  # options in the URL are kept beside ours
+        assert connection.execute(text("SHOW statement_timeout")).scalar_one() == "45s"
+        assert connection.execute(text("SHOW idle_in_transaction_session_timeout")).scalar_one() == "2min"
+    given.dispose()
 
 
 def test_a_frozen_transaction_is_ended_and_the_takeover_gets_its_lock(pg_engine: Engine, tmp_path: Path) -> None:

@@ -62,7 +62,7 @@ class TransactionWatch:
 
     def check(self, what: str) -> None:
         if self.in_transaction():
-            stack = "".join(traceback.format_stack(limit=14)[:-2])
+            stack = "".join(traceback.format_stack(limit=40)[:-2])
             self.violations.append(f"{what} on thread {threading.current_thread().name} inside a ledger "
                                    f"transaction:\n{stack}")
 
