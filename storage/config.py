@@ -25,6 +25,7 @@ class Settings(BaseSettings):
 
     # storage
     database_url: str = ""
+    database_idle_in_transaction_seconds: float | None = None
     console_secret_key: str = ""
     console_secret_key_file: Path | None = None
     # console
@@ -70,6 +71,16 @@ class Settings(BaseSettings):
         except ValueError:
             return None
         return number if number > 0 else None
+
+    @field_validator("database_idle_in_transaction_seconds", mode="before")
+    @classmethod
+    def _zero_or_more_or_default(cls, value: Any) -> float | None:
+        # 0 turns the limit off (as in PostgreSQL); a value that is no number, or negative, means the default.
+        try:
+            number = float(value) if value is not None and str(value).strip() else -1.0
+        except ValueError:
+            return None
+        return number if number >= 0 else None
 
     @property
     def demo_company(self) -> dict[str, str]:

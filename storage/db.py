@@ -4,6 +4,11 @@
 On SQLite every connection gets WAL, a busy timeout and foreign keys; every transaction opens with
 `BEGIN IMMEDIATE` so a read-then-write never fails with "database is locked" (it waits its turn instead),
 and `read_session()` runs without a transaction so pages never hold the lock while they render.
+On PostgreSQL every session gets `idle_in_transaction_session_timeout`: a process frozen inside a transaction
+(SIGSTOP, a paused VM) would otherwise keep its row locks, and everyone waiting for them, until it wakes.
+No transaction waits on Intacct or sleeps (tests/engine/test_no_transaction_across_http.py), so only a stalled
+process ever reaches the limit; on waking, its next statement fails (`lost_by_idle_timeout`) and nothing of
+that transaction was written.
 """
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from storage.config import settings
@@ -20,6 +25,11 @@ from storage.config import settings
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_DIR / "data"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The longest gap between two statements of one transaction is Python work on one batch (well under a second,
+# a few on a loaded machine); two minutes is far beyond that, and bounds how long a frozen scheduler can block a
+# takeover (which first waits out its lease, 60 s by default) or the console.
+IDLE_IN_TRANSACTION_SECONDS = 120.0
+IDLE_IN_TRANSACTION_SQLSTATE = "25P03"  # idle_in_transaction_session_timeout
 
 
 def database_url() -> str:
@@ -55,7 +65,36 @@ def make_engine(url: str | None = None) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
+    # Through libpq's startup options, so the setting holds from the first statement and needs no transaction;
+    # options given in the URL are kept (connect_args would replace them).
+    given = make_url(url).query.get("options")
+    given = " ".join(given) if isinstance(given, tuple) else given
+    options = f"-c idle_in_transaction_session_timeout={idle_in_transaction_timeout_ms()}"
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": f"{given} {options}" if given else options})
+
+
+def idle_in_transaction_timeout_ms() -> int:
+    """`DATABASE_IDLE_IN_TRANSACTION_SECONDS` (default `IDLE_IN_TRANSACTION_SECONDS`) in milliseconds; 0 = off."""
+    seconds = settings().database_idle_in_transaction_seconds
+    seconds = IDLE_IN_TRANSACTION_SECONDS if seconds is None else seconds
+    return int(seconds * 1000) if seconds == 0 else max(1, int(seconds * 1000))
+
+
+def lost_by_idle_timeout(error: BaseException) -> bool:
+    """True when `error` (or its cause) says PostgreSQL ended the session for idling in a transaction.
+
+    The transaction was rolled back by the server: nothing of it was written, and the connection is gone (the
+    pool replaces it). The process was stalled longer than the limit, so it may also have lost its lease.
+    """
+    seen: BaseException | None = error
+    while seen is not None:
+        original = getattr(seen, "orig", None) or seen
+        if getattr(original, "sqlstate", None) == IDLE_IN_TRANSACTION_SQLSTATE:
+            return True
+        if "idle-in-transaction timeout" in str(original):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -99,12 +138,13 @@ def write_session(engine: Engine) -> Iterator[Session]:
 
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
-    """A session for reads that never holds a lock (on SQLite each statement runs in autocommit).
+    """A session for reads that never holds a lock or a transaction: each statement runs in autocommit.
 
-    Writes made through it are committed statement by statement; use write_session() for changes that
-    must land together.
+    So it may wait on Intacct between its reads (PostgreSQL would end a session idling inside a transaction);
+    on PostgreSQL each statement of a transaction under READ COMMITTED saw its own snapshot anyway. Writes made
+    through it are committed statement by statement; use write_session() for changes that must land together.
     """
     with Session(engine, expire_on_commit=False) as session:
-        if is_sqlite(engine):
-            session.connection(execution_options={"sqlite_autocommit": True})
+        options = {"sqlite_autocommit": True} if is_sqlite(engine) else {"isolation_level": "AUTOCOMMIT"}
+        session.connection(execution_options=options)
         yield session

@@ -33,6 +33,7 @@ def test_connection(*, session: Session, client: IntacctClient | None = None) ->
     connection = get_connection(session=session)
     if connection is None:
         raise ConnectionNotConfigured()
+    session.commit()  # no transaction is held while Intacct answers (storage.db)
     try:
         client = client or client_for(connection)
         info = client.test_connection()
@@ -87,6 +88,7 @@ def validate_mapping(*, session: Session, client: IntacctClient | None = None) -
         checks.append(("CHECKINGACCOUNT", "BANKACCOUNTID", rule.deposit_account,
                        f"Payment routing rule {n}: bank account") if bank else
                       ("GLACCOUNT", "ACCOUNTNO", rule.deposit_account, f"Payment routing rule {n}: account"))
+    session.commit()  # no transaction is held while Intacct answers (storage.db)
     try:
         client = client or client_for(connection)
         for obj, id_field, value, label in checks:

@@ -19,9 +19,9 @@ from storage.types import utcnow
 from sync_engine.intacct import filters
 from sync_engine.intacct.values import parse_decimal
 from sync_engine.sync import amounts, windows
-from sync_engine.sync.imports import _batches
 from sync_engine.sync.ledger import diff, record_version, snapshot
 from sync_engine.sync.objects import AR_INVOICE, AR_PAYMENT, IntacctObject
+from sync_engine.sync.record_values import batches
 from sync_engine.sync.run_context import RunContext
 
 DELETION_SWEEP_EVERY = timedelta(hours=24)
@@ -42,7 +42,7 @@ def _due(ctx: RunContext) -> bool:
 
 def _existing(ctx: RunContext, obj: IntacctObject, keys: list[str]) -> set[str]:
     found: set[str] = set()
-    for chunk in _batches(keys, KEYS_PER_QUERY):
+    for chunk in batches(keys, KEYS_PER_QUERY):
         for record in ctx.client.iter_records(obj.name, ["RECORDNO"], filter=filters.in_("RECORDNO", chunk)):
             found.add(str(record["RECORDNO"]))
     return found
@@ -132,7 +132,7 @@ def still_to_reverse(ctx: RunContext, obj: IntacctObject, records: list[Any]) ->
     state: dict[str, str] = {}
     paid: set[str] = set()
     fields = ["RECORDNO", "STATE", "TOTALPAID"] if obj is AR_INVOICE else ["RECORDNO", "STATE"]
-    for chunk in _batches([r.intacct_recordno for r in records], KEYS_PER_QUERY):
+    for chunk in batches([r.intacct_recordno for r in records], KEYS_PER_QUERY):
         for found in ctx.client.iter_records(obj.name, fields, filter=filters.in_("RECORDNO", chunk)):
             state[str(found["RECORDNO"])] = (found.get("STATE") or "").strip().lower()
             if obj is AR_INVOICE and (parse_decimal(found.get("TOTALPAID")) or 0) > 0:

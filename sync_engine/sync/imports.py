@@ -8,11 +8,10 @@ shows as paid is derived in sync_engine.sync.amounts, so ledger payments not yet
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from itertools import islice
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,64 +23,28 @@ from storage.sql import one_of
 from storage.types import utcnow
 from sync_engine.intacct import filters
 from sync_engine.intacct.pipeline import Prefetcher, ordered_map
-from sync_engine.intacct.values import parse_date, parse_decimal, parse_timestamp
+from sync_engine.intacct.values import parse_timestamp
 from sync_engine.sync import amounts, bulk, objects, windows
 from sync_engine.sync.journal import adopt_in_flight
-from sync_engine.sync.ledger import diff, prefetch_versions, record_version, snapshot
+from sync_engine.sync.ledger import diff, prefetch_versions, snapshot
+from sync_engine.sync.record_values import (
+    ZERO,
+    UnreadableRecord,
+    amount_of,
+    batches,
+    date_of,
+    left_out,
+    read_again,
+    required,
+)
 from sync_engine.sync.run_context import RunContext
 
 BATCH = 500
 INVOICE_PAGE = 900  # invoices written per transaction; their lines fit one 2,000-row query at ~2 lines each
-ZERO = Decimal("0.00")
 
 # Fields Intacct owns on records that started in our ledger: everything else there is ours.
 CUSTOMER_INTACCT_OWNED = ("balance", "intacct_customer_id", "intacct_recordno")
 INVOICE_INTACCT_OWNED = ("intacct_total_paid", "intacct_total_due", "intacct_state", "intacct_recordno")
-
-
-def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
-MAX_AMOUNT = Decimal("1e15")  # what our Numeric(18, 2) columns hold, with room to add up
-
-
-class UnreadableRecord(ValueError):
-    """Intacct sent a record we cannot take as it is (a missing key, a value that is not what its field holds)."""
-
-
-def _amount(record: dict[str, Any], field: str) -> Decimal:
-    try:
-        value = parse_decimal(record.get(field)) or ZERO
-    except ValueError:
-        raise UnreadableRecord(f"{field} is {record.get(field)!r}, not an amount") from None
-    if abs(value) >= MAX_AMOUNT:
-        raise UnreadableRecord(f"{field} is {record.get(field)!r}, too large to be a real amount")
-    return value
-
-
-def _required(record: dict[str, Any], *fields: str) -> None:
-    missing = [field for field in fields if not (record.get(field) or "").strip()]
-    if missing:
-        raise UnreadableRecord(f"{', '.join(missing)} missing")
-
-
-def _date_of(record: dict[str, Any], field: str) -> date | None:
-    try:
-        return parse_date(record.get(field))
-    except ValueError:
-        raise UnreadableRecord(f"{field} is {record.get(field)!r}, not a date") from None
-
-
-def _unreadable(session: Session, ctx: RunContext, record_type: str, record: dict[str, Any], exc: ValueError) -> None:
-    key = record.get("RECORDNO") or "?"
-    ident = record.get("CUSTOMERID" if record_type == "customer" else "RECORDID") or f"#{key}"
-    ctx.item(session, record_type=record_type, label=f"{record_type.title()} {ident}", action=ItemAction.FAILED,
-             intacct_key=record.get("RECORDNO"), category="record",
-             message=f"Intacct sent this {record_type} in a form we cannot read ({exc}); it was left out and "
-                     "the rest of the run went on. Check the record in Intacct.")
 
 
 # --- customers ------------------------------------------------------------------------------------------
@@ -89,7 +52,7 @@ def _unreadable(session: Session, ctx: RunContext, record_type: str, record: dic
 
 def customer_values(record: dict[str, Any]) -> dict[str, Any]:
     """Ledger fields of a customer from an Intacct CUSTOMER record (UnreadableRecord if it cannot be taken)."""
-    _required(record, "RECORDNO", "CUSTOMERID")
+    required(record, "RECORDNO", "CUSTOMERID")
     status = (record.get("STATUS") or "active").lower()
     return {
         "number": record["CUSTOMERID"],
@@ -104,7 +67,7 @@ def customer_values(record: dict[str, Any]) -> dict[str, Any]:
         "currency": record.get("CURRENCY") or "USD",
         "payment_terms": record.get("TERMNAME"),
         "active": status in ("active", "t", "true"),
-        "balance": _amount(record, "TOTALDUE"),
+        "balance": amount_of(record, "TOTALDUE"),
         "intacct_customer_id": record["CUSTOMERID"],
         "intacct_recordno": record["RECORDNO"],
     }
@@ -171,15 +134,9 @@ def _upsert_customer(session: Session, ctx: RunContext, record: dict[str, Any], 
     for key, value in values.items():
         setattr(existing, key, value)
     session.add(existing)
-    if not changes:
-        ctx.item(session, record_type="customer", label=label, action=ItemAction.UNCHANGED)
-        return existing
-    existing.updated_at = utcnow()
-    record_version(session=session, record_type="customer", record_id=existing.id, run_id=ctx.run_id,  # type: ignore[arg-type]
-                   source="import", changes=changes, snapshot_values=after)
-    ctx.item(session, record_type="customer", label=label, action=ItemAction.UPDATED, record_id=existing.id,
-             intacct_key=existing.intacct_recordno, changes=changes,
-             message="Linked to the Intacct customer of the same number." if linking else None)
+    read_again(session, ctx, record_type="customer", record=existing, label=label, changes=changes, after=after,
+               intacct_key=existing.intacct_recordno,
+               message="Linked to the Intacct customer of the same number." if linking else None)
     return existing
 
 
@@ -200,7 +157,7 @@ def store_customers(ctx: RunContext, records: list[dict[str, Any]], session: Ses
         try:
             _upsert_customer(session, ctx, record, known.get(record.get("RECORDNO")), by_number, created)
         except UnreadableRecord as exc:
-            _unreadable(session, ctx, "customer", record, exc)
+            left_out(session, ctx, "customer", record, exc)
     session.flush()
     _insert_created_customers(session, ctx, created)
     ctx.advance(len(records))
@@ -228,7 +185,7 @@ def import_customers(ctx: RunContext, *, incremental: bool, active_only: bool = 
     extra = filters.eq("STATUS", "active") if active_only else None
     records, mark = windows.read_since(ctx, objects.CUSTOMER, incremental=incremental, extra=extra,
                                        step="customers")
-    with Prefetcher(_batches(records, BATCH), ahead=2) as pages:  # the next pages are read while one is written
+    with Prefetcher(batches(records, BATCH), ahead=2) as pages:  # the next pages are read while one is written
         for batch in pages:
             ctx.check_stop()
             store_customers(ctx, batch)
@@ -240,7 +197,7 @@ def import_customers(ctx: RunContext, *, incremental: bool, active_only: bool = 
 def read_customers(ctx: RunContext, customer_ids: set[str]) -> list[dict[str, Any]]:
     """Customer records for the given CUSTOMERIDs (for records whose customer the ledger lacks)."""
     records: list[dict[str, Any]] = []
-    for chunk in _batches(sorted(customer_ids), 100):
+    for chunk in batches(sorted(customer_ids), 100):
         records += windows.read_records(ctx, objects.CUSTOMER, filters.in_("CUSTOMERID", chunk))
     return records
 
@@ -287,18 +244,18 @@ def invoice_values(record: dict[str, Any], customer_id: int) -> dict[str, Any]:
 
     Paid amount, balance and status are derived afterwards (sync_engine.sync.amounts) from Intacct's TOTALPAID /
     TOTALDUE and the ledger's own payments not yet in Intacct."""
-    _required(record, "RECORDNO", "WHENCREATED")
+    required(record, "RECORDNO", "WHENCREATED")
     return {
         "number": record.get("RECORDID") or f"INTACCT-{record['RECORDNO']}",
         "customer_id": customer_id,
-        "invoice_date": _date_of(record, "WHENCREATED"),
-        "due_date": _date_of(record, "WHENDUE"),
+        "invoice_date": date_of(record, "WHENCREATED"),
+        "due_date": date_of(record, "WHENDUE"),
         "currency": record.get("CURRENCY") or "USD",
         "description": record.get("DESCRIPTION"),
         "po_number": record.get("DOCNUMBER"),
-        "total": _amount(record, "TOTALENTERED"),
-        "intacct_total_paid": _amount(record, "TOTALPAID"),
-        "intacct_total_due": _amount(record, "TOTALDUE"),
+        "total": amount_of(record, "TOTALENTERED"),
+        "intacct_total_paid": amount_of(record, "TOTALPAID"),
+        "intacct_total_due": amount_of(record, "TOTALDUE"),
         "status": _status(record.get("STATE")),
         "intacct_state": record.get("STATE"),
         "intacct_recordno": record["RECORDNO"],
@@ -306,7 +263,7 @@ def invoice_values(record: dict[str, Any], customer_id: int) -> dict[str, Any]:
 
 
 def line_values(record: dict[str, Any]) -> dict[str, Any]:
-    amount = _amount(record, "AMOUNT")
+    amount = amount_of(record, "AMOUNT")
     return {
         "line_no": int(record["LINE_NO"]) if (record.get("LINE_NO") or "").isdigit() else 0,
         "description": record.get("ENTRYDESCRIPTION"),
@@ -325,7 +282,7 @@ def _fetch_lines(ctx: RunContext, invoice_keys: list[str],
                  bad_lines: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     """Lines per invoice key; an unreadable line is noted in `bad_lines` so its invoice is left out whole."""
     lines: dict[str, list[dict[str, Any]]] = {key: [] for key in invoice_keys}
-    for chunk in _batches(invoice_keys, INVOICE_PAGE):
+    for chunk in batches(invoice_keys, INVOICE_PAGE):
         for record in windows.read_records(ctx, objects.AR_INVOICE_ITEM, filters.in_("RECORDKEY", chunk)):
             try:
                 lines.setdefault(record["RECORDKEY"], []).append(line_values(record))
@@ -410,7 +367,7 @@ def _upsert_invoice(
     adjustments: dict[int, Decimal],
 ) -> None:
     """Update a known invoice in place (with a version when it changed) or stage a new one in `created`."""
-    _required(record, "RECORDNO", "CUSTOMERID")
+    required(record, "RECORDNO", "CUSTOMERID")
     key = record["RECORDNO"]
     label = f"Invoice {record.get('RECORDID') or key}"
     modified = modified_at(ctx, record)
@@ -456,22 +413,16 @@ def _upsert_invoice(
     if "lines" in changes and lines is not None:
         _replace_lines(session, existing, lines)
     session.add(existing)
-    if not changes:
-        ctx.item(session, record_type="invoice", label=label, action=ItemAction.UNCHANGED)
-        return
-    existing.updated_at = utcnow()
-    record_version(session=session, record_type="invoice", record_id=existing.id, run_id=ctx.run_id,  # type: ignore[arg-type]
-                   source="import", changes=changes, snapshot_values=after)
-    ctx.item(session, record_type="invoice", label=label, action=ItemAction.UPDATED, record_id=existing.id,
-             intacct_key=key, changes=changes)
+    read_again(session, ctx, record_type="invoice", record=existing, label=label, changes=changes, after=after,
+               intacct_key=key)
 
 
 def _header_unchanged(ctx: RunContext, invoice: Invoice, record: dict[str, Any]) -> bool:
     """Same stamp and same totals and state: the lines we hold are this version's."""
     try:
-        same = (_amount(record, "TOTALENTERED") == invoice.total
-                and _amount(record, "TOTALPAID") == invoice.intacct_total_paid
-                and _amount(record, "TOTALDUE") == invoice.intacct_total_due)
+        same = (amount_of(record, "TOTALENTERED") == invoice.total
+                and amount_of(record, "TOTALPAID") == invoice.intacct_total_paid
+                and amount_of(record, "TOTALDUE") == invoice.intacct_total_due)
     except UnreadableRecord:
         return False
     return same and record.get("STATE") == invoice.intacct_state and seen_before(
@@ -496,7 +447,7 @@ def _needing_lines(ctx: RunContext, records: list[dict[str, Any]], outstanding_o
         invoice = known.get(key) or by_number.get(_invoice_number(record))
         if invoice is None:
             try:
-                outstanding = _amount(record, "TOTALDUE") > ZERO
+                outstanding = amount_of(record, "TOTALDUE") > ZERO
             except UnreadableRecord:
                 outstanding = True  # read it: the record is then left out with its reason
             if outstanding or not outstanding_only:
@@ -555,7 +506,7 @@ def store_invoices(ctx: RunContext, records: list[dict[str, Any]], outstanding_o
                 _upsert_invoice(session, ctx, record, existing.get(record.get("RECORDNO")), customers,
                                 lines.get(record.get("RECORDNO")), outstanding_only, by_number, created, adjustments)  # type: ignore[arg-type]
             except UnreadableRecord as exc:
-                _unreadable(session, ctx, "invoice", record, exc)
+                left_out(session, ctx, "invoice", record, exc)
         session.flush()
         _insert_created_invoices(session, ctx, created)
     ctx.advance(len(records))
@@ -591,7 +542,7 @@ def _paid_changed(ctx: RunContext, records: list[dict[str, Any]]) -> list[str]:
     changed = []
     for record in records:
         try:
-            paid, due = _amount(record, "TOTALPAID"), _amount(record, "TOTALDUE")
+            paid, due = amount_of(record, "TOTALPAID"), amount_of(record, "TOTALDUE")
         except UnreadableRecord:
             continue
         key = record.get("RECORDNO")
@@ -616,7 +567,7 @@ def import_invoices(ctx: RunContext, *, incremental: bool,
                                        step="invoices")
     # Readers ahead of the writer: one pages through the invoices, two read pages' customers and lines at once,
     # so both of the connection's request slots stay busy while the previous page is written.
-    pages = Prefetcher(_batches(records, INVOICE_PAGE), ahead=2)
+    pages = Prefetcher(batches(records, INVOICE_PAGE), ahead=2)
     reads = ordered_map(lambda batch: (batch, read_invoice_page(ctx, batch, True)), pages, workers=2)
     with pages, Prefetcher(reads, ahead=1) as ready:
         for batch, page_reads in ready:

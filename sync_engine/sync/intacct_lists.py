@@ -62,6 +62,9 @@ def refresh_lists(*, session: Session, client: IntacctClient | None = None) -> d
     connection = get_connection(session=session)
     if connection is None:
         raise ConnectionNotConfigured()
+    # No transaction is held while Intacct answers: on SQLite a write session's lock would stop every other
+    # writer meanwhile, and PostgreSQL ends a session idling inside a transaction (storage.db).
+    session.commit()
     client = client or client_for(connection)
     fetched: dict[str, list[dict]] = {}
     for spec in LISTS.values():  # read everything first, so a failure leaves the old cache whole

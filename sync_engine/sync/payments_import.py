@@ -22,12 +22,6 @@ from sync_engine.intacct import filters
 from sync_engine.sync import amounts, objects, windows
 from sync_engine.sync.imports import (
     BATCH,
-    UnreadableRecord,
-    _amount,
-    _batches,
-    _date_of,
-    _required,
-    _unreadable,
     customers_by_intacct_id,
     ensure_customers,
     modified_at,
@@ -37,6 +31,15 @@ from sync_engine.sync.imports import (
 )
 from sync_engine.sync.journal import adopt_in_flight
 from sync_engine.sync.ledger import diff, record_version, snapshot
+from sync_engine.sync.record_values import (
+    UnreadableRecord,
+    amount_of,
+    batches,
+    date_of,
+    left_out,
+    read_again,
+    required,
+)
 from sync_engine.sync.run_context import RunContext
 
 KEYS_PER_QUERY = 1000
@@ -62,19 +65,19 @@ def _applications(record: dict[str, Any]) -> dict[str, Decimal]:
         if (detail.get("STATE") or "").strip().lower() in REVERSED_STATES:
             continue
         key = detail.get("RECORDKEY")
-        amount = _amount(detail, "TRX_PAYMENTAMOUNT") or _amount(detail, "PAYMENTAMOUNT")
+        amount = amount_of(detail, "TRX_PAYMENTAMOUNT") or amount_of(detail, "PAYMENTAMOUNT")
         if key and amount:
             applied[str(key)] = applied.get(str(key), Decimal("0")) + amount
     return applied
 
 
 def payment_values(record: dict[str, Any], customer_id: int) -> dict[str, Any]:
-    _required(record, "RECORDNO", "CUSTOMERID")
+    required(record, "RECORDNO", "CUSTOMERID")
     return {
         "customer_id": customer_id,
         "reference": record.get("DOCNUMBER") or record.get("RECORDID") or f"ARPYMT-{record['RECORDNO']}",
-        "received_on": _date_of(record, "RECEIPTDATE") or _date_of(record, "WHENCREATED"),
-        "amount": _amount(record, "TOTALENTERED"),
+        "received_on": date_of(record, "RECEIPTDATE") or date_of(record, "WHENCREATED"),
+        "amount": amount_of(record, "TOTALENTERED"),
         "method": record.get("PAYMENTMETHOD") or "Unknown",
         "currency": record.get("CURRENCY") or "USD",
         "intacct_recordno": record["RECORDNO"],
@@ -96,7 +99,7 @@ def _match_unconfirmed(session: Session, ctx: RunContext, record: dict[str, Any]
         Payment.customer_id == customer.id, Payment.reference == reference, Payment.origin == Origin.LEDGER,
         col(Payment.intacct_recordno).is_(None)))
     for payment in candidates:
-        if payment.amount == _amount(record, "TOTALENTERED") and adopt_in_flight(
+        if payment.amount == amount_of(record, "TOTALENTERED") and adopt_in_flight(
                 session, connection_id=ctx.connection_id, record_type="payment", record_id=payment.id,  # type: ignore[arg-type]
                 key=record["RECORDNO"]):
             return payment
@@ -116,15 +119,9 @@ def _update_ours(session: Session, ctx: RunContext, payment: Payment, record: di
     after = snapshot("payment", payment.model_dump())
     changes = diff(before, after)
     session.add(payment)
-    if not changes:
-        ctx.item(session, record_type="payment", label=label, action=ItemAction.UNCHANGED)
-        return
-    payment.updated_at = utcnow()
-    record_version(session=session, record_type="payment", record_id=payment.id, run_id=ctx.run_id,  # type: ignore[arg-type]
-                   source="import", changes=changes, snapshot_values=after)
-    ctx.item(session, record_type="payment", label=label, action=ItemAction.UPDATED, record_id=payment.id,
-             intacct_key=record["RECORDNO"],
-             message="Reversed in Intacct: voided in the ledger." if _is_reversed(record) else None)
+    read_again(session, ctx, record_type="payment", record=payment, label=label, changes=changes, after=after,
+               intacct_key=record["RECORDNO"],
+               message="Reversed in Intacct: voided in the ledger." if _is_reversed(record) else None)
 
 
 def _upsert_intacct_payment(session: Session, ctx: RunContext, record: dict[str, Any], existing: Payment | None,
@@ -212,7 +209,7 @@ def store_payments(ctx: RunContext, records: list[dict[str, Any]], *, refresh: b
             key = record.get("RECORDNO") or "?"
             label = f"Payment {record.get('DOCNUMBER') or key} ({record.get('CUSTOMERID') or '?'})"
             try:
-                _required(record, "RECORDNO", "CUSTOMERID")
+                required(record, "RECORDNO", "CUSTOMERID")
                 existing = known.get(key) or _match_unconfirmed(session, ctx, record,
                                                                 customers.get(record["CUSTOMERID"]))
                 if existing is not None and existing.origin == Origin.LEDGER:
@@ -230,7 +227,7 @@ def store_payments(ctx: RunContext, records: list[dict[str, Any]], *, refresh: b
                 full = {**record, **detailed.get(key, {})}
                 _upsert_intacct_payment(session, ctx, record, existing, customer, _applications(full), invoices, label)
             except UnreadableRecord as exc:
-                _unreadable(session, ctx, "payment", record, exc)
+                left_out(session, ctx, "payment", record, exc)
         # A payment voided, reversed or newly applied changes what its invoices show: derive them again now.
         session.flush()
         payment_ids = [p.id for p in session.exec(select(Payment).where(
@@ -244,7 +241,7 @@ def store_payments(ctx: RunContext, records: list[dict[str, Any]], *, refresh: b
 def _header_unchanged(ctx: RunContext, payment: Payment, record: dict[str, Any]) -> bool:
     """Same stamp, amount and state: the applications we hold are this version's (see imports.seen_before)."""
     try:
-        same_amount = _amount(record, "TOTALENTERED") == payment.amount
+        same_amount = amount_of(record, "TOTALENTERED") == payment.amount
     except UnreadableRecord:
         return False
     return same_amount and _is_reversed(record) == payment.voided and seen_before(
@@ -262,15 +259,15 @@ def attach_payments(ctx: RunContext, invoice_keys: list[str]) -> None:
     also for a one-time import, an invoice that arrives after its payments, or a sync stopped before its payment
     read. Costs nothing when no paid amount moved."""
     payment_keys: set[str] = set()
-    for chunk in _batches(invoice_keys, KEYS_PER_QUERY):
+    for chunk in batches(invoice_keys, KEYS_PER_QUERY):
         for detail in ctx.client.iter_records("ARPYMTDETAIL", DETAIL_FIELDS, filter=filters.in_("RECORDKEY", chunk)):
             if detail.get("PAYMENTKEY"):
                 payment_keys.add(str(detail["PAYMENTKEY"]))
     headers: list[dict[str, Any]] = []
-    for chunk in _batches(sorted(payment_keys), KEYS_PER_QUERY):
+    for chunk in batches(sorted(payment_keys), KEYS_PER_QUERY):
         headers += ctx.client.iter_records(objects.AR_PAYMENT.name, list(objects.AR_PAYMENT.fields),
                                            filter=filters.in_("RECORDNO", chunk))
-    for batch in _batches(headers, BATCH):
+    for batch in batches(headers, BATCH):
         store_payments(ctx, batch, refresh=True)
         ctx.advance(-len(batch))  # this step's progress counts invoices
 
@@ -278,7 +275,7 @@ def attach_payments(ctx: RunContext, invoice_keys: list[str]) -> None:
 def _reread_invoices(ctx: RunContext, invoice_keys: list[str]) -> None:
     """Intacct's current figures of invoices that payments read just now apply to (a payment made while the
     sync ran, after its invoice read), so what they show agrees with the payments applied to them."""
-    for chunk in _batches(invoice_keys, KEYS_PER_QUERY):
+    for chunk in batches(invoice_keys, KEYS_PER_QUERY):
         records = list(ctx.client.iter_records(objects.AR_INVOICE.name, list(objects.AR_INVOICE.fields),
                                                filter=filters.in_("RECORDNO", chunk)))
         with ctx.quiet():
@@ -296,7 +293,7 @@ def _safe_applications(record: dict[str, Any]) -> dict[str, Decimal]:
 def import_payments(ctx: RunContext, *, incremental: bool) -> None:
     """Read AR payments modified in the window and bring them into the ledger."""
     records, mark = windows.read_since(ctx, objects.AR_PAYMENT, incremental=incremental, step="payments")
-    for batch in _batches(records, BATCH):
+    for batch in batches(records, BATCH):
         ctx.check_stop()
         stale = _invoices_out_of_step(ctx, batch)
         store_payments(ctx, batch)
@@ -320,7 +317,7 @@ def _invoices_out_of_step(ctx: RunContext, records: list[dict[str, Any]]) -> lis
     if not changed:
         return []
     invoice_keys: set[str] = set()
-    for chunk in _batches([r["RECORDNO"] for r in changed], KEYS_PER_QUERY):
+    for chunk in batches([r["RECORDNO"] for r in changed], KEYS_PER_QUERY):
         for detail in ctx.client.iter_records("ARPYMTDETAIL", DETAIL_FIELDS, filter=filters.in_("PAYMENTKEY", chunk)):
             if detail.get("RECORDKEY"):
                 invoice_keys.add(str(detail["RECORDKEY"]))

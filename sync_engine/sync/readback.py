@@ -13,7 +13,8 @@ from sqlmodel import Session, col, select
 from storage.models import Customer, Invoice, PaymentApplication
 from sync_engine.intacct import filters
 from sync_engine.sync import amounts, objects, windows
-from sync_engine.sync.imports import _batches, store_customers, store_invoices
+from sync_engine.sync.imports import store_customers, store_invoices
+from sync_engine.sync.record_values import batches
 from sync_engine.sync.run_context import RunContext
 
 
@@ -41,11 +42,11 @@ def read_back(ctx: RunContext) -> None:
         return
     keys, numbers = _touched(ctx)
     ctx.begin_step("read_back", total=len(keys) + len(numbers))
-    for chunk in _batches(numbers, 500):
+    for chunk in batches(numbers, 500):
         records = list(windows.read_records(ctx, objects.CUSTOMER, filters.in_("CUSTOMERID", chunk)))
         with ctx.ledger_session() as session, ctx.quiet():
             store_customers(ctx, records, session)
-    for chunk in _batches(keys, 500):
+    for chunk in batches(keys, 500):
         records = list(windows.read_records(ctx, objects.AR_INVOICE,
                                             filters.in_(objects.AR_INVOICE.key_field, chunk)))
         with ctx.quiet():

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from storage.db import write_session
+from storage.db import lost_by_idle_timeout, write_session
 from storage.models import AccountMapping, ConnectionStatus, IntacctConnection, ItemAction, RunKind, RunStatus, SyncRun
 from storage.secrets import SecretKeyMismatch
 from storage.types import utcnow
@@ -31,6 +31,9 @@ from sync_engine.sync.stored_connection import client_for, get_mapping
 log = logging.getLogger(__name__)
 
 ClientFactory = Callable[[IntacctConnection], object]
+STALLED = ("The scheduler stalled inside a database transaction for longer than the database allows "
+           "(DATABASE_IDLE_IN_TRANSACTION_SECONDS), so the database ended it; nothing of that step was saved. "
+           "Writes in flight are looked up in Intacct on the next run before anything is sent again.")
 
 
 def _steps(kind: str, mapping: AccountMapping, options: dict) -> list[tuple[str, Callable[[RunContext], None]]]:
@@ -131,6 +134,11 @@ def execute_run(
         _mark_connection_failing(engine, connection.id, exc.user_message)  # type: ignore[arg-type]
         return _finish(engine, run_id, RunStatus.FAILED, category="authentication", message=exc.user_message, ctx=ctx)
     except Exception as exc:  # noqa: BLE001 - a crash must still end the run with a reason
+        if lost_by_idle_timeout(exc):
+            # Frozen or stalled inside a transaction past the database's limit: the server rolled it back and
+            # closed the session (the pool opens a new one). Its journal rows are settled by the next run's look-ups.
+            log.error("run %s stalled inside a database transaction and the database ended it", run_id)
+            return _finish(engine, run_id, RunStatus.INTERRUPTED, category="transient", ctx=ctx, message=STALLED)
         log.exception("run %s crashed", run_id)
         return _finish(engine, run_id, RunStatus.FAILED, category="internal", ctx=ctx,
                        message=f"The run stopped on an unexpected error: {exc.__class__.__name__}: {exc}")

@@ -88,15 +88,17 @@ def test_a_frozen_scheduler_writes_nothing_after_another_took_over(db_url, engin
             ledger_invoice(session, customer_number="Z-1", invoice_number=f"Z-{n:03}", amounts=["10.00"])
     sandbox.set_faults({"faults": [{"kind": "latency", "ms": 1500, "function": "create_invoice"}]})
     [first_run] = queue_runs(engine, connection_id, 1)
+    # Should the freeze catch it inside a transaction (its heartbeat renewing the lease, say), PostgreSQL ends that
+    # session after 8 idle seconds and the taker goes on (storage/db.py); on SQLite the busy timeout decides.
     frozen = spawn_scheduler(db_url, "--id", "frozen", "--lease-ttl", "3", "--heartbeat-seconds", "1",
-                             executor=REAL_EXECUTOR)
+                             executor=REAL_EXECUTOR, env={"DATABASE_IDLE_IN_TRANSACTION_SECONDS": "8"})
 
     # Frozen while both requests the pipeline keeps in flight are at the gateway (held there by the latency), so
     # neither is between its last fence check and its send: it wakes with their answers and more batches to send.
     # (Frozen between its last check and the send itself, a scheduler
     # would still send that one request after waking: the new holder looked those writes up first, and Intacct
-    # refuses their repeated control ids. Frozen inside a transaction, it would hold its locks until it wakes;
-    # on a SQLite file that stops every other writer.)
+    # refuses their repeated control ids. Frozen inside a transaction, it holds its locks until PostgreSQL ends
+    # its session (below); on a SQLite file that stops every other writer until the busy timeout.)
     def invoice_writes_in_flight() -> bool:
         return sandbox.stats()["functions"].get("create_invoice", 0) >= 2 * MAX_FUNCTIONS_PER_REQUEST
 
@@ -106,7 +108,7 @@ def test_a_frozen_scheduler_writes_nothing_after_another_took_over(db_url, engin
         frozen_at = time.monotonic()
         taker = spawn_scheduler(db_url, "--id", "taker", "--lease-ttl", "3", "--heartbeat-seconds", "0.5",
                                 executor=REAL_EXECUTOR)
-        wait_for(lambda: get_run(engine, first_run).status == RunStatus.ABANDONED, timeout=30,
+        wait_for(lambda: get_run(engine, first_run).status == RunStatus.ABANDONED, timeout=45,
                  what="the frozen scheduler's run to be marked abandoned")
         sandbox.clear_faults()
         [second_run] = queue_runs(engine, connection_id, 1)

@@ -82,3 +82,15 @@ def test_unreadable_invoices_and_lines_fail_alone(engine) -> None:
         failed = {i.label: i.message for i in session.exec(select(SyncRunItem).where(SyncRunItem.action == "failed"))}
     assert "'lots', not an amount" in failed["Invoice BAD-LINE"]
     assert "not a date" in failed["Invoice BAD-DATE"]
+
+
+def test_the_largest_amount_taken_is_stored_to_the_cent_and_a_larger_one_is_left_out(engine) -> None:
+    ctx = _context(engine)
+    imports._store_customers(ctx, [_customer("1", "C-1", "9999999999999.99"),
+                                   _customer("2", "C-2", "-9999999999999.99"),
+                                   _customer("3", "C-3", "10000000000000.01")])
+    with Session(engine) as session:
+        stored = {c.number: c.balance for c in session.exec(select(Customer))}
+        failed = [i.label for i in session.exec(select(SyncRunItem).where(SyncRunItem.action == "failed"))]
+    assert stored == {"C-1": Decimal("9999999999999.99"), "C-2": Decimal("-9999999999999.99")}
+    assert failed == ["Customer C-3"]

@@ -3,11 +3,13 @@
 The parser takes the common flat record in one fast loop and everything else (nested blocks, repeated fields,
 records without fields) another way, and reads the body in chunks as they arrive. The oracle parses the whole
 body into a tree, converts every record with `nested_record` and reads its fields the general way: the slow,
-simple way. Any difference in what a caller gets back is a parser fault.
+simple way. Any difference in what a caller gets back is a parser fault. `INTACCT_FUZZ_EXAMPLES` sets the number
+of bodies, as for tests/intacct/test_fuzz.py.
 """
 
 from __future__ import annotations
 
+import os
 from xml.sax.saxutils import escape
 
 from hypothesis import given, settings
@@ -55,7 +57,7 @@ def _cut(body: bytes, sizes: list[int]) -> list[bytes]:
     return [*chunks, body[at:]]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=int(os.environ.get("INTACCT_FUZZ_EXAMPLES", "300")), deadline=None)  # as test_fuzz
 @given(body=bodies, sizes=st.lists(st.integers(1, 400), max_size=12))
 def test_records_match_a_tree_oracle_however_the_body_arrives(body, sizes):
     parsed = parse_chunks(_cut(body, sizes))

@@ -34,6 +34,17 @@ def test_a_session_length_that_is_no_positive_number_means_the_default(monkeypat
     assert config.console_session_idle_minutes is None and config.console_session_max_hours is None
 
 
+def test_the_idle_transaction_limit_takes_zero_for_off_and_falls_back_on_nonsense(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from storage.db import IDLE_IN_TRANSACTION_SECONDS, idle_in_transaction_timeout_ms
+
+    assert idle_in_transaction_timeout_ms() == IDLE_IN_TRANSACTION_SECONDS * 1000
+    for given, expected in (("0", 0), ("2.5", 2500), ("-1", IDLE_IN_TRANSACTION_SECONDS * 1000),
+                            ("a while", IDLE_IN_TRANSACTION_SECONDS * 1000)):
+        monkeypatch.setenv("DATABASE_IDLE_IN_TRANSACTION_SECONDS", given)
+        assert idle_in_transaction_timeout_ms() == expected, given
+
+
 def test_a_malformed_port_is_refused_with_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SANDBOX_PORT", "eighty")
     with pytest.raises(ValueError, match="sandbox_port"):
