@@ -156,10 +156,11 @@ def runs_frame(runs: Sequence[SyncRun]) -> pd.DataFrame:
         who = run.requested_by or "Auto-sync"
         if run.trigger == "retry":
             who += " (retry)"
-        # The counts come right after the status, so they are in view without scrolling; the exact time last.
+        # The counts (failures first) come right after the status, so they are in view without scrolling; the
+        # exact time last.
         rows.append({"Run": f"#{run.id}", "What": what, "When": local(run.queued_at), "Status": run_status_label(run),
-                     "Created": run.created_count, "Updated": run.updated_count, "Unchanged": run.unchanged_count,
-                     "Failed": run.failed_count, "Started by": who, "Duration": span(run_duration(run)),
+                     "Failed": run.failed_count, "Created": run.created_count, "Updated": run.updated_count,
+                     "Unchanged": run.unchanged_count, "Started by": who, "Duration": span(run_duration(run)),
                      "Problem": run.error_message or "", "When (exact)": local(run.queued_at)})
     frame = pd.DataFrame(rows)
     if not frame.empty and not frame["Problem"].astype(bool).any():
