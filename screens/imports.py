@@ -98,6 +98,16 @@ def _preview_panel(kind: str, noun: str) -> None:
               on_click=_apply, args=(found.run.id,), disabled=failing or kind in active)
 
 
+def _import_buttons(connection_id: int, kind: str, noun: str, *, disabled: bool) -> None:
+    """Preview and Start of one import, then the panel of its last preview."""
+    preview_col, start_col = st.columns(2)
+    preview_col.button(f"Preview {noun} import", key=f"preview_{noun}s", icon=":material/visibility:",
+                       on_click=_preview, args=(connection_id, kind), disabled=disabled, width="stretch")
+    start_col.button(f"Start {noun} import", key=f"start_{noun}s", type="primary", icon=":material/play_arrow:",
+                     on_click=_start, args=(connection_id, kind), disabled=disabled, width="stretch")
+    _preview_panel(kind, noun)
+
+
 st.title("Imports")
 st.caption("One-time imports from Intacct, e.g. when setting up. With Auto-Sync on you rarely need them: the "
            "hourly sync already reads what changed.")
@@ -130,26 +140,14 @@ with customers.container(border=True):
     st.caption("Imports your A/R customer list from Intacct: new customers are added, changed ones updated.")
     st.radio("Which customers", ["All customers", "Active customers only"], key="customer_scope", horizontal=True,
              index=1 if mapping and mapping.active_customers_only else 0)
-    preview_col, start_col = st.columns(2)
-    preview_col.button("Preview customer import", key="preview_customers", icon=":material/visibility:",
-                       on_click=_preview, args=(connection.id, RunKind.CUSTOMER_IMPORT),
-                       disabled=failing or RunKind.CUSTOMER_IMPORT in active, width="stretch")
-    start_col.button("Start customer import", key="start_customers", type="primary", icon=":material/play_arrow:",
-                     on_click=_start, args=(connection.id, RunKind.CUSTOMER_IMPORT),
-                     disabled=failing or RunKind.CUSTOMER_IMPORT in active, width="stretch")
-    _preview_panel(RunKind.CUSTOMER_IMPORT, "customer")
+    _import_buttons(connection.id, RunKind.CUSTOMER_IMPORT, "customer",
+                    disabled=failing or RunKind.CUSTOMER_IMPORT in active)
 with invoices.container(border=True):
     st.markdown("#### :material/request_quote: Outstanding invoices")
     st.caption("Imports invoices with an open balance in Intacct (and any customer they need). Paid and voided "
                "invoices are not imported.")
-    preview_col, start_col = st.columns(2)
-    preview_col.button("Preview invoice import", key="preview_invoices", icon=":material/visibility:",
-                       on_click=_preview, args=(connection.id, RunKind.INVOICE_IMPORT),
-                       disabled=failing or RunKind.INVOICE_IMPORT in active, width="stretch")
-    start_col.button("Start invoice import", key="start_invoices", type="primary", icon=":material/play_arrow:",
-                     on_click=_start, args=(connection.id, RunKind.INVOICE_IMPORT),
-                     disabled=failing or RunKind.INVOICE_IMPORT in active, width="stretch")
-    _preview_panel(RunKind.INVOICE_IMPORT, "invoice")
+    _import_buttons(connection.id, RunKind.INVOICE_IMPORT, "invoice",
+                    disabled=failing or RunKind.INVOICE_IMPORT in active)
 if failing:
     st.caption("Imports are disabled until the Intacct connection works again.")
 

@@ -8,8 +8,6 @@ from sqlmodel import Session
 from storage.bulk import insert_rows
 from storage.models import RecordVersion
 
-__all__ = ["first_versions", "insert_rows"]
-
 
 def first_versions(session: Session, *, record_type: str, record_ids: Sequence[int], run_id: int | None,
                    source: str = "import") -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from storage.bulk import insert_rows
 from storage.db import read_session
 from storage.models import Customer, Invoice, InvoiceLine, ItemAction, Origin, SyncState
 from storage.sql import one_of
@@ -167,7 +168,7 @@ def _insert_created_customers(session: Session, ctx: RunContext, created: list[t
     """The page's new customers in three statements: the rows, their first versions, their run items."""
     if not created:
         return
-    ids = bulk.insert_rows(session, Customer, [row for _, row in created], returning_ids=True)
+    ids = insert_rows(session, Customer, [row for _, row in created], returning_ids=True)
     for (staged, _), new_id in zip(created, ids, strict=False):
         staged.id = new_id
     bulk.first_versions(session, record_type="customer", record_ids=ids, run_id=ctx.run_id)
@@ -517,10 +518,10 @@ def _insert_created_invoices(session: Session, ctx: RunContext,
     """The page's new invoices in four statements: the rows, their lines, first versions and run items."""
     if not created:
         return
-    ids = bulk.insert_rows(session, Invoice, [row for _, row, _ in created], returning_ids=True)
+    ids = insert_rows(session, Invoice, [row for _, row, _ in created], returning_ids=True)
     for (staged, _, _), new_id in zip(created, ids, strict=False):
         staged.id = new_id
-    bulk.insert_rows(session, InvoiceLine, [{**line, "invoice_id": new_id} for (_, _, invoice_lines), new_id
+    insert_rows(session, InvoiceLine, [{**line, "invoice_id": new_id} for (_, _, invoice_lines), new_id
                                             in zip(created, ids, strict=False) for line in invoice_lines],
                      returning_ids=False)
     bulk.first_versions(session, record_type="invoice", record_ids=ids, run_id=ctx.run_id)
